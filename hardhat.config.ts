@@ -1,0 +1,37 @@
+import { createRequire } from "node:module";
+import { defineConfig } from "hardhat/config";
+import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
+
+const require = createRequire(import.meta.url);
+
+// No network access on the build machines: Hardhat cannot download solc, so compile with the exact solc-js
+// build pinned in package.json ("solc": "0.8.28").
+const SOLC_VERSION = "0.8.28";
+const solcPath = require.resolve("solc/soljson.js");
+
+const compilerSettings = {
+  // Cancun: supported by Hyperledger Besu (the consortium's client) and the embedded Hardhat network.
+  evmVersion: "cancun",
+  optimizer: { enabled: true, runs: 10_000 },
+  viaIR: true,
+};
+
+export default defineConfig({
+  plugins: [hardhatToolboxMochaEthers],
+  solidity: {
+    profiles: {
+      default: { version: SOLC_VERSION, path: solcPath, settings: compilerSettings },
+      production: { version: SOLC_VERSION, path: solcPath, settings: compilerSettings },
+    },
+  },
+  paths: {
+    tests: { mocha: "test/ts", solidity: "test/sol" },
+  },
+  test: {
+    solidity: { fuzz: { runs: 1000 } },
+  },
+  networks: {
+    hardhatMainnet: { type: "edr-simulated", chainType: "l1" },
+    localhost: { type: "http", chainType: "l1", url: "http://127.0.0.1:8545" },
+  },
+});

@@ -1,0 +1,60 @@
+import { getAddress, type Signer } from "ethers";
+import { CivilIdError } from "../errors.js";
+import {
+  ConsortiumGovernor__factory,
+  CredentialStatusRegistry__factory,
+  DIDRegistry__factory,
+  IssuerRegistry__factory,
+  connectLedger,
+  type LedgerContracts,
+} from "./contracts.js";
+import type { Deployment } from "./deployment.js";
+
+export interface DeployOptions {
+  /** Accounts of the founding member ministries (the M-of-N governors). */
+  readonly members: readonly string[];
+  /** Approvals a governance proposal needs (1..members). */
+  readonly threshold: number;
+}
+
+/**
+ * Deploys the consortium: the M-of-N governor, the issuer registry governed by it, the credential status
+ * registry bound to the issuer registry, and the ERC-1056 DID registry. The deployer keeps no rights.
+ */
+export async function deployConsortium(deployer: Signer, options: DeployOptions): Promise<LedgerContracts> {
+  const members = options.members.map((m) => getAddress(m));
+  if (new Set(members).size !== members.length || members.length === 0) {
+    throw new CivilIdError("INVALID_INPUT", "Members must be a non-empty list of distinct addresses.");
+  }
+  if (!Number.isInteger(options.threshold) || options.threshold < 1 || options.threshold > members.length) {
+    throw new CivilIdError("INVALID_INPUT", `Threshold must be between 1 and ${members.length} (the member count).`);
+  }
+  const provider = deployer.provider;
+  if (!provider) throw new CivilIdError("INVALID_INPUT", "The deployer signer has no provider.");
+  const { chainId } = await provider.getNetwork();
+
+  const governor = await new ConsortiumGovernor__factory(deployer).deploy(members, options.threshold);
+  const governorReceipt = await governor.deploymentTransaction()?.wait();
+  if (!governorReceipt) throw new CivilIdError("CHAIN_UNREACHABLE", "The governor deployment was not mined.");
+  const issuerRegistry = await new IssuerRegistry__factory(deployer).deploy(await governor.getAddress());
+  await issuerRegistry.waitForDeployment();
+  const statusRegistry = await new CredentialStatusRegistry__factory(deployer).deploy(await issuerRegistry.getAddress());
+  await statusRegistry.waitForDeployment();
+  const didRegistry = await new DIDRegistry__factory(deployer).deploy();
+  await didRegistry.waitForDeployment();
+
+  const deployment: Deployment = {
+    format: "mobile-civil-id/deployment@1",
+    chainId: Number(chainId),
+    deployedAt: new Date().toISOString(),
+    deploymentBlock: governorReceipt.blockNumber,
+    deployer: getAddress(await deployer.getAddress()),
+    governor: await governor.getAddress(),
+    issuerRegistry: await issuerRegistry.getAddress(),
+    statusRegistry: await statusRegistry.getAddress(),
+    didRegistry: await didRegistry.getAddress(),
+    members,
+    threshold: options.threshold,
+  };
+  return connectLedger(deployment, deployer);
+}

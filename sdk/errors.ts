@@ -1,0 +1,52 @@
+/**
+ * Typed errors of the SDK. Every refusal carries a stable machine-readable `code` and a message that says
+ * what to do about it. Callers branch on `code`, never on the message.
+ */
+export type ErrorCode =
+  // input from outside (CLI args, files, JWTs, RPC answers)
+  | "INVALID_INPUT"
+  | "INVALID_DEPLOYMENT"
+  | "DEPLOYMENT_NOT_FOUND"
+  | "INVALID_AGENCY_CODE"
+  | "INVALID_CREDENTIAL_ID"
+  | "MALFORMED_JWT"
+  // chain
+  | "CHAIN_UNREACHABLE"
+  | "CHAIN_ID_MISMATCH"
+  | "CONTRACT_REVERTED"
+  | "NOT_AUTHORISED"
+  // workflow
+  | "ORGANISATION_NOT_PARTICIPATING"
+  | "INVALID_WORKFLOW_STATE"
+  | "REQUEST_NOT_FOUND"
+  | "DUPLICATE_REQUEST"
+  | "IDENTITY_NOT_VERIFIED"
+  | "INVITATION_INVALID"
+  | "ACTIVATION_FAILED"
+  // wallet
+  | "WEAK_PIN"
+  | "WRONG_PIN"
+  | "WALLET_LOCKED"
+  | "WALLET_CORRUPT"
+  | "WALLET_EXISTS"
+  | "WALLET_NOT_FOUND"
+  | "BIOMETRIC_REFUSED"
+  | "NO_CREDENTIAL"
+  // status index
+  | "INDEX_STALE";
+
+export class CivilIdError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "CivilIdError";
+    this.code = code;
+    this.details = options?.details;
+  }
+}
+
+export function isCivilIdError(error: unknown, code?: ErrorCode): error is CivilIdError {
+  return error instanceof CivilIdError && (code === undefined || error.code === code);
+}
