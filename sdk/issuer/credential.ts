@@ -75,7 +75,9 @@ export interface IssueCredentialInput {
   readonly holderDid: string;
   readonly deviceKey: DeviceKeyJwk;
   readonly claims: CivilServantClaims;
-  /** Unix seconds; default now. */
+  /** Issuance time, unix seconds; default now. Verifiers check the issuer key was valid at this time. */
+  readonly issuedAt?: number;
+  /** Unix seconds; default the issuance time. */
   readonly validFrom?: number;
   /** Unix seconds; must be after validFrom. */
   readonly validUntil: number;
@@ -132,11 +134,13 @@ export async function issueCredentialJwt(issuer: Issuer, input: IssueCredentialI
   if (agencyOfCredential(input.credentialId) !== input.claims.agencyCode) {
     throw new CivilIdError("INVALID_INPUT", "The credential id belongs to another organisation than the claims name.");
   }
-  const validFrom = input.validFrom ?? Math.floor(Date.now() / 1000);
+  const issuedAt = input.issuedAt ?? Math.floor(Date.now() / 1000);
+  const validFrom = input.validFrom ?? issuedAt;
   if (!(input.validUntil > validFrom)) throw new CivilIdError("INVALID_INPUT", "validUntil must be after validFrom.");
   return createVerifiableCredentialJwt(
     {
       sub: input.holderDid,
+      iat: issuedAt,
       nbf: validFrom,
       exp: input.validUntil,
       jti: `urn:mcid:credential:${input.chainId}:${input.credentialId}`,

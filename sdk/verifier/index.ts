@@ -1,0 +1,3 @@
+export * from "./challenges.js";
+export * from "./policies.js";
+export * from "./verifier.js";

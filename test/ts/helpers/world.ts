@@ -1,0 +1,71 @@
+import { Wallet, type HDNodeWallet } from "ethers";
+import { ES256KSigner } from "did-jwt";
+import { createVerifiablePresentationJwt } from "did-jwt-vc";
+import { getBytes } from "ethers";
+import { deployFixture, CENTRAL_AGENCY } from "./fixture.js";
+import { CachingDidResolver } from "../../../sdk/did/resolver.js";
+import { didForAddress } from "../../../sdk/did/did.js";
+import { StatusClient } from "../../../sdk/status/client.js";
+import { holderReference } from "../../../sdk/status/holder-ref.js";
+import { deviceKeyJwk, issueCredentialJwt, issuerFromPrivateKey, type CivilServantClaims } from "../../../sdk/issuer/credential.js";
+
+export const HOLDER_SECRET = new Uint8Array(32).fill(7);
+
+export function claimsFor(name: string, agencyCode = CENTRAL_AGENCY): CivilServantClaims {
+  return {
+    name,
+    agencyCode,
+    organisation: agencyCode === CENTRAL_AGENCY ? "행정안전부" : "서울특별시",
+    department: "디지털정부국",
+    position: "행정사무관",
+    employeeRef: "E-" + name.length + "-2026",
+  };
+}
+
+/**
+ * A deployed, accredited consortium plus the pieces an end-to-end test needs: an issuer key with its private key
+ * (added to CENTRAL_AGENCY), the registrar's StatusClient, a DID resolver and helpers to issue and present.
+ */
+export async function civilIdWorld() {
+  const f = await deployFixture();
+  const provider = f.ethers.provider;
+  const chainId = Number((await provider.getNetwork()).chainId);
+  const issuerWallet = Wallet.createRandom();
+  const now = (await provider.getBlock("latest"))!.timestamp;
+  await (await f.ledger.issuerRegistry.connect(f.actors.orgAdmin).addIssuerKey(CENTRAL_AGENCY, issuerWallet.address, now - 60, now + 365 * 86400)).wait();
+  const issuer = issuerFromPrivateKey(chainId, issuerWallet.privateKey);
+  const resolver = new CachingDidResolver({ provider, chainId, registry: f.ledger.deployment.didRegistry });
+  const registrar = new StatusClient(f.ledger.statusRegistry.connect(f.actors.registrar));
+
+  async function issueTo(holder: Wallet | HDNodeWallet, personId: string, claims = claimsFor("홍길동"), validitySeconds = 3 * 365 * 86400) {
+    const holderDid = didForAddress(chainId, holder.address);
+    const { credentialId, supersededId } = await registrar.register(holderReference(HOLDER_SECRET, personId), holderDid);
+    const t = Math.floor(Date.now() / 1000);
+    const jwt = await issueCredentialJwt(issuer, {
+      chainId,
+      statusRegistry: f.ledger.deployment.statusRegistry,
+      credentialId,
+      holderDid,
+      deviceKey: deviceKeyJwk(holder.signingKey.publicKey),
+      claims,
+      validFrom: t - 5,
+      validUntil: t + validitySeconds,
+    });
+    return { jwt, credentialId, supersededId, holderDid };
+  }
+
+  async function present(holder: Wallet | HDNodeWallet, credentialJwt: string, challenge: string, audience: string, lifetimeSeconds = 60) {
+    const t = Math.floor(Date.now() / 1000);
+    return createVerifiablePresentationJwt(
+      {
+        vp: { "@context": ["https://www.w3.org/2018/credentials/v1"], type: ["VerifiablePresentation"], verifiableCredential: [credentialJwt] },
+        iat: t,
+        exp: t + lifetimeSeconds,
+      },
+      { did: didForAddress(chainId, holder.address), signer: ES256KSigner(getBytes(holder.privateKey)), alg: "ES256K" },
+      { challenge, domain: audience },
+    );
+  }
+
+  return { ...f, provider, chainId, issuerWallet, issuer, resolver, registrar, issueTo, present };
+}
