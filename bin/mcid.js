@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// Launcher of the `mcid` CLI: runs the TypeScript entry point through tsx on Node >= 22.13 (Hardhat 3's minimum).
+// Started by an older Node (the machines' default is 20), it re-runs itself on the project's pinned Node 22.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const [major, minor] = process.versions.node.split(".").map(Number);
+if (major < 22 || (major === 22 && minor < 13)) {
+  const node22 = path.join(root, "node_modules", ".bin", "node");
+  if (!existsSync(node22)) {
+    process.stderr.write("mcid needs Node >= 22.13; run `npx -y -p node@22 npm ci` in the project first.\n");
+    process.exit(3);
+  }
+  const result = spawnSync(node22, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" });
+  process.exit(result.status ?? 3);
+}
+const { register } = await import("tsx/esm/api");
+register();
+await import(path.join(root, "scripts", "cli", "mcid.ts"));

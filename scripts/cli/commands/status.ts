@@ -1,0 +1,79 @@
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { CivilIdError } from "../../../sdk/errors.js";
+import { StatusClient, type StatusChangeOutcome } from "../../../sdk/status/client.js";
+import { parseCredentialId } from "../../../sdk/chain/codes.js";
+import { run, type CommandContext } from "../run.js";
+
+type ChangeOpts = { reason: string; file?: string };
+
+/** Reads credential ids: one positional id, or a file with one id per line (blank lines and # comments ignored). */
+async function ids(id: string | undefined, file: string | undefined): Promise<bigint[]> {
+  if ((id === undefined) === (file === undefined)) throw new CivilIdError("INVALID_INPUT", "Give one credential id, or --file with one id per line (not both).");
+  if (id !== undefined) return [parseCredentialId(id)];
+  let text: string;
+  try {
+    text = await readFile(file!, "utf8");
+  } catch (error) {
+    throw new CivilIdError("INVALID_INPUT", `Cannot read ${file}.`, { cause: error });
+  }
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  if (lines.length === 0) throw new CivilIdError("INVALID_INPUT", `${file} lists no credential ids.`);
+  return lines.map((l, i) => {
+    try {
+      return parseCredentialId(l);
+    } catch (error) {
+      throw new CivilIdError("INVALID_INPUT", `${file} line ${i + 1}: ${(error as Error).message}`, { cause: error });
+    }
+  });
+}
+
+const BATCH = 500;
+
+async function change(ctx: CommandContext, verb: "lock" | "unlock" | "revoke", id: string | undefined, o: ChangeOpts) {
+  const list = await ids(id, o.file);
+  const client = new StatusClient((await ctx.signedLedger()).statusRegistry);
+  const progress = ctx.out.progress(`${verb}`, list.length);
+  const outcomes: StatusChangeOutcome[] = [];
+  for (let i = 0; i < list.length; i += BATCH) {
+    const chunk = list.slice(i, i + BATCH);
+    const outcome = chunk.length === 1
+      ? await client[verb](chunk[0]!, o.reason as never)
+      : await client[`${verb}Batch`](chunk, o.reason as never);
+    outcomes.push(outcome);
+    progress(i + chunk.length);
+  }
+  const statuses = outcomes.flatMap((x) => x.statuses);
+  const gasUsed = outcomes.reduce((a, x) => a + x.gasUsed, 0n);
+  ctx.out.result({ ok: true, action: verb, count: statuses.length, transactions: outcomes.map((x) => x.txHash), gasUsed, statuses }, [
+    ...statuses.slice(0, 20).map((s) => `${s.credentialId}: ${s.stateName}${s.reason !== "NONE" ? ` (${s.reason.toLowerCase().replace(/_/g, "-")})` : ""}`),
+    ...(statuses.length > 20 ? [`… and ${statuses.length - 20} more`] : []),
+    `${verb}: ${statuses.length} credential(s) in ${outcomes.length} transaction(s), gas ${gasUsed}`,
+  ]);
+}
+
+export function registerStatus(program: Command): void {
+  for (const [verb, help, example] of [
+    ["lock", "Lock a credential at once (e.g. phone reported lost); lock-only operators may", "mcid lock 1914249743958016000 --reason lost-device --key keys/help-desk.json --network localhost"],
+    ["unlock", "Unlock a locked credential (registrar)", "mcid unlock 1914249743958016000 --reason found-device --key keys/registrar.json --network localhost"],
+    ["revoke", "Revoke credentials for good (registrar)", "mcid revoke --file left-service.txt --reason left-service --key keys/registrar.json --network localhost"],
+  ] as const) {
+    program
+      .command(`${verb} [credentialId]`)
+      .description(help)
+      .requiredOption("--reason <reason>", verb === "unlock" ? "found-device | administrative" : "lost-device | pin-lockout | app-deleted | device-replaced | left-service | key-compromise | administrative")
+      .option("--file <file>", "batch: one credential id per line")
+      .addHelpText("after", `\nExample:\n  ${example}`)
+      .action(run(async (ctx, o: ChangeOpts, [id]) => change(ctx, verb, id, o)));
+  }
+  program
+    .command("status <credentialId>")
+    .description("Show a credential's on-chain status")
+    .addHelpText("after", "\nExample:\n  mcid status 1914249743958016000 --network localhost --json")
+    .action(run(async (ctx, _o, [id]) => {
+      const credentialId = parseCredentialId(id);
+      const s = await new StatusClient((await ctx.ledger()).statusRegistry).status(credentialId);
+      if (!s.registered) throw new CivilIdError("INVALID_CREDENTIAL_ID", `Credential ${credentialId} is not registered on this chain.`);
+      ctx.out.result({ ok: true, ...s }, [`${credentialId}: ${s.stateName}${s.reason !== "NONE" ? ` (${s.reason.toLowerCase().replace(/_/g, "-")})` : ""}`]);
+    }));
+}

@@ -1,0 +1,128 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { JsonRpcProvider, Wallet, type Provider, type Signer, type TransactionRequest, NonceManager } from "ethers";
+import { CivilIdError } from "../../sdk/errors.js";
+import { loadDeployment, type Deployment } from "../../sdk/chain/deployment.js";
+import { connectLedger, type LedgerContracts } from "../../sdk/chain/contracts.js";
+import { readSecret } from "./secrets.js";
+
+export interface GlobalOptions {
+  network: string;
+  rpcUrl?: string;
+  chainId?: string;
+  deployments: string;
+  dataDir: string;
+  key?: string;
+  gasPrice?: string;
+  json: boolean;
+}
+
+export interface ChainContext {
+  readonly provider: Provider;
+  readonly chainId: number;
+  readonly embedded: boolean;
+  readonly close: () => Promise<void>;
+  /** Funded development signers (embedded network only). */
+  readonly devSigners: readonly Signer[];
+}
+
+const LOCALHOST = { url: "http://127.0.0.1:8545", chainId: 31337 };
+
+/**
+ * Connects to the chosen network: `embedded` (an in-process Hardhat network that lives for this one command),
+ * `localhost` (a node started with `npm run node`), or `--rpc-url` + `--chain-id` (any JSON-RPC endpoint, e.g. a
+ * ministry's Besu node). The node's chain id must match the one expected, or nothing is sent.
+ */
+export async function connectChain(options: GlobalOptions): Promise<ChainContext> {
+  if (options.rpcUrl !== undefined || options.network === "localhost") {
+    const url = options.rpcUrl ?? LOCALHOST.url;
+    if (!/^https?:\/\/[^\s]+$/.test(url)) throw new CivilIdError("INVALID_INPUT", `--rpc-url ${JSON.stringify(url)} is not an http(s) URL.`);
+    const expected = options.chainId !== undefined ? parseChainId(options.chainId) : options.rpcUrl === undefined ? LOCALHOST.chainId : undefined;
+    if (expected === undefined) throw new CivilIdError("INVALID_INPUT", "--rpc-url needs --chain-id (the chain the deployment file is for).");
+    const provider = new JsonRpcProvider(url, expected, { staticNetwork: true });
+    let actual: bigint;
+    try {
+      actual = BigInt(await provider.send("eth_chainId", []));
+    } catch (error) {
+      provider.destroy();
+      throw new CivilIdError("CHAIN_UNREACHABLE", `Cannot reach the node at ${url}. Start it (npm run node) or check --rpc-url.`, { cause: error });
+    }
+    if (actual !== BigInt(expected)) {
+      provider.destroy();
+      throw new CivilIdError("CHAIN_ID_MISMATCH", `The node at ${url} is chain ${actual}, not ${expected}. Check --chain-id and --rpc-url.`);
+    }
+    return { provider, chainId: expected, embedded: false, devSigners: [], close: async () => provider.destroy() };
+  }
+  if (options.network !== "embedded") {
+    throw new CivilIdError("INVALID_INPUT", `Unknown --network ${JSON.stringify(options.network)}: use embedded, localhost, or --rpc-url with --chain-id.`);
+  }
+  // Loaded lazily: only the embedded network needs Hardhat's runtime (and the project's hardhat.config.ts).
+  const { network } = await import("hardhat");
+  const connection = await network.create();
+  const provider = connection.ethers.provider;
+  const chainId = Number((await provider.getNetwork()).chainId);
+  return { provider, chainId, embedded: true, devSigners: await connection.ethers.getSigners(), close: () => connection.close() };
+}
+
+export function parseChainId(text: string): number {
+  if (!/^[0-9]{1,15}$/.test(text) || Number(text) < 1) throw new CivilIdError("INVALID_INPUT", `--chain-id ${JSON.stringify(text)} is not a positive integer.`);
+  return Number(text);
+}
+
+/** Loads the deployment for the connected chain, with advice for the embedded network. */
+export async function loadLedger(options: GlobalOptions, chain: ChainContext, runner: Provider | Signer): Promise<LedgerContracts> {
+  let deployment: Deployment;
+  try {
+    deployment = await loadDeployment(options.deployments, chain.chainId);
+  } catch (error) {
+    if (chain.embedded && error instanceof CivilIdError && error.code === "DEPLOYMENT_NOT_FOUND") {
+      throw new CivilIdError(
+        "DEPLOYMENT_NOT_FOUND",
+        "The embedded network lives only inside one command, so it has no deployment to act on. Start a local node with `npm run node` and pass --network localhost (or --rpc-url/--chain-id for a consortium node).",
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  const code = await chain.provider.getCode(deployment.statusRegistry);
+  if (code === "0x") {
+    throw new CivilIdError("INVALID_DEPLOYMENT", `No contract at ${deployment.statusRegistry} on chain ${chain.chainId}: the deployment file is stale (was the node restarted?). Re-run the deploy.`);
+  }
+  return connectLedger(deployment, runner);
+}
+
+/** Opens the signer from an encrypted keystore file (password from MCID_KEY_PASSWORD or a prompt). */
+export async function openSigner(options: GlobalOptions, chain: ChainContext): Promise<Signer> {
+  if (!options.key) throw new CivilIdError("INVALID_INPUT", "This command sends a transaction: pass --key <keystore.json> (create one with `mcid key new`).");
+  const file = path.resolve(options.key);
+  let json: string;
+  try {
+    json = await readFile(file, "utf8");
+  } catch (error) {
+    throw new CivilIdError("INVALID_INPUT", `Cannot read the keystore ${file}.`, { cause: error });
+  }
+  const password = await readSecret("MCID_KEY_PASSWORD", `Password for ${path.basename(file)}: `);
+  let wallet: Wallet;
+  try {
+    wallet = (await Wallet.fromEncryptedJson(json, password)) as Wallet;
+  } catch (error) {
+    throw new CivilIdError("INVALID_INPUT", `Cannot open ${file}: wrong password or not an ethers JSON keystore.`, { cause: error });
+  }
+  const signer = wallet.connect(chain.provider);
+  return options.gasPrice === undefined ? signer : new FixedGasPriceSigner(signer, parseGasPrice(options.gasPrice));
+}
+
+function parseGasPrice(text: string): bigint {
+  if (!/^[0-9]{1,30}$/.test(text)) throw new CivilIdError("INVALID_INPUT", `--gas-price ${JSON.stringify(text)} must be an integer number of wei (0 on a zero-gas consortium chain).`);
+  return BigInt(text);
+}
+
+/** Sends every transaction with a fixed legacy gas price (Besu QBFT consortium chains run with gas price 0). */
+class FixedGasPriceSigner extends NonceManager {
+  constructor(signer: Signer, private readonly gasPrice: bigint) {
+    super(signer);
+  }
+  override async sendTransaction(tx: TransactionRequest) {
+    return super.sendTransaction({ ...tx, type: 0, gasPrice: this.gasPrice });
+  }
+}

@@ -1,0 +1,27 @@
+import { isAddress, getAddress } from "ethers";
+import { CivilIdError } from "../../sdk/errors.js";
+
+/** Validated parsers for command-line values; each refusal says what to type instead. */
+export function address(value: string, flag: string): string {
+  if (!isAddress(value)) throw new CivilIdError("INVALID_INPUT", `${flag}: ${JSON.stringify(value)} is not an address (0x + 40 hex digits).`);
+  return getAddress(value);
+}
+
+export function positiveInt(value: string, flag: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw new CivilIdError("INVALID_INPUT", `${flag}: ${JSON.stringify(value)} must be an integer from 1 to ${max}.`);
+  }
+  return Number(value);
+}
+
+export function proposalId(value: string): bigint {
+  if (!/^[0-9]{1,20}$/.test(value) || BigInt(value) < 1n) throw new CivilIdError("INVALID_INPUT", `${JSON.stringify(value)} is not a proposal id.`);
+  return BigInt(value);
+}
+
+/** Durations such as 90s, 30m, 12h, 7d. */
+export function duration(value: string, flag: string): number {
+  const m = /^([0-9]{1,6})([smhd])$/.exec(value);
+  if (!m) throw new CivilIdError("INVALID_INPUT", `${flag}: ${JSON.stringify(value)} is not a duration like 30m, 12h or 7d.`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as "s" | "m" | "h" | "d"];
+}

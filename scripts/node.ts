@@ -1,0 +1,56 @@
+/**
+ * `npm run node`: a local development chain for running the story by hand in several terminals.
+ * Starts a Hardhat JSON-RPC node on 127.0.0.1:8545, deploys the consortium (deployer = account 0, member
+ * ministries = accounts 1-4, threshold 3), writes deployments/chain-31337.json and development keystores for
+ * the well-known Hardhat accounts (password "dev-password", low scrypt cost — development only, never for real keys).
+ */
+import path from "node:path";
+import { mkdir, stat } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { network } from "hardhat";
+import { HDNodeWallet, JsonRpcProvider, Mnemonic, encryptKeystoreJson } from "ethers";
+import { deployConsortium } from "../sdk/chain/deploy.js";
+import { saveDeployment } from "../sdk/chain/deployment.js";
+import { writeFileAtomic } from "../sdk/util/atomic-file.js";
+
+const ROLES = ["deployer", "ministry-1", "ministry-2", "ministry-3", "ministry-4", "org-admin-central", "org-admin-local", "registrar-central", "help-desk-central", "registrar-local"];
+const DEV_PASSWORD = "dev-password";
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: "8545" },
+    deployments: { type: "string", default: "deployments" },
+    keys: { type: "string", default: path.join("data", "dev-keys") },
+  },
+});
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port ${values.port} is not a TCP port.`);
+
+const server = await network.createServer("default", "127.0.0.1", port);
+const { address, port: actualPort } = await server.listen();
+const provider = new JsonRpcProvider(`http://${address}:${actualPort}`, 31337, { staticNetwork: true });
+const signers = await Promise.all(ROLES.map((_, i) => provider.getSigner(i)));
+const ledger = await deployConsortium(signers[0]!, { members: await Promise.all(signers.slice(1, 5).map((s) => s.getAddress())), threshold: 3 });
+const file = await saveDeployment(values.deployments, ledger.deployment);
+
+await mkdir(values.keys, { recursive: true });
+const mnemonic = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
+for (const [i, role] of ROLES.entries()) {
+  const keyFile = path.join(values.keys, `${role}.json`);
+  if (await stat(keyFile).then(() => true, () => false)) continue;
+  const wallet = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`);
+  const json = await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, DEV_PASSWORD, { scrypt: { N: 1 << 12 } });
+  await writeFileAtomic(keyFile, json);
+}
+
+process.stdout.write(
+  [
+    `Local chain 31337 at http://${address}:${actualPort}`,
+    `Deployment: ${file}`,
+    `  governor ${ledger.deployment.governor}, issuer registry ${ledger.deployment.issuerRegistry}, status registry ${ledger.deployment.statusRegistry}, DID registry ${ledger.deployment.didRegistry}`,
+    `Development keystores (password "${DEV_PASSWORD}") in ${values.keys}: ${ROLES.join(", ")}`,
+    "Every mcid command now works with --network localhost. Ctrl-C stops the node (its state is not kept).",
+  ].join("\n") + "\n",
+);
+await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+await server.close();
