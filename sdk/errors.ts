@@ -32,6 +32,7 @@ export type ErrorCode =
   | "WALLET_NOT_FOUND"
   | "BIOMETRIC_REFUSED"
   | "NO_CREDENTIAL"
+  | "CREDENTIAL_SUBJECT_MISMATCH"
   // status index
   | "INDEX_STALE";
 
