@@ -19,15 +19,17 @@ import {
   writeConsortiumFiles,
 } from "../../sdk/chain/besu-genesis.js";
 
-const USAGE = `Usage: generate.ts --input <consortium.json> --out <directory> [--force]
+const USAGE = `Usage: generate.ts --input <consortium.json> --out <directory> [--force | --nodes-only]
 
   --input, -i   consortium description (schema: docs/CONSORTIUM.md, sample: scripts/consortium/example.json)
   --out, -o     output directory (created if missing)
   --force       replace an existing genesis.json in the output directory (a new genesis is a new chain)
+  --nodes-only  keep the running network's <out>/genesis.json and rebuild only the node files, e.g. after a
+                ministry joined; prints the validators to vote in or out
   --help, -h    show this help`;
 
 async function main(argv: string[]): Promise<number> {
-  let values: { input?: string; out?: string; force?: boolean; help?: boolean };
+  let values: { input?: string; out?: string; force?: boolean; "nodes-only"?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -35,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
         input: { type: "string", short: "i" },
         out: { type: "string", short: "o" },
         force: { type: "boolean", default: false },
+        "nodes-only": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -50,6 +53,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!values.input || !values.out) {
     process.stderr.write(`error: --input and --out are required\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.force && values["nodes-only"]) {
+    process.stderr.write(`error: --force and --nodes-only exclude each other\n\n${USAGE}\n`);
     return 2;
   }
 
@@ -71,7 +78,17 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
     const config = await parseConsortiumInput(json, { baseDir: path.dirname(inputPath) });
-    const output = buildConsortiumFiles(config);
+    let existingGenesis: string | undefined;
+    if (values["nodes-only"]) {
+      const genesisPath = path.join(outDir, "genesis.json");
+      try {
+        existingGenesis = await readFile(genesisPath, "utf8");
+      } catch (error) {
+        process.stderr.write(`error: --nodes-only needs the running network's genesis at ${genesisPath}: ${(error as Error).message}\n`);
+        return 1;
+      }
+    }
+    const output = buildConsortiumFiles(config, existingGenesis === undefined ? {} : { existingGenesis });
     for (const warning of output.warnings) process.stderr.write(`warning: ${warning}\n`);
     const written = await writeConsortiumFiles(outDir, output, { force: values.force === true });
 
@@ -81,7 +98,9 @@ async function main(argv: string[]): Promise<number> {
         `Consortium chain ${config.chainId}: ${n} QBFT validator${n === 1 ? "" : "s"}, ` +
           `quorum ${qbftQuorum(n)}, tolerates ${faultTolerance(n)} faulty.`,
         ...config.nodes.map((node) => `  ${node.name.padEnd(16)} ${node.agencyCode}  ${node.address}  ${node.enode}`),
-        `genesis.json sha256 ${output.genesisSha256} (every ministry must run the same file)`,
+        `genesis.json sha256 ${output.genesisSha256} (every ministry must run the same file)` +
+          (existingGenesis === undefined ? "" : " - kept unchanged"),
+        ...validatorVotes(output.validatorChanges),
         `Wrote ${written.length} files under ${outDir}`,
         "",
       ].join("\n"),
@@ -94,6 +113,17 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
+}
+
+/** Guidance after --nodes-only: the validator-set changes relative to the genesis, as QBFT votes. */
+function validatorVotes(changes: { add: readonly string[]; remove: readonly string[] } | undefined): string[] {
+  if (!changes || (changes.add.length === 0 && changes.remove.length === 0)) return [];
+  return [
+    "Validator set differs from the genesis. Compare with qbft_getValidatorsByBlockNumber(\"latest\"), then have more",
+    "than half of the current validators' operators call (QBFT API, loopback only):",
+    ...changes.add.map((a) => `  qbft_proposeValidatorVote("${a}", true)`),
+    ...changes.remove.map((a) => `  qbft_proposeValidatorVote("${a}", false)`),
+  ];
 }
 
 main(process.argv.slice(2)).then(

@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { isIP } from "node:net";
 import path from "node:path";
-import { SigningKey, computeAddress, encodeRlp, getAddress, isAddress } from "ethers";
+import { SigningKey, computeAddress, decodeRlp, encodeRlp, getAddress, isAddress } from "ethers";
 import { CivilIdError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import { isValidAgencyCode } from "./codes.js";
@@ -802,13 +802,30 @@ export interface ConsortiumFiles {
   readonly files: ReadonlyMap<string, string>;
   readonly warnings: readonly string[];
   readonly genesisSha256: string;
+  /**
+   * Only when built against an existing genesis: validators of the input that the genesis lacks (to be voted in
+   * with qbft_proposeValidatorVote(address, true)) and genesis validators no longer in the input (to vote out).
+   */
+  readonly validatorChanges?: { readonly add: readonly string[]; readonly remove: readonly string[] };
 }
 
-export function buildConsortiumFiles(config: ConsortiumConfig): ConsortiumFiles {
+/**
+ * Builds every output file. With `existingGenesis` (the text of the genesis.json the network already runs), no
+ * genesis is generated: the node files are rebuilt for the current input (e.g. after a ministry joined) and
+ * checked against that genesis: same chain id and QBFT parameters, or INVALID_INPUT.
+ */
+export function buildConsortiumFiles(config: ConsortiumConfig, options: { existingGenesis?: string } = {}): ConsortiumFiles {
   const files = new Map<string, string>();
-  const genesis = JSON.stringify(buildGenesis(config), null, 2) + "\n";
+  let genesis: string;
+  let validatorChanges: ConsortiumFiles["validatorChanges"];
+  if (options.existingGenesis === undefined) {
+    genesis = JSON.stringify(buildGenesis(config), null, 2) + "\n";
+    files.set("genesis.json", genesis);
+  } else {
+    genesis = options.existingGenesis;
+    validatorChanges = compareWithGenesis(config, genesis);
+  }
   const genesisSha256 = createHash("sha256").update(genesis).digest("hex");
-  files.set("genesis.json", genesis);
   const permissions = buildPermissionsToml(config);
   for (const node of config.nodes) {
     files.set(`nodes/${node.name}/config.toml`, buildNodeConfigToml(config, node));
@@ -818,13 +835,69 @@ export function buildConsortiumFiles(config: ConsortiumConfig): ConsortiumFiles 
   const compose = buildDockerCompose(config);
   files.set("docker-compose.yml", compose.yaml);
   files.set("network.json", JSON.stringify(buildNetworkSummary(config, genesisSha256), null, 2) + "\n");
-  return { files, warnings: [...config.warnings, ...compose.warnings], genesisSha256 };
+  return {
+    files,
+    warnings: [...config.warnings, ...compose.warnings],
+    genesisSha256,
+    ...(validatorChanges === undefined ? {} : { validatorChanges }),
+  };
+}
+
+/** Validators encoded in a QBFT genesis `extraData` (checksummed, in encoded order). */
+export function validatorsFromExtraData(extraData: string): string[] {
+  let decoded: unknown;
+  try {
+    decoded = decodeRlp(extraData);
+  } catch (error) {
+    throw new CivilIdError("INVALID_INPUT", "The genesis extraData is not RLP.", { cause: error });
+  }
+  if (!Array.isArray(decoded) || decoded.length !== 5 || !Array.isArray(decoded[1])) {
+    throw new CivilIdError("INVALID_INPUT", "The genesis extraData is not a QBFT extraData (RLP list of 5 items).");
+  }
+  return (decoded[1] as unknown[]).map((v) => {
+    if (typeof v !== "string" || !isAddress(v)) throw new CivilIdError("INVALID_INPUT", "The genesis extraData holds a malformed validator address.");
+    return getAddress(v);
+  });
+}
+
+function compareWithGenesis(config: ConsortiumConfig, text: string): { add: string[]; remove: string[] } {
+  let genesis: { config?: { chainId?: unknown; qbft?: Record<string, unknown> }; extraData?: unknown };
+  try {
+    genesis = JSON.parse(text) as typeof genesis;
+  } catch (error) {
+    throw new CivilIdError("INVALID_INPUT", "The existing genesis.json is not valid JSON.", { cause: error });
+  }
+  const mismatches: string[] = [];
+  if (genesis.config?.chainId !== config.chainId) mismatches.push(`chainId ${String(genesis.config?.chainId)} (input: ${config.chainId})`);
+  const qbft = genesis.config?.qbft ?? {};
+  for (const [key, value] of [
+    ["blockperiodseconds", config.blockPeriodSeconds],
+    ["epochlength", config.epochLength],
+    ["requesttimeoutseconds", config.requestTimeoutSeconds],
+  ] as const) {
+    if (qbft[key] !== value) mismatches.push(`qbft.${key} ${String(qbft[key])} (input: ${value})`);
+  }
+  if (mismatches.length > 0) {
+    throw new CivilIdError(
+      "INVALID_INPUT",
+      `The input does not match the running network's genesis: ${mismatches.join(", ")}. A running chain keeps its ` +
+        "genesis; QBFT parameters change only through a `transitions` entry agreed by all ministries.",
+    );
+  }
+  if (typeof genesis.extraData !== "string") throw new CivilIdError("INVALID_INPUT", "The existing genesis.json has no extraData.");
+  const inGenesis = validatorsFromExtraData(genesis.extraData);
+  const inInput = config.nodes.map((n) => n.address);
+  return {
+    add: inInput.filter((a) => !inGenesis.includes(a)),
+    remove: inGenesis.filter((a) => !inInput.includes(a)),
+  };
 }
 
 /**
  * Writes the files under `outDir`, each atomically (temp file + rename), readable by the node's service user
  * (mode 0644: nothing here is secret). Refuses to replace an existing genesis.json unless `force`, because a
- * regenerated genesis is a different chain.
+ * regenerated genesis is a different chain. Output built against an existing genesis contains no genesis.json
+ * and never touches the one in `outDir`.
  */
 export async function writeConsortiumFiles(
   outDir: string,
@@ -832,10 +905,11 @@ export async function writeConsortiumFiles(
   options: { force?: boolean } = {},
 ): Promise<string[]> {
   const genesisPath = path.join(outDir, "genesis.json");
-  if (!options.force && (await exists(genesisPath))) {
+  if (output.files.has("genesis.json") && !options.force && (await exists(genesisPath))) {
     throw new CivilIdError(
       "INVALID_INPUT",
-      `${genesisPath} already exists. A new genesis file is a new chain: pass --force only if no node runs on the old one.`,
+      `${genesisPath} already exists. A new genesis file is a new chain: use --nodes-only to rebuild the node ` +
+        "files of a running network, or --force only if no node runs on the old genesis.",
     );
   }
   const written: string[] = [];

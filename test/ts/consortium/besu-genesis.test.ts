@@ -289,6 +289,35 @@ describe("consortium: Besu QBFT genesis and node configuration", () => {
     });
   });
 
+  describe("a running network (existing genesis)", () => {
+    it("rebuilds the node files for a new member without touching the genesis, and names the votes needed", async () => {
+      const original = buildConsortiumFiles(await parseConsortiumInput(baseInput()));
+      const genesisText = original.files.get("genesis.json")!;
+      const grown = await parseConsortiumInput(
+        baseInput({ ministries: [0, 1, 2, 3, 4].map((i) => ministry(i)) }),
+      );
+      const update = buildConsortiumFiles(grown, { existingGenesis: genesisText });
+      expect(update.files.has("genesis.json")).to.equal(false);
+      expect(update.genesisSha256).to.equal(original.genesisSha256);
+      expect(update.validatorChanges).to.deep.equal({ add: [KEYS[4]!.address], remove: [] });
+      expect(JSON.parse(update.files.get("nodes/ministry-0/static-nodes.json")!)).to.include(grown.nodes[4]!.enode);
+      expect(update.files.has("nodes/ministry-4/config.toml")).to.equal(true);
+
+      const shrunk = await parseConsortiumInput(baseInput({ ministries: [0, 1, 2].map((i) => ministry(i)) }));
+      expect(buildConsortiumFiles(shrunk, { existingGenesis: genesisText }).validatorChanges).to.deep.equal({ add: [], remove: [KEYS[3]!.address] });
+    });
+
+    it("refuses an input whose chain id or QBFT parameters differ from the running genesis", async () => {
+      const genesisText = buildConsortiumFiles(await parseConsortiumInput(baseInput())).files.get("genesis.json")!;
+      const other = await parseConsortiumInput(baseInput({ chainId: 42424242, blockPeriodSeconds: 5, requestTimeoutSeconds: 10 }));
+      expect(() => buildConsortiumFiles(other, { existingGenesis: genesisText }))
+        .to.throw(CivilIdError, "chainId 20251127 (input: 42424242)")
+        .with.property("message")
+        .that.includes("qbft.blockperiodseconds 2 (input: 5)");
+      expect(() => buildConsortiumFiles(other, { existingGenesis: "{" })).to.throw(CivilIdError, "not valid JSON");
+    });
+  });
+
   describe("node keys", () => {
     let dir: string;
     beforeEach(async () => {
@@ -469,6 +498,33 @@ describe("consortium: Besu QBFT genesis and node configuration", () => {
       expect(again.code).to.equal(1);
       expect(again.stderr).to.include("[INVALID_INPUT]").and.include("already exists");
       await execFileP(TSX, [SCRIPT, "-i", EXAMPLE, "-o", dir, "--force"], { cwd: ROOT });
+    });
+
+    it("--nodes-only keeps the running genesis and rebuilds the node files for a grown consortium", async () => {
+      await execFileP(TSX, [SCRIPT, "--input", EXAMPLE, "--out", dir], { cwd: ROOT });
+      const genesisBefore = await readFile(path.join(dir, "genesis.json"), "utf8");
+      const example = JSON.parse(await readFile(EXAMPLE, "utf8")) as { ministries: Record<string, unknown>[] };
+      example.ministries.push({ name: "mofa", agencyCode: "1262000", nodePublicKey: pub(KEYS[4]!), host: "node.mofa.civil-id.internal", p2pPort: 30307, rpcPort: 8945, rpc: false });
+      const grown = path.join(dir, "grown.json");
+      await writeFile(grown, JSON.stringify(example));
+      const { stdout } = await execFileP(TSX, [SCRIPT, "--input", grown, "--out", dir, "--nodes-only"], { cwd: ROOT });
+      expect(await readFile(path.join(dir, "genesis.json"), "utf8")).to.equal(genesisBefore);
+      expect(stdout).to.include("kept unchanged").and.include(`qbft_proposeValidatorVote("${KEYS[4]!.address}", true)`);
+      const staticNodes = JSON.parse(await readFile(path.join(dir, "nodes/mois/static-nodes.json"), "utf8")) as string[];
+      expect(staticNodes).to.have.length(4);
+      await stat(path.join(dir, "nodes/mofa/config.toml"));
+
+      const both = await execFileP(TSX, [SCRIPT, "-i", grown, "-o", dir, "--nodes-only", "--force"], { cwd: ROOT }).then(
+        () => expect.fail("accepted"),
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(both.code).to.equal(2);
+      const noGenesis = await execFileP(TSX, [SCRIPT, "-i", grown, "-o", path.join(dir, "empty"), "--nodes-only"], { cwd: ROOT }).then(
+        () => expect.fail("accepted"),
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(noGenesis.code).to.equal(1);
+      expect(noGenesis.stderr).to.include("--nodes-only needs the running network's genesis");
     });
 
     it("exits 1 listing the problems of an invalid input, and 2 on a wrong command line", async () => {
