@@ -256,17 +256,27 @@ describe("consortium: Besu QBFT genesis and node configuration", () => {
     });
 
     it("docker-compose.yml is valid YAML with one service per ministry on a shared network", () => {
-      const compose = yaml.load(files.get("docker-compose.yml")!) as {
-        services: Record<string, { image: string; volumes: string[]; ports?: string[]; networks: Record<string, { aliases: string[] }> }>;
-        volumes: Record<string, unknown>;
+      type Service = {
+        image: string;
+        volumes: string[];
+        ports?: string[];
+        environment: Record<string, string>;
+        depends_on: Record<string, { condition: string }>;
+        networks: Record<string, { aliases: string[] }>;
+        entrypoint?: string[];
       };
-      expect(Object.keys(compose.services)).to.deep.equal(config.nodes.map((n) => n.name));
+      const compose = yaml.load(files.get("docker-compose.yml")!) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+      expect(Object.keys(compose.services)).to.deep.equal(["volume-permissions", ...config.nodes.map((n) => n.name)]);
+      expect(compose.services["volume-permissions"]!.entrypoint).to.deep.equal(["chown", "-R", "1000:1000", "/volumes/ministry-0", "/volumes/ministry-1", "/volumes/ministry-2", "/volumes/ministry-3"]);
       const s0 = compose.services["ministry-0"]!;
       expect(s0.image).to.equal("hyperledger/besu:24.12.2");
       expect(s0.volumes).to.include("./nodes/ministry-0/key:/etc/besu/key:ro");
-      expect(s0.ports).to.deep.equal(["127.0.0.1:8545:8545"]);
+      expect(s0.volumes).to.include("ministry-0-data:/opt/besu/data");
+      expect(s0.depends_on["volume-permissions"]!.condition).to.equal("service_completed_successfully");
+      expect(s0.environment).to.deep.equal({ BESU_RPC_HTTP_HOST: "0.0.0.0", BESU_RPC_WS_HOST: "0.0.0.0" });
+      expect(s0.ports).to.deep.equal(["127.0.0.1:8545:8545", "127.0.0.1:8546:8546"]); // published on the host's loopback only
       expect(s0.networks["consortium"]!.aliases).to.deep.equal(["node0.civil-id.internal"]);
-      expect(compose.services["ministry-1"]!.ports).to.equal(undefined);
+      expect(compose.services["ministry-1"]!.ports).to.equal(undefined); // 8545 is taken by ministry-0
       expect(Object.keys(compose.volumes)).to.have.length(4);
     });
 
@@ -275,7 +285,8 @@ describe("consortium: Besu QBFT genesis and node configuration", () => {
         baseInput({ ministries: [0, 1, 2, 3].map((i) => ministry(i, { host: "127.0.0.1", p2pPort: 30303 + i, rpcPort: 8545 + 10 * i })) }),
       );
       const c1 = yaml.load(buildConsortiumFiles(loop).files.get("docker-compose.yml")!) as { services: Record<string, Record<string, unknown>> };
-      expect(Object.values(c1.services).every((s) => s["network_mode"] === "host")).to.equal(true);
+      expect(Object.values(c1.services).filter((s) => s["network_mode"] === "host")).to.have.length(4);
+      expect(c1.services["ministry-1"]!["environment"]).to.deep.equal({ BESU_RPC_HTTP_HOST: "127.0.0.1", BESU_RPC_WS_HOST: "127.0.0.1" });
       expect(parseToml(buildConsortiumFiles(loop).files.get("nodes/ministry-0/config.toml")!)).to.not.have.property("Xdns-enabled");
 
       const ips = await parseConsortiumInput(baseInput({ ministries: [0, 1, 2, 3].map((i) => ministry(i, { host: `10.20.30.${11 + i}` })) }));
