@@ -39,6 +39,8 @@ error AlreadyApproved(uint256 proposalId, address member);
 error NotApproved(uint256 proposalId, address member);
 /// @notice Only the proposer may cancel a proposal.
 error NotProposer(uint256 proposalId, address caller);
+/// @notice A proposal's target must be a contract.
+error TargetNotContract(address target);
 /// @notice Not enough current members approved.
 error ThresholdNotReached(uint256 proposalId, uint256 approvals, uint256 threshold);
 /// @notice A proposal's lifetime must be positive and at most the governor's maximum.

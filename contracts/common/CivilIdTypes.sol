@@ -27,7 +27,7 @@ enum CredentialState {
     Revoked //  2: final; reason SupersededByReissue means a newer credential of the same holder exists
 }
 
-/// @notice Why a credential's status changed. Stored in 6 bits beside the state.
+/// @notice Why a credential's status changed. Stored in 5 bits beside the state (see CredentialStatusRegistry).
 library ReasonCode {
     uint8 internal constant NONE = 0;
     uint8 internal constant LOST_DEVICE = 1;
@@ -39,7 +39,7 @@ library ReasonCode {
     uint8 internal constant KEY_COMPROMISE = 7;
     uint8 internal constant ADMINISTRATIVE = 8;
     uint8 internal constant FOUND_DEVICE = 9; // used when unlocking after a lost phone was recovered
-    /// @dev Highest code accepted; codes fit in 6 bits.
+    /// @dev Highest code defined; the registry stores codes in 5 bits (0..31).
     uint8 internal constant MAX = 9;
 }
 

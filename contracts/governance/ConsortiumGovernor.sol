@@ -20,6 +20,7 @@ import {
     MemberCountBelowThreshold,
     NotApproved,
     NotProposer,
+    TargetNotContract,
     SignatureExpired,
     InvalidSigner,
     ZeroAddress
@@ -59,8 +60,13 @@ contract ConsortiumGovernor is EIP712, ReentrancyGuard {
     /// @notice Per-member nonce of EIP-712 approvals; only ever increases.
     mapping(address member => uint256) public nonces;
 
+    /// @notice Incremented each time an account becomes a member: approvals given in an earlier membership
+    ///         (before a removal) never count again after the account is re-added.
+    mapping(address account => uint256) public membershipEpoch;
+
     mapping(uint256 proposalId => Proposal) private _proposals;
-    mapping(uint256 proposalId => mapping(address member => bool)) private _approved;
+    /// @dev The approving member's membership epoch at approval time (0 = no approval).
+    mapping(uint256 proposalId => mapping(address member => uint256 epoch)) private _approved;
 
     /// @notice A proposal was created (the proposer's approval is recorded separately).
     event ProposalCreated(
@@ -68,6 +74,8 @@ contract ConsortiumGovernor is EIP712, ReentrancyGuard {
     );
     /// @notice A member approved a proposal.
     event ProposalApproved(uint256 indexed proposalId, address indexed member);
+    /// @notice A member invalidated its current approval nonce (an unrelayed signed approval is void).
+    event NonceInvalidated(address indexed member, uint256 nonce);
     /// @notice A member withdrew an approval.
     event ApprovalRevoked(uint256 indexed proposalId, address indexed member);
     /// @notice A proposal's call was executed.
@@ -114,6 +122,8 @@ contract ConsortiumGovernor is EIP712, ReentrancyGuard {
         returns (uint256 proposalId)
     {
         if (target == address(0)) revert ZeroAddress();
+        // A call to an address without code "succeeds" and does nothing: refuse it at proposal time.
+        if (target.code.length == 0) revert TargetNotContract(target);
         if (lifetime == 0 || lifetime > MAX_LIFETIME) revert InvalidLifetime(lifetime, MAX_LIFETIME);
         proposalId = ++proposalCount;
         uint64 expiresAt = uint64(block.timestamp) + lifetime;
@@ -153,9 +163,16 @@ contract ConsortiumGovernor is EIP712, ReentrancyGuard {
     /// @param proposalId The proposal.
     function revokeApproval(uint256 proposalId) external onlyMember {
         _requireOpen(proposalId);
-        if (!_approved[proposalId][msg.sender]) revert NotApproved(proposalId, msg.sender);
-        _approved[proposalId][msg.sender] = false;
+        if (!_counts(proposalId, msg.sender)) revert NotApproved(proposalId, msg.sender);
+        _approved[proposalId][msg.sender] = 0;
         emit ApprovalRevoked(proposalId, msg.sender);
+    }
+
+    /// @notice Burns the caller's current approval nonce, voiding any signed approval not yet relayed.
+    function invalidateNonce() external onlyMember {
+        uint256 current = nonces[msg.sender];
+        nonces[msg.sender] = current + 1;
+        emit NonceInvalidated(msg.sender, current);
     }
 
     /// @notice Executes a proposal that enough current members approved. Any member may execute.
@@ -230,7 +247,7 @@ contract ConsortiumGovernor is EIP712, ReentrancyGuard {
     /// @param member The member.
     /// @return True if approved.
     function hasApproved(uint256 proposalId, address member) external view returns (bool) {
-        return _approved[proposalId][member];
+        return _counts(proposalId, member);
     }
 
     /// @notice Approvals of `proposalId` by current members.
@@ -239,7 +256,7 @@ contract ConsortiumGovernor is EIP712, ReentrancyGuard {
     function approvalCount(uint256 proposalId) public view returns (uint256 count) {
         uint256 n = _members.length();
         for (uint256 i = 0; i < n; ++i) {
-            if (_approved[proposalId][_members.at(i)]) ++count;
+            if (_counts(proposalId, _members.at(i))) ++count;
         }
     }
 
@@ -258,16 +275,23 @@ contract ConsortiumGovernor is EIP712, ReentrancyGuard {
         if (block.timestamp >= p.expiresAt) revert ProposalExpired(proposalId, p.expiresAt);
     }
 
+    /// @dev An approval counts only if given during the member's current membership.
+    function _counts(uint256 proposalId, address member) private view returns (bool) {
+        uint256 epoch = _approved[proposalId][member];
+        return epoch != 0 && epoch == membershipEpoch[member];
+    }
+
     function _approve(uint256 proposalId, address member) private {
         _requireOpen(proposalId);
-        if (_approved[proposalId][member]) revert AlreadyApproved(proposalId, member);
-        _approved[proposalId][member] = true;
+        if (_counts(proposalId, member)) revert AlreadyApproved(proposalId, member);
+        _approved[proposalId][member] = membershipEpoch[member];
         emit ProposalApproved(proposalId, member);
     }
 
     function _addMember(address member) private {
         if (member == address(0)) revert ZeroAddress();
         if (!_members.add(member)) revert AlreadyMember(member);
+        ++membershipEpoch[member];
         emit MemberAdded(member);
     }
 

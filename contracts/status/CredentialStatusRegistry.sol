@@ -71,7 +71,7 @@ contract CredentialStatusRegistry {
     /// @notice A credential was registered Active. If `supersededId` is non-zero, that earlier credential of the
     ///         same holder became Revoked with reason SUPERSEDED_BY_REISSUE in the same transaction.
     event CredentialRegistered(
-        uint64 indexed credentialId, bytes32 indexed holderRef, bytes32 subjectDigest, uint64 supersededId
+        uint64 indexed credentialId, bytes32 indexed holderRef, bytes32 credentialDigest, uint64 supersededId
     );
     /// @notice One credential's status changed.
     event CredentialStatusChanged(
@@ -111,31 +111,33 @@ contract CredentialStatusRegistry {
     /// @notice Registers a new Active credential of the caller's organisation for `holderRef`, superseding the
     ///         holder's previous credential (one device at a time).
     /// @param holderRef Salted hash identifying the holder; never personal data.
-    /// @param subjectDigest keccak256 of the credential subject's DID (the holder's device key): binds the entry to
-    ///        one device, so a verifier refuses a credential that names this id but another subject.
+    /// @param credentialDigest The credential's binding digest: keccak256 over its issuer, subject (the holder's device
+    ///        DID and key), claims, credential type and validity (sdk/issuer/credential.ts `bindingDigest`). Known before
+    ///        the id is assigned, it ties this entry to exactly one credential content: a verifier refuses a JWT that
+    ///        names this id with any other content, even one signed by a key of the same organisation.
     /// @return credentialId The new credential's id.
-    function register(bytes32 holderRef, bytes32 subjectDigest) external returns (uint64 credentialId) {
+    function register(bytes32 holderRef, bytes32 credentialDigest) external returns (uint64 credentialId) {
         uint32 agency = _registrar();
         uint64 sequence = nextSequence[agency];
-        credentialId = _register(agency, sequence, holderRef, subjectDigest);
+        credentialId = _register(agency, sequence, holderRef, credentialDigest);
         nextSequence[agency] = sequence + 1;
     }
 
     /// @notice Registers several credentials of the caller's organisation, with consecutive ids.
     /// @param holderRefs One holder reference per credential.
-    /// @param subjectDigests One subject-DID digest per credential.
+    /// @param credentialDigests One binding digest per credential.
     /// @return firstId The first new id; the others follow consecutively.
-    function registerBatch(bytes32[] calldata holderRefs, bytes32[] calldata subjectDigests)
+    function registerBatch(bytes32[] calldata holderRefs, bytes32[] calldata credentialDigests)
         external
         returns (uint64 firstId)
     {
         uint256 n = holderRefs.length;
-        if (n == 0 || n > MAX_BATCH || n != subjectDigests.length) revert InvalidBatch(n);
+        if (n == 0 || n > MAX_BATCH || n != credentialDigests.length) revert InvalidBatch(n);
         uint32 agency = _registrar();
         uint64 sequence = nextSequence[agency];
         firstId = CredentialIds.make(agency, sequence);
         for (uint256 i = 0; i < n; ++i) {
-            _register(agency, sequence + uint64(i), holderRefs[i], subjectDigests[i]);
+            _register(agency, sequence + uint64(i), holderRefs[i], credentialDigests[i]);
         }
         nextSequence[agency] = sequence + uint64(n);
     }
@@ -243,7 +245,7 @@ contract CredentialStatusRegistry {
         }
     }
 
-    function _register(uint32 agency, uint64 sequence, bytes32 holderRef, bytes32 subjectDigest)
+    function _register(uint32 agency, uint64 sequence, bytes32 holderRef, bytes32 credentialDigest)
         private
         returns (uint64 credentialId)
     {
@@ -267,7 +269,7 @@ contract CredentialStatusRegistry {
         // The new id's status bits are already zero (= Active, reason NONE): sequences are never reused. The first
         // id of each word primes the word with its marker bit (paid once per 32 registrations).
         if (sequence & 31 == 0) _statusWords[credentialId >> 5] = MARKER_BIT;
-        emit CredentialRegistered(credentialId, holderRef, subjectDigest, superseded);
+        emit CredentialRegistered(credentialId, holderRef, credentialDigest, superseded);
     }
 
     function _operatorFor(OperatorRole minimum) private view returns (uint32 agency) {

@@ -5,7 +5,7 @@
  */
 import { createVerifiableCredentialJwt, type Issuer } from "did-jwt-vc";
 import { decodeJWT, ES256KSigner, type JWTHeader, type JWTPayload } from "did-jwt";
-import { SigningKey, computeAddress, getAddress, getBytes, isAddress, keccak256, toUtf8Bytes } from "ethers";
+import { AbiCoder, SigningKey, computeAddress, getAddress, getBytes, isAddress, keccak256 } from "ethers";
 import { CivilIdError } from "../errors.js";
 import { CIVIL_SERVANT_ID_TYPE, agencyOfCredential, isValidAgencyCode, parseCredentialId } from "../chain/codes.js";
 import { didForAddress, parseEthrDid } from "../did/did.js";
@@ -66,12 +66,13 @@ export interface ParsedCredential {
   readonly issuedAt: number;
   readonly validFrom: number;
   readonly validUntil: number;
+  /** The digest its status entry must carry (see bindingDigest). */
+  readonly bindingDigest: string;
 }
 
-export interface IssueCredentialInput {
+export interface CredentialDraftInput {
   readonly chainId: number;
   readonly statusRegistry: string;
-  readonly credentialId: bigint;
   readonly holderDid: string;
   readonly deviceKey: DeviceKeyJwk;
   readonly claims: CivilServantClaims;
@@ -81,6 +82,17 @@ export interface IssueCredentialInput {
   readonly validFrom?: number;
   /** Unix seconds; must be after validFrom. */
   readonly validUntil: number;
+}
+
+export interface IssueCredentialInput extends CredentialDraftInput {
+  readonly credentialId: bigint;
+}
+
+/** A validated credential content with fixed times, ready to register (by its binding digest) and then sign. */
+export interface CredentialDraft extends CredentialBinding {
+  readonly chainId: number;
+  readonly statusRegistry: string;
+  readonly digest: string;
 }
 
 /** Converts a secp256k1 public key (any encoding ethers accepts) to the JWK carried in the credential. */
@@ -98,9 +110,36 @@ export function addressOfDeviceKey(jwk: DeviceKeyJwk): string {
   return computeAddress("0x04" + x.toString("hex") + y.toString("hex"));
 }
 
-/** keccak256 of the subject DID: the value the status registry binds each entry to. */
-export function subjectDigest(subjectDid: string): string {
-  return keccak256(toUtf8Bytes(subjectDid));
+/** The fields of a credential that its on-chain status entry binds (everything but the id and the signature). */
+export interface CredentialBinding {
+  readonly issuerDid: string;
+  readonly subjectDid: string;
+  readonly credentialType: string;
+  readonly claims: CivilServantClaims;
+  readonly deviceKey: DeviceKeyJwk;
+  readonly issuedAt: number;
+  readonly validFrom: number;
+  readonly validUntil: number;
+}
+
+const BINDING_TYPES = [
+  "string", "string", "string", "string", "string", "uint32", "string", "string", "string", "string", "string", "string", "uint64", "uint64", "uint64",
+];
+
+/**
+ * The digest registered on chain with a credential: keccak256 of the ABI encoding of its binding fields, in a fixed
+ * order (no JSON canonicalisation needed). It is known before the contract assigns the id, and a verifier recomputes
+ * it from the presented JWT: a JWT naming a registered id with any other content — other claims, another device,
+ * another issuer key, other dates — is refused, even if signed by a key of the same organisation.
+ */
+export function bindingDigest(b: CredentialBinding): string {
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(BINDING_TYPES, [
+      "mcid-credential-binding/v1", b.issuerDid, b.subjectDid, b.credentialType, b.claims.name, b.claims.agencyCode,
+      b.claims.organisation, b.claims.department, b.claims.position, b.claims.employeeRef, b.deviceKey.x, b.deviceKey.y,
+      b.issuedAt, b.validFrom, b.validUntil,
+    ]),
+  );
 }
 
 export function statusRef(chainId: number, statusRegistry: string, credentialId: bigint): CredentialStatusRef {
@@ -124,35 +163,60 @@ export function issuerFromPrivateKey(chainId: number, privateKey: string): Issue
   };
 }
 
-/** Signs a civil-servant ID credential. Validates every claim first. */
-export async function issueCredentialJwt(issuer: Issuer, input: IssueCredentialInput): Promise<string> {
+/** Validates a credential's content and fixes its times: step 1 of issuance (then register, then sign). */
+export function draftCredential(issuer: Issuer, input: CredentialDraftInput): CredentialDraft {
   validateClaims(input.claims);
   const subject = parseEthrDid(input.holderDid);
+  const issuerDid = parseEthrDid(issuer.did);
+  if (issuerDid.chainId !== subject.chainId || subject.chainId !== BigInt(input.chainId)) {
+    throw new CivilIdError("INVALID_INPUT", "The issuer DID, the holder DID and chainId must name the same chain.");
+  }
   if (addressOfDeviceKey(input.deviceKey) !== subject.address) {
     throw new CivilIdError("INVALID_INPUT", "The device key does not belong to the holder DID.");
-  }
-  if (agencyOfCredential(input.credentialId) !== input.claims.agencyCode) {
-    throw new CivilIdError("INVALID_INPUT", "The credential id belongs to another organisation than the claims name.");
   }
   const issuedAt = input.issuedAt ?? Math.floor(Date.now() / 1000);
   const validFrom = input.validFrom ?? issuedAt;
   if (!(input.validUntil > validFrom)) throw new CivilIdError("INVALID_INPUT", "validUntil must be after validFrom.");
+  const binding: CredentialBinding = {
+    issuerDid: issuer.did,
+    subjectDid: input.holderDid,
+    credentialType: CIVIL_SERVANT_ID_TYPE,
+    claims: { ...input.claims },
+    deviceKey: { ...input.deviceKey },
+    issuedAt,
+    validFrom,
+    validUntil: input.validUntil,
+  };
+  return { ...binding, chainId: input.chainId, statusRegistry: getAddress(input.statusRegistry), digest: bindingDigest(binding) };
+}
+
+/** Signs a drafted credential once the status registry assigned its id: step 3 of issuance. */
+export async function signCredential(issuer: Issuer, draft: CredentialDraft, credentialId: bigint): Promise<string> {
+  if (issuer.did !== draft.issuerDid) throw new CivilIdError("INVALID_INPUT", "The draft was made for another issuer key.");
+  if (agencyOfCredential(credentialId) !== draft.claims.agencyCode) {
+    throw new CivilIdError("INVALID_INPUT", "The credential id belongs to another organisation than the claims name.");
+  }
   return createVerifiableCredentialJwt(
     {
-      sub: input.holderDid,
-      iat: issuedAt,
-      nbf: validFrom,
-      exp: input.validUntil,
-      jti: `urn:mcid:credential:${input.chainId}:${input.credentialId}`,
+      sub: draft.subjectDid,
+      iat: draft.issuedAt,
+      nbf: draft.validFrom,
+      exp: draft.validUntil,
+      jti: `urn:mcid:credential:${draft.chainId}:${credentialId}`,
       vc: {
         "@context": [VC_CONTEXT_V1, CIVIL_ID_CONTEXT],
-        type: ["VerifiableCredential", CIVIL_SERVANT_ID_TYPE],
-        credentialSubject: { ...input.claims, deviceKey: input.deviceKey },
-        credentialStatus: statusRef(input.chainId, input.statusRegistry, input.credentialId),
+        type: ["VerifiableCredential", draft.credentialType],
+        credentialSubject: { ...draft.claims, deviceKey: draft.deviceKey },
+        credentialStatus: statusRef(draft.chainId, draft.statusRegistry, credentialId),
       },
     },
     issuer,
   );
+}
+
+/** Drafts and signs in one step, for a credential id already known (e.g. re-signing after a crash). */
+export async function issueCredentialJwt(issuer: Issuer, input: IssueCredentialInput): Promise<string> {
+  return signCredential(issuer, draftCredential(issuer, input), input.credentialId);
 }
 
 const TEXT_CLAIMS = ["name", "organisation", "department", "position", "employeeRef"] as const;
@@ -246,6 +310,15 @@ export function parseCredentialJwt(jwt: unknown): ParsedCredential {
   }
   const ref = statusRef(status.chainId, status.statusRegistry, credentialId);
   if (status.id !== ref.id) throw malformed("credentialStatus.id does not match its fields");
+  const claims: CivilServantClaims = {
+    name: subjectClaims.name,
+    agencyCode: subjectClaims.agencyCode,
+    organisation: subjectClaims.organisation,
+    department: subjectClaims.department,
+    position: subjectClaims.position,
+    employeeRef: subjectClaims.employeeRef,
+  };
+  const key: DeviceKeyJwk = { kty: "EC", crv: "secp256k1", x: deviceKey.x, y: deviceKey.y };
   return {
     jwt,
     header,
@@ -255,20 +328,23 @@ export function parseCredentialJwt(jwt: unknown): ParsedCredential {
     subjectAddress: subject.address,
     chainId: subject.chainId,
     types,
-    claims: {
-      name: subjectClaims.name,
-      agencyCode: subjectClaims.agencyCode,
-      organisation: subjectClaims.organisation,
-      department: subjectClaims.department,
-      position: subjectClaims.position,
-      employeeRef: subjectClaims.employeeRef,
-    },
-    deviceKey: { kty: "EC", crv: "secp256k1", x: deviceKey.x, y: deviceKey.y },
+    claims,
+    deviceKey: key,
     status: ref,
     credentialId,
     issuedAt: payload.iat,
     validFrom: payload.nbf,
     validUntil: payload.exp,
+    bindingDigest: bindingDigest({
+      issuerDid: payload.iss as string,
+      subjectDid: payload.sub as string,
+      credentialType: types[1] as string,
+      claims,
+      deviceKey: key,
+      issuedAt: payload.iat,
+      validFrom: payload.nbf,
+      validUntil: payload.exp,
+    }),
   };
 }
 

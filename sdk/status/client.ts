@@ -10,7 +10,7 @@ import {
   reasonName,
   type ReasonName,
 } from "../chain/codes.js";
-import { subjectDigest } from "../issuer/credential.js";
+import { isHexString } from "ethers";
 
 export interface CredentialStatus {
   readonly credentialId: bigint;
@@ -64,19 +64,28 @@ export class StatusClient {
     }
   }
 
-  /** Registers a credential for a holder (superseding the holder's previous one) bound to the subject DID. */
-  async register(holderRef: string, subjectDid: string): Promise<RegistrationOutcome> {
-    const receipt = await this.send("Registration", () => this.registry.register(holderRef, subjectDigest(subjectDid)));
+  /**
+   * Registers a credential for a holder (superseding the holder's previous one), bound to the credential's content
+   * by its binding digest (`draftCredential(...).digest`).
+   */
+  async register(holderRef: string, credentialDigest: string): Promise<RegistrationOutcome> {
+    checkBytes32(holderRef, "holder reference");
+    checkBytes32(credentialDigest, "credential digest");
+    const receipt = await this.send("Registration", () => this.registry.register(holderRef, credentialDigest));
     const event = this.registrations(receipt.logs)[0];
     if (!event) throw new CivilIdError("CONTRACT_REVERTED", "Registration mined without a CredentialRegistered event.");
     return { ...receipt.outcome, credentialId: event.credentialId, supersededId: event.supersededId };
   }
 
   /** Registers several credentials at once; ids are consecutive. */
-  async registerBatch(entries: readonly { holderRef: string; subjectDid: string }[]): Promise<RegistrationOutcome[]> {
+  async registerBatch(entries: readonly { holderRef: string; credentialDigest: string }[]): Promise<RegistrationOutcome[]> {
     checkBatch(entries.length);
+    for (const e of entries) {
+      checkBytes32(e.holderRef, "holder reference");
+      checkBytes32(e.credentialDigest, "credential digest");
+    }
     const receipt = await this.send("Batch registration", () =>
-      this.registry.registerBatch(entries.map((e) => e.holderRef), entries.map((e) => subjectDigest(e.subjectDid))),
+      this.registry.registerBatch(entries.map((e) => e.holderRef), entries.map((e) => e.credentialDigest)),
     );
     return this.registrations(receipt.logs).map((e) => ({ ...receipt.outcome, ...e }));
   }
@@ -154,6 +163,10 @@ function describe(credentialId: bigint, registered: boolean, state: number, reas
     stateName: registered ? (STATE_NAMES[state] ?? "unknown") : "unknown",
     reason: reasonName(reason),
   };
+}
+
+function checkBytes32(value: string, what: string): void {
+  if (!isHexString(value, 32) || /^0x0{64}$/.test(value)) throw new CivilIdError("INVALID_INPUT", `The ${what} must be a non-zero 32-byte hex value.`);
 }
 
 function checkBatch(n: number): void {

@@ -2,7 +2,7 @@ import { getAddress, type Log, type Provider } from "ethers";
 import { CivilIdError } from "../errors.js";
 import type { Deployment } from "../chain/deployment.js";
 import { CredentialStatusRegistry__factory, IssuerRegistry__factory } from "../chain/contracts.js";
-import { CredentialState, OrgStatus, SEQUENCE_BITS, agencyOfCredential, sequenceOfCredential } from "../chain/codes.js";
+import { CredentialState, OrgStatus, ReasonCode, SEQUENCE_BITS, agencyOfCredential, sequenceOfCredential } from "../chain/codes.js";
 import type { IssuerTrust, LedgerView, StatusEntry } from "./ledger-view.js";
 
 export interface LedgerIndexOptions {
@@ -58,7 +58,7 @@ class CredentialTable {
       registered: true,
       state: (byte & 3) as CredentialState,
       reason: (byte >> 2) & 31,
-      subjectDigest: "0x" + Buffer.from(this.digests.subarray(sequence * 32, sequence * 32 + 32)).toString("hex"),
+      credentialDigest: "0x" + Buffer.from(this.digests.subarray(sequence * 32, sequence * 32 + 32)).toString("hex"),
     };
   }
 
@@ -176,7 +176,7 @@ export class LedgerIndex implements LedgerView {
     const sequence = sequenceOfCredential(credentialId);
     const table = this.tables.get(agencyOfCredential(credentialId));
     const entry = table && sequence < BigInt(SEQUENCE_LIMIT) ? table.get(Number(sequence)) : undefined;
-    return entry ?? { registered: false, state: CredentialState.Active, reason: 0, subjectDigest: undefined };
+    return entry ?? { registered: false, state: CredentialState.Active, reason: 0, credentialDigest: undefined };
   }
 
   async issuerTrust(issuer: string, credentialTypeHash: string, issuedAt: number): Promise<IssuerTrust> {
@@ -282,7 +282,7 @@ export class LedgerIndex implements LedgerView {
       const digest = "0x" + log.data.slice(2, 66);
       const superseded = BigInt("0x" + log.data.slice(66, 130));
       this.table(agencyOf(id)).register(sequenceOf(id), digest);
-      if (superseded !== 0n) this.table(agencyOf(superseded)).setState(sequenceOf(superseded), CredentialState.Revoked, 5);
+      if (superseded !== 0n) this.table(agencyOf(superseded)).setState(sequenceOf(superseded), CredentialState.Revoked, ReasonCode.SUPERSEDED_BY_REISSUE);
       return;
     }
     const parsed = statusIface.parseLog({ topics: [...log.topics], data: log.data });

@@ -9,8 +9,8 @@ export interface StatusEntry {
   readonly registered: boolean;
   readonly state: CredentialState;
   readonly reason: number;
-  /** keccak256 of the subject DID the entry was registered for (undefined if not registered). */
-  readonly subjectDigest: string | undefined;
+  /** The binding digest the entry was registered with (undefined if not registered). */
+  readonly credentialDigest: string | undefined;
 }
 
 /** Everything a verifier needs to know about an issuer key's trust for one credential. */
@@ -42,7 +42,7 @@ export interface LedgerView {
 export class OnlineLedgerView implements LedgerView {
   readonly chainId: number;
   readonly statusRegistry: string;
-  private readonly subjectDigests = new Map<bigint, string>();
+  private readonly credentialDigests = new Map<bigint, string>();
 
   constructor(
     private readonly ledger: LedgerContracts,
@@ -56,10 +56,10 @@ export class OnlineLedgerView implements LedgerView {
   async credentialStatus(credentialId: bigint): Promise<StatusEntry> {
     const [status, digest] = await Promise.all([
       this.call("Status query", () => this.ledger.statusRegistry.statusOf(credentialId)),
-      this.subjectDigestOf(credentialId),
+      this.credentialDigestOf(credentialId),
     ]);
     const [registered, state, reason] = status;
-    return { registered, state: Number(state) as CredentialState, reason: Number(reason), subjectDigest: registered ? digest : undefined };
+    return { registered, state: Number(state) as CredentialState, reason: Number(reason), credentialDigest: registered ? digest : undefined };
   }
 
   async issuerTrust(issuer: string, credentialTypeHash: string, issuedAt: number): Promise<IssuerTrust> {
@@ -82,15 +82,15 @@ export class OnlineLedgerView implements LedgerView {
     };
   }
 
-  private async subjectDigestOf(credentialId: bigint): Promise<string | undefined> {
-    const known = this.subjectDigests.get(credentialId);
+  private async credentialDigestOf(credentialId: bigint): Promise<string | undefined> {
+    const known = this.credentialDigests.get(credentialId);
     if (known) return known;
     const registry = this.ledger.statusRegistry;
     const logs = await this.call("Registration log query", () =>
       registry.queryFilter(registry.filters.CredentialRegistered(credentialId), this.ledger.deployment.deploymentBlock),
     );
-    const digest = logs[0]?.args.subjectDigest;
-    if (typeof digest === "string") this.subjectDigests.set(credentialId, digest);
+    const digest = logs[0]?.args.credentialDigest;
+    if (typeof digest === "string") this.credentialDigests.set(credentialId, digest);
     return digest;
   }
 

@@ -4,7 +4,7 @@ import type { Resolvable } from "did-resolver";
 import { getAddress } from "ethers";
 import { CivilIdError, isCivilIdError } from "../errors.js";
 import { CredentialState, OrgStatus, ReasonCode, credentialTypeId, reasonName } from "../chain/codes.js";
-import { MAX_JWT_LENGTH, parseCredentialJwt, subjectDigest, type CivilServantClaims, type ParsedCredential } from "../issuer/credential.js";
+import { MAX_JWT_LENGTH, parseCredentialJwt, type CivilServantClaims, type ParsedCredential } from "../issuer/credential.js";
 import type { LedgerView, StatusEntry, IssuerTrust } from "../status/ledger-view.js";
 import { ChallengeRegistry } from "./challenges.js";
 import { decodeCompactJws, importDeviceKey, verifyEs256k, type CompactJws } from "./jws.js";
@@ -43,7 +43,7 @@ export type RefusalCode =
   | "ORGANISATION_NOT_ALLOWED"
   | "CREDENTIAL_TYPE_NOT_ALLOWED_FOR_ISSUER"
   | "CREDENTIAL_NOT_REGISTERED"
-  | "SUBJECT_BINDING_MISMATCH"
+  | "CREDENTIAL_BINDING_MISMATCH"
   | "CREDENTIAL_LOCKED"
   | "CREDENTIAL_REVOKED"
   | "CREDENTIAL_SUPERSEDED"
@@ -98,7 +98,6 @@ export interface VerifierOptions {
 interface VerifiedCredential {
   readonly parsed: ParsedCredential;
   readonly deviceKey: KeyObject;
-  readonly subjectDigest: string;
   readonly typeHash: string;
   readonly verifiedAt: number;
 }
@@ -201,7 +200,7 @@ export class PresentationVerifier {
 
     const { trust, status, source } = await this.readLedger(parsed, credential.typeHash);
     this.checkTrust(trust, add);
-    this.checkStatus(status, credential.subjectDigest, add);
+    this.checkStatus(status, parsed.bindingDigest, add);
     if (reasons.length > 0) {
       return {
         ok: false, policy: policy.id, reasons, details, ledgerSource: source,
@@ -261,7 +260,6 @@ export class PresentationVerifier {
     const entry: VerifiedCredential = {
       parsed,
       deviceKey: importDeviceKey(parsed.deviceKey),
-      subjectDigest: subjectDigest(parsed.subjectDid),
       typeHash: credentialTypeId(parsed.types[1]!),
       verifiedAt: t,
     };
@@ -321,8 +319,8 @@ export class PresentationVerifier {
 
   private checkStatus(status: StatusEntry, digest: string, add: (c: RefusalCode, d: string) => void): void {
     if (!status.registered) return add("CREDENTIAL_NOT_REGISTERED", "No status entry exists for this credential id.");
-    if (status.subjectDigest?.toLowerCase() !== digest.toLowerCase()) {
-      add("SUBJECT_BINDING_MISMATCH", "The status entry was registered for another holder device.");
+    if (status.credentialDigest?.toLowerCase() !== digest.toLowerCase()) {
+      add("CREDENTIAL_BINDING_MISMATCH", "The status entry was registered for another credential content (claims, device, issuer key or dates differ).");
     }
     if (status.state === CredentialState.Locked) add("CREDENTIAL_LOCKED", `The credential is locked (${reasonName(status.reason)}).`);
     else if (status.state === CredentialState.Revoked) {

@@ -7,7 +7,7 @@ import { CachingDidResolver } from "../../../sdk/did/resolver.js";
 import { didForAddress } from "../../../sdk/did/did.js";
 import { StatusClient } from "../../../sdk/status/client.js";
 import { holderReference } from "../../../sdk/status/holder-ref.js";
-import { deviceKeyJwk, issueCredentialJwt, issuerFromPrivateKey, type CivilServantClaims } from "../../../sdk/issuer/credential.js";
+import { deviceKeyJwk, draftCredential, issuerFromPrivateKey, signCredential, type CivilServantClaims } from "../../../sdk/issuer/credential.js";
 
 export const HOLDER_SECRET = new Uint8Array(32).fill(7);
 
@@ -39,19 +39,19 @@ export async function civilIdWorld() {
 
   async function issueTo(holder: Wallet | HDNodeWallet, personId: string, claims = claimsFor("홍길동"), validitySeconds = 3 * 365 * 86400) {
     const holderDid = didForAddress(chainId, holder.address);
-    const { credentialId, supersededId } = await registrar.register(holderReference(HOLDER_SECRET, personId), holderDid);
     const t = Math.floor(Date.now() / 1000);
-    const jwt = await issueCredentialJwt(issuer, {
+    const draft = draftCredential(issuer, {
       chainId,
       statusRegistry: f.ledger.deployment.statusRegistry,
-      credentialId,
       holderDid,
       deviceKey: deviceKeyJwk(holder.signingKey.publicKey),
       claims,
-      validFrom: t - 5,
+      issuedAt: t - 5,
       validUntil: t + validitySeconds,
     });
-    return { jwt, credentialId, supersededId, holderDid };
+    const { credentialId, supersededId } = await registrar.register(holderReference(HOLDER_SECRET, personId), draft.digest);
+    const jwt = await signCredential(issuer, draft, credentialId);
+    return { jwt, credentialId, supersededId, holderDid, draft };
   }
 
   async function present(holder: Wallet | HDNodeWallet, credentialJwt: string, challenge: string, audience: string, lifetimeSeconds = 60) {
