@@ -13,14 +13,19 @@ type Snapshot = Awaited<ReturnType<Fixture["networkHelpers"]["takeSnapshot"]>>;
 export const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
 /**
- * Deploys `deployFixture(options)` once in a `before` hook and restores it before every test of the enclosing
- * `describe`. Returns a holder whose `f` is set once the hook ran.
+ * Deploys `deployFixture(options)` once in a `before` hook, runs `setup` (extra deployments the tests share) and
+ * restores that state before every test of the enclosing `describe`. Returns a holder whose `f` is set once the
+ * hook ran.
  */
-export function useFixture(options: { accredit?: boolean } = {}): { f: Fixture } {
+export function useFixture(
+  options: { accredit?: boolean } = {},
+  setup?: (f: Fixture) => Promise<void>,
+): { f: Fixture } {
   const holder = {} as { f: Fixture };
   let snapshot: Snapshot;
   before(async function () {
     holder.f = await deployFixture(options);
+    if (setup) await setup(holder.f);
     snapshot = await holder.f.networkHelpers.takeSnapshot();
   });
   beforeEach(async function () {
