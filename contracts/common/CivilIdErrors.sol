@@ -73,7 +73,7 @@ error IssuerKeyExists(address issuer);
 error UnknownIssuerKey(address issuer);
 /// @notice The issuer key was already retired.
 error IssuerKeyAlreadyRetired(address issuer);
-/// @notice A validity window must have validFrom < validUntil and validUntil in the future.
+/// @notice A key's window must start now or later (never backdated) and end after it starts.
 error InvalidWindow(uint64 validFrom, uint64 validUntil);
 
 // --- credential status registry ---

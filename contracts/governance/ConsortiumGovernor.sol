@@ -189,9 +189,9 @@ contract ConsortiumGovernor is EIP712, ReentrancyGuard {
         if (!ok) revert ProposalCallFailed(proposalId, result);
     }
 
-    /// @notice Cancels an open proposal; only its proposer may.
+    /// @notice Cancels an open proposal; only its proposer, while still a member, may.
     /// @param proposalId The proposal.
-    function cancel(uint256 proposalId) external {
+    function cancel(uint256 proposalId) external onlyMember {
         Proposal storage p = _requireOpen(proposalId);
         if (msg.sender != p.proposer) revert NotProposer(proposalId, msg.sender);
         p.cancelled = true;

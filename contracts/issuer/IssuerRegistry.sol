@@ -165,7 +165,7 @@ contract IssuerRegistry is AccessControl {
     /// @notice Adds an issuer key (the address of an issuer DID) to the caller's organisation.
     /// @param agencyCode The organisation; must be active.
     /// @param issuer The key's address; never used before.
-    /// @param validFrom Start of the signing window (unix s); 0 means now.
+    /// @param validFrom Start of the signing window (unix s): now or later; 0 means now.
     /// @param validUntil End of the signing window (unix s), in the future.
     function addIssuerKey(uint32 agencyCode, address issuer, uint40 validFrom, uint40 validUntil)
         external
@@ -302,7 +302,8 @@ contract IssuerRegistry is AccessControl {
         if (_issuerKeys[issuer].agencyCode != 0) revert IssuerKeyExists(issuer);
         uint40 nowTs = uint40(block.timestamp);
         if (validFrom == 0) validFrom = nowTs;
-        if (validFrom >= validUntil || validUntil <= nowTs) revert InvalidWindow(validFrom, validUntil);
+        // Never backdated: a key must not make signatures from before its registration trustworthy.
+        if (validFrom < nowTs || validFrom >= validUntil) revert InvalidWindow(validFrom, validUntil);
         _issuerKeys[issuer] = IssuerKey({
             agencyCode: agencyCode,
             validFrom: validFrom,

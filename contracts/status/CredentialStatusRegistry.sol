@@ -309,23 +309,45 @@ contract CredentialStatusRegistry {
         if (n == 0 || n > MAX_BATCH) revert InvalidBatch(n);
         uint32 agency = _operatorFor(minimum);
         _checkReason(reason, reasons);
-        uint64 registeredCount = nextSequence[agency];
-        // Read-modify-write each storage word once per run of ids that share it.
+        uint256 registeredCount = nextSequence[agency];
+        uint256 bits = uint256(uint8(to)) | (uint256(reason) << 2);
+        uint256 allowedFrom = to == CredentialState.Locked ? 1 : to == CredentialState.Active ? 2 : 3;
         uint256 cachedKey = type(uint256).max;
         uint256 word;
-        for (uint256 i = 0; i < n; ++i) {
-            uint64 id = credentialIds[i];
-            _checkOwned(id, agency, registeredCount);
-            uint256 key = id >> 5;
-            if (key != cachedKey) {
-                if (cachedKey != type(uint256).max) _statusWords[cachedKey] = word;
-                cachedKey = key;
-                word = _statusWords[key];
+        unchecked {
+            for (uint256 i = 0; i < n; ++i) {
+                uint256 id;
+                assembly ("memory-safe") {
+                    id := calldataload(add(credentialIds.offset, shl(5, i)))
+                }
+                if (id > type(uint64).max) revert UnknownCredential(uint64(id));
+                if (id >> 40 != agency) revert WrongOrganisation(uint64(id), agency);
+                if (id & CredentialIds.SEQUENCE_MASK >= registeredCount) revert UnknownCredential(uint64(id));
+                uint256 key = id >> 5;
+                if (key != cachedKey) {
+                    if (cachedKey != type(uint256).max) _statusWords[cachedKey] = word;
+                    cachedKey = key;
+                    word = _statusWords[key];
+                }
+                uint256 shift = (id & 31) << 3;
+                uint256 from = (word >> shift) & 3;
+                if ((allowedFrom >> from) & 1 == 0) revert InvalidTransition(uint64(id), CredentialState(from), to);
+                word = (word & ~(uint256(0x7f) << shift)) | (bits << shift);
             }
-            word = _transition(word, id, to, reason);
         }
         _statusWords[cachedKey] = word;
-        emit CredentialsStatusChanged(credentialIds, to, reason, msg.sender);
+        // Same event and ABI encoding as `emit CredentialsStatusChanged(...)`, without re-validating each id
+        // (the loop above checked that every id fits in uint64).
+        bytes32 topic = CredentialsStatusChanged.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, 0x60)
+            mstore(add(ptr, 0x20), to)
+            mstore(add(ptr, 0x40), reason)
+            mstore(add(ptr, 0x60), n)
+            calldatacopy(add(ptr, 0x80), credentialIds.offset, shl(5, n))
+            log2(ptr, add(0x80, shl(5, n)), topic, caller())
+        }
     }
 
     /// @dev The state machine: Active -> Locked -> Active, Active|Locked -> Revoked; Revoked is final.

@@ -243,7 +243,7 @@ describe("ConsortiumGovernor", function () {
     it("only the proposer cancels; a cancelled proposal is closed", async function () {
       const { id } = await propose(m(1), await issuerAddress(), accreditData());
       await expect(gov().connect(m(0)).cancel(id)).to.be.revertedWithCustomError(gov(), "NotProposer").withArgs(id, m(0).address);
-      await expect(gov().connect(outsider()).cancel(id)).to.be.revertedWithCustomError(gov(), "NotProposer").withArgs(id, outsider().address);
+      await expect(gov().connect(outsider()).cancel(id)).to.be.revertedWithCustomError(gov(), "NotMember").withArgs(outsider().address);
       await expect(gov().connect(m(1)).cancel(99)).to.be.revertedWithCustomError(gov(), "UnknownProposal").withArgs(99);
       await expect(gov().connect(m(1)).cancel(id)).to.emit(gov(), "ProposalCancelled").withArgs(id);
       expect((await gov().proposal(id)).cancelled).to.equal(true);
@@ -255,6 +255,45 @@ describe("ConsortiumGovernor", function () {
       ] as const) {
         await expect(call(), name).to.be.revertedWithCustomError(gov(), "ProposalClosed").withArgs(id);
       }
+    });
+  });
+
+  describe("membership epochs, nonce invalidation, targets", function () {
+    it("a removed proposer can no longer cancel its proposal", async function () {
+      const { id } = await propose(m(3), await issuerAddress(), accreditData());
+      await pass(await govAddress(), selfCall("removeMember", m(3).address));
+      await expect(gov().connect(m(3)).cancel(id)).to.be.revertedWithCustomError(gov(), "NotMember").withArgs(m(3).address);
+    });
+
+    it("approvals from an earlier membership do not count after the member is re-added", async function () {
+      const { id } = await propose(m(3), await issuerAddress(), accreditData());
+      expect(await gov().approvalCount(id)).to.equal(1n);
+      const epoch = await gov().membershipEpoch(m(3).address);
+      await pass(await govAddress(), selfCall("removeMember", m(3).address));
+      await pass(await govAddress(), selfCall("addMember", m(3).address));
+      expect(await gov().membershipEpoch(m(3).address)).to.equal(epoch + 1n);
+      expect(await gov().hasApproved(id, m(3).address)).to.equal(false);
+      expect(await gov().approvalCount(id)).to.equal(0n);
+      // It may approve again in its new membership, once.
+      await expect(gov().connect(m(3)).approve(id)).to.emit(gov(), "ProposalApproved").withArgs(id, m(3).address);
+      await expect(gov().connect(m(3)).approve(id)).to.be.revertedWithCustomError(gov(), "AlreadyApproved").withArgs(id, m(3).address);
+      expect(await gov().approvalCount(id)).to.equal(1n);
+    });
+
+    it("invalidateNonce voids a signed approval that was not relayed yet", async function () {
+      const { id } = await propose(m(0), await issuerAddress(), accreditData());
+      const p = await gov().proposal(id);
+      const deadline = BigInt(await time().latest()) + HOUR;
+      const sig = await signApproval(m(1), domain, { proposalId: id, target: p.target, data: p.data, expiresAt: p.expiresAt }, { nonce: 0n, deadline });
+      await expect(gov().connect(m(1)).invalidateNonce()).to.emit(gov(), "NonceInvalidated").withArgs(m(1).address, 0n);
+      expect(await gov().nonces(m(1).address)).to.equal(1n);
+      await expect(gov().connect(outsider()).approveBySig(id, m(1).address, deadline, sig.signature)).to.be.revertedWithCustomError(gov(), "InvalidSigner");
+      await expect(gov().connect(outsider()).invalidateNonce()).to.be.revertedWithCustomError(gov(), "NotMember").withArgs(outsider().address);
+    });
+
+    it("refuses a proposal whose target has no code", async function () {
+      await expect(gov().connect(m(0)).propose(outsider().address, "0x", HOUR, "no code"))
+        .to.be.revertedWithCustomError(gov(), "TargetNotContract").withArgs(outsider().address);
     });
   });
 

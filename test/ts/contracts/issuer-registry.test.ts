@@ -245,6 +245,15 @@ describe("IssuerRegistry", function () {
       await expect(add(1n, now - 50n)).to.be.revertedWithCustomError(registry, "InvalidWindow").withArgs(1n, now - 50n);
     });
 
+    it("addIssuerKey refuses a backdated window start (it would make earlier signatures trusted)", async function () {
+      const now = (await latest()) + 10n;
+      await time().setNextBlockTimestamp(now);
+      await expect(registry.connect(adminA).addIssuerKey(ORG_A, keyA.address, now - 1n, now + YEAR))
+        .to.be.revertedWithCustomError(registry, "InvalidWindow").withArgs(now - 1n, now + YEAR);
+      await expect(registry.connect(adminA).addIssuerKey(ORG_A, keyA.address, now + 1n, now + YEAR))
+        .to.emit(registry, "IssuerKeyAdded");
+    });
+
     it("addIssuerKey refuses a zero key and any key ever registered", async function () {
       const until = (await latest()) + YEAR;
       await expect(registry.connect(adminA).addIssuerKey(ORG_A, ZeroAddress, 0, until)).to.be.revertedWithCustomError(registry, "ZeroAddress");

@@ -32,21 +32,22 @@ export async function civilIdWorld() {
   const chainId = Number((await provider.getNetwork()).chainId);
   const issuerWallet = Wallet.createRandom();
   const now = (await provider.getBlock("latest"))!.timestamp;
-  await (await f.ledger.issuerRegistry.connect(f.actors.orgAdmin).addIssuerKey(CENTRAL_AGENCY, issuerWallet.address, now - 60, now + 365 * 86400)).wait();
+  await (await f.ledger.issuerRegistry.connect(f.actors.orgAdmin).addIssuerKey(CENTRAL_AGENCY, issuerWallet.address, 0, now + 365 * 86400)).wait();
   const issuer = issuerFromPrivateKey(chainId, issuerWallet.privateKey);
   const resolver = new CachingDidResolver({ provider, chainId, registry: f.ledger.deployment.didRegistry });
   const registrar = new StatusClient(f.ledger.statusRegistry.connect(f.actors.registrar));
 
   async function issueTo(holder: Wallet | HDNodeWallet, personId: string, claims = claimsFor("홍길동"), validitySeconds = 3 * 365 * 86400) {
     const holderDid = didForAddress(chainId, holder.address);
-    const t = Math.floor(Date.now() / 1000);
+    // Chain time, not the wall clock: automining one block per transaction runs the chain ahead of Date.now().
+    const t = (await provider.getBlock("latest"))!.timestamp;
     const draft = draftCredential(issuer, {
       chainId,
       statusRegistry: f.ledger.deployment.statusRegistry,
       holderDid,
       deviceKey: deviceKeyJwk(holder.signingKey.publicKey),
       claims,
-      issuedAt: t - 5,
+      issuedAt: t,
       validUntil: t + validitySeconds,
     });
     const { credentialId, supersededId } = await registrar.register(holderReference(HOLDER_SECRET, personId), draft.digest);
