@@ -200,7 +200,7 @@ export class PresentationVerifier {
     if (reasons.length > 0) throw new Refusal(reasons, details);
 
     const { trust, status, source } = await this.readLedger(parsed, credential.typeHash);
-    this.checkTrust(trust, add);
+    this.checkTrust(trust, parsed.claims.agencyCode, add);
     this.checkStatus(status, credential.subjectDigest, add);
     if (reasons.length > 0) {
       return {
@@ -310,8 +310,12 @@ export class PresentationVerifier {
     }
   }
 
-  private checkTrust(trust: IssuerTrust, add: (c: RefusalCode, d: string) => void): void {
+  private checkTrust(trust: IssuerTrust, agencyCode: number, add: (c: RefusalCode, d: string) => void): void {
     if (!trust.keyKnown) return add("ISSUER_NOT_ACCREDITED", "The issuer key is not registered for any accredited organisation.");
+    // A key speaks only for its own organisation: another organisation's claims (and status ids) are not its to sign.
+    if (trust.agencyCode !== agencyCode) {
+      return add("ISSUER_NOT_ACCREDITED", `The issuer key belongs to organisation ${trust.agencyCode}, not to the credential's organisation ${agencyCode}.`);
+    }
     if (trust.compromised) add("ISSUER_KEY_COMPROMISED", "The issuer key was reported compromised; everything it signed is refused.");
     if (!trust.inWindowAtIssuance) add("ISSUER_KEY_NOT_VALID_AT_ISSUANCE", "The issuer key was not valid when the credential was issued.");
     if (trust.orgStatus === OrgStatus.Suspended) add("ORGANISATION_SUSPENDED", "The issuing organisation is suspended.");
