@@ -239,6 +239,10 @@ export class PresentationVerifier {
       }
       throw error;
     }
+    // did-jwt decodes leniently (invalid UTF-8 becomes U+FFFD, so the claims shown would not be the bytes the issuer
+    // signed); decode again strictly, as the presentation is.
+    const strict = decodeCompactJws(jwt, MAX_JWT_LENGTH);
+    if (!strict) throw new Refusal(["MALFORMED_CREDENTIAL"], ["The credential's header or payload is not strict UTF-8 JSON."]);
     // Cheap refusals before any DID resolution.
     if (parsed.chainId !== BigInt(this.options.ledger.chainId)) {
       throw new Refusal(["WRONG_CHAIN"], [`The credential is for chain ${parsed.chainId}, this verifier follows ${this.options.ledger.chainId}.`]);
