@@ -7,7 +7,7 @@ import { CredentialState, OrgStatus, ReasonCode, credentialTypeId, reasonName } 
 import { MAX_JWT_LENGTH, parseCredentialJwt, subjectDigest, type CivilServantClaims, type ParsedCredential } from "../issuer/credential.js";
 import type { LedgerView, StatusEntry, IssuerTrust } from "../status/ledger-view.js";
 import { ChallengeRegistry } from "./challenges.js";
-import { decodeCompactJws, importDeviceKey, verifyEs256k, type CompactJws } from "./jws.js";
+import { decodeCompactJws, importDeviceKey, isCanonicalEs256kSignature, verifyEs256k, type CompactJws } from "./jws.js";
 import type { UsePolicy } from "./policies.js";
 
 /** Machine-readable reasons for a refusal. */
@@ -243,6 +243,10 @@ export class PresentationVerifier {
     // signed); decode again strictly, as the presentation is.
     const strict = decodeCompactJws(jwt, MAX_JWT_LENGTH);
     if (!strict) throw new Refusal(["MALFORMED_CREDENTIAL"], ["The credential's header or payload is not strict UTF-8 JSON."]);
+    // did-jwt normalises s before verifying, so it accepts the high-s twin of a valid signature; refuse it here.
+    if (!isCanonicalEs256kSignature(strict.signature)) {
+      throw new Refusal(["BAD_CREDENTIAL_SIGNATURE"], ["The credential's signature is not a 64-byte low-s ES256K signature."]);
+    }
     // Cheap refusals before any DID resolution.
     if (parsed.chainId !== BigInt(this.options.ledger.chainId)) {
       throw new Refusal(["WRONG_CHAIN"], [`The credential is for chain ${parsed.chainId}, this verifier follows ${this.options.ledger.chainId}.`]);
