@@ -250,7 +250,10 @@ export class LedgerIndex implements LedgerView {
     this.syncedHash = undefined;
   }
 
-  /** Applies one getLogs answer; validates that the node returned what was asked (range, address, order). */
+  /**
+   * Applies one getLogs answer; validates first that the node returned what was asked (range, order, not removed),
+   * so a refused answer leaves the index untouched.
+   */
   private apply(logs: readonly Log[], from: number, to: number): void {
     let last = -1;
     for (const log of logs) {
@@ -259,6 +262,8 @@ export class LedgerIndex implements LedgerView {
         throw new CivilIdError("CHAIN_UNREACHABLE", "The node returned logs outside the requested range or out of order; refusing them.");
       }
       last = position;
+    }
+    for (const log of logs) {
       const address = getAddress(log.address);
       if (address === this.statusRegistry && STATUS_TOPICS.has(log.topics[0]!)) this.applyStatus(log);
       else if (address === this.issuerRegistry) this.applyIssuer(log);
