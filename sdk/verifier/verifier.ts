@@ -333,6 +333,10 @@ export class PresentationVerifier {
 
   private checkStatus(status: StatusEntry, digest: string, add: (c: RefusalCode, d: string) => void): void {
     if (!status.registered) return add("CREDENTIAL_NOT_REGISTERED", "No status entry exists for this credential id.");
+    // Only Active is accepted below by the absence of a reason: a state outside the enum must not read as Active.
+    if (![CredentialState.Active, CredentialState.Locked, CredentialState.Revoked].includes(status.state)) {
+      return add("LEDGER_UNAVAILABLE", `The ledger answered an unknown credential state ${String(status.state)}.`);
+    }
     if (status.subjectDigest?.toLowerCase() !== digest.toLowerCase()) {
       add("SUBJECT_BINDING_MISMATCH", "The status entry was registered for another holder device.");
     }
