@@ -223,14 +223,14 @@ export class LedgerIndex implements LedgerView {
     while (from <= target) {
       const to = Math.min(target, from + this.blocksPerQuery - 1);
       const logs = await this.provider.getLogs({ address: [this.statusRegistry, this.issuerRegistry], fromBlock: from, toBlock: to });
+      // The hash of the last applied block moves with it, range by range: a sync failing half-way leaves a
+      // (syncedBlock, syncedHash) pair that the next sync's reorg check can trust.
+      const block = await this.provider.getBlock(to);
+      if (!block?.hash) throw new CivilIdError("CHAIN_UNREACHABLE", `The node did not return block ${to}.`);
       this.apply(logs, from, to);
       this.syncedBlock = to;
-      from = to + 1;
-    }
-    if (this.syncedBlock >= 0 && target >= this.deployment.deploymentBlock) {
-      const block = await this.provider.getBlock(this.syncedBlock);
-      if (!block?.hash) throw new CivilIdError("CHAIN_UNREACHABLE", `The node did not return block ${this.syncedBlock}.`);
       this.syncedHash = block.hash;
+      from = to + 1;
     }
     this.lastSyncAt = this.now();
     return this.syncedBlock;
