@@ -393,6 +393,27 @@ describe("LedgerIndex", function () {
       await reorgScenario(3);
     });
 
+    it("resumes after a sync that failed half-way through catch-up, keeping its progress and without a spurious rebuild", async () => {
+      await register(CENTRAL_AGENCY, [1, 2, 3]);
+      let calls = 0;
+      let failAt = -1;
+      const flaky = providerWith(provider, {
+        getLogs: ((filter: never) => (++calls === failAt ? Promise.reject(new Error("socket hang up")) : provider.getLogs(filter))) as never,
+      });
+      const idx = new LedgerIndex({ provider: flaky, deployment: f.ledger.deployment, blocksPerQuery: 2 });
+      const first = await idx.sync();
+      await change("lock", CENTRAL_AGENCY, 0, 2, 1);
+      await register(LOCAL_GOV, [40, 41]);
+      await f.networkHelpers.mine(6);
+      calls = 0;
+      failAt = 3;
+      await idx.sync().then(() => expect.fail("sync should fail"), () => undefined);
+      expect(idx.blockNumber).to.equal(first + 4); // two ranges of two blocks applied before the failure
+      expect(await idx.sync()).to.equal(await provider.getBlockNumber());
+      expect(idx.reorgs).to.equal(0);
+      await expectStatusesMatch(idx, "after resuming");
+    });
+
     it("refuses a node returning logs outside the requested range, out of order or removed, and keeps its state", async () => {
       await register(CENTRAL_AGENCY, [1, 2]);
       const id = makeCredentialId(CENTRAL_AGENCY, 0n);
