@@ -222,11 +222,12 @@ export class LedgerIndex implements LedgerView {
     let from = this.syncedBlock < 0 ? this.deployment.deploymentBlock : this.syncedBlock + 1;
     while (from <= target) {
       const to = Math.min(target, from + this.blocksPerQuery - 1);
-      const logs = await this.provider.getLogs({ address: [this.statusRegistry, this.issuerRegistry], fromBlock: from, toBlock: to });
       // The hash of the last applied block moves with it, range by range: a sync failing half-way leaves a
-      // (syncedBlock, syncedHash) pair that the next sync's reorg check can trust.
+      // (syncedBlock, syncedHash) pair that the next sync's reorg check can trust. It is read before the logs, so a
+      // reorg between the two reads makes the next sync rebuild rather than keep logs of an abandoned branch.
       const block = await this.provider.getBlock(to);
       if (!block?.hash) throw new CivilIdError("CHAIN_UNREACHABLE", `The node did not return block ${to}.`);
+      const logs = await this.provider.getLogs({ address: [this.statusRegistry, this.issuerRegistry], fromBlock: from, toBlock: to });
       this.apply(logs, from, to);
       this.syncedBlock = to;
       this.syncedHash = block.hash;
