@@ -393,6 +393,33 @@ describe("LedgerIndex", function () {
       await reorgScenario(3);
     });
 
+    it("detects a reorg that happens between reading a range's logs and its block hash", async () => {
+      await register(CENTRAL_AGENCY, [1, 2, 3]);
+      const fork = await f.networkHelpers.takeSnapshot();
+      let armed = false;
+      const racy = providerWith(provider, {
+        getLogs: (async (filter: never) => {
+          const logs = await provider.getLogs(filter);
+          if (armed) {
+            armed = false; // the chain reorganises right after answering (the new branch is as long and longer)
+            await fork.restore();
+            await change("revoke", CENTRAL_AGENCY, 1, 1, 8);
+            await f.networkHelpers.mine(5);
+          }
+          return logs;
+        }) as never,
+      });
+      await change("lock", CENTRAL_AGENCY, 0, 2, 1); // the branch about to be abandoned
+      const idx = new LedgerIndex({ provider: racy, deployment: f.ledger.deployment });
+      armed = true;
+      await idx.sync();
+      expect(armed).to.equal(false);
+      await idx.sync();
+      expect(idx.reorgs).to.equal(1);
+      await expectStatusesMatch(idx, "after a reorg during a sync");
+      expect((await idx.credentialStatus(makeCredentialId(CENTRAL_AGENCY, 0n))).state).to.equal(CredentialState.Active);
+    });
+
     it("resumes after a sync that failed half-way through catch-up, keeping its progress and without a spurious rebuild", async () => {
       await register(CENTRAL_AGENCY, [1, 2, 3]);
       let calls = 0;
