@@ -222,15 +222,16 @@ export class LedgerIndex implements LedgerView {
     let from = this.syncedBlock < 0 ? this.deployment.deploymentBlock : this.syncedBlock + 1;
     while (from <= target) {
       const to = Math.min(target, from + this.blocksPerQuery - 1);
+      // The hash of the last applied block moves with it, range by range: a sync failing half-way leaves a
+      // (syncedBlock, syncedHash) pair that the next sync's reorg check can trust. It is read before the logs, so a
+      // reorg between the two reads makes the next sync rebuild rather than keep logs of an abandoned branch.
+      const block = await this.provider.getBlock(to);
+      if (!block?.hash) throw new CivilIdError("CHAIN_UNREACHABLE", `The node did not return block ${to}.`);
       const logs = await this.provider.getLogs({ address: [this.statusRegistry, this.issuerRegistry], fromBlock: from, toBlock: to });
       this.apply(logs, from, to);
       this.syncedBlock = to;
-      from = to + 1;
-    }
-    if (this.syncedBlock >= 0 && target >= this.deployment.deploymentBlock) {
-      const block = await this.provider.getBlock(this.syncedBlock);
-      if (!block?.hash) throw new CivilIdError("CHAIN_UNREACHABLE", `The node did not return block ${this.syncedBlock}.`);
       this.syncedHash = block.hash;
+      from = to + 1;
     }
     this.lastSyncAt = this.now();
     return this.syncedBlock;
@@ -250,7 +251,10 @@ export class LedgerIndex implements LedgerView {
     this.syncedHash = undefined;
   }
 
-  /** Applies one getLogs answer; validates that the node returned what was asked (range, address, order). */
+  /**
+   * Applies one getLogs answer; validates first that the node returned what was asked (range, order, not removed),
+   * so a refused answer leaves the index untouched.
+   */
   private apply(logs: readonly Log[], from: number, to: number): void {
     let last = -1;
     for (const log of logs) {
@@ -259,6 +263,8 @@ export class LedgerIndex implements LedgerView {
         throw new CivilIdError("CHAIN_UNREACHABLE", "The node returned logs outside the requested range or out of order; refusing them.");
       }
       last = position;
+    }
+    for (const log of logs) {
       const address = getAddress(log.address);
       if (address === this.statusRegistry && STATUS_TOPICS.has(log.topics[0]!)) this.applyStatus(log);
       else if (address === this.issuerRegistry) this.applyIssuer(log);

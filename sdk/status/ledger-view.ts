@@ -59,6 +59,10 @@ export class OnlineLedgerView implements LedgerView {
       this.credentialDigestOf(credentialId),
     ]);
     const [registered, state, reason] = status;
+    // A value outside the enum decodes fine as a uint8: it is a garbage answer (infrastructure), not a verdict.
+    if (state > BigInt(CredentialState.Revoked) || reason > 31n) {
+      throw new CivilIdError("CHAIN_UNREACHABLE", `Status query: the node answered an impossible status (state ${state}, reason ${reason}).`);
+    }
     return { registered, state: Number(state) as CredentialState, reason: Number(reason), credentialDigest: registered ? digest : undefined };
   }
 

@@ -48,13 +48,18 @@ export function importDeviceKey(jwk: DeviceKeyJwk): KeyObject {
   return createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, format: "jwk" });
 }
 
+/** A 64-byte r‖s signature with 0 < s ≤ n/2 (the low-s form every honest signer produces). */
+export function isCanonicalEs256kSignature(signature: Buffer): boolean {
+  if (signature.length !== 64) return false;
+  const s = BigInt("0x" + signature.subarray(32).toString("hex"));
+  return s !== 0n && s <= SECP256K1_HALF_N;
+}
+
 /**
  * Verifies an ES256K JWS signature (64-byte r‖s over SHA-256 of the signing input) with Node's OpenSSL — about
- * five times faster than the pure-JS path — and refuses high-s signatures like did-jwt/noble do.
+ * five times faster than the pure-JS path — and refuses high-s signatures (the malleable twin of a valid one).
  */
 export function verifyEs256k(jws: CompactJws, key: KeyObject): boolean {
-  if (jws.signature.length !== 64) return false;
-  const s = BigInt("0x" + jws.signature.subarray(32).toString("hex"));
-  if (s === 0n || s > SECP256K1_HALF_N) return false;
+  if (!isCanonicalEs256kSignature(jws.signature)) return false;
   return cryptoVerify("sha256", Buffer.from(jws.signingInput, "ascii"), { key, dsaEncoding: "ieee-p1363" }, jws.signature);
 }

@@ -7,7 +7,7 @@ import { CredentialState, OrgStatus, ReasonCode, credentialTypeId, reasonName } 
 import { MAX_JWT_LENGTH, parseCredentialJwt, type CivilServantClaims, type ParsedCredential } from "../issuer/credential.js";
 import type { LedgerView, StatusEntry, IssuerTrust } from "../status/ledger-view.js";
 import { ChallengeRegistry } from "./challenges.js";
-import { decodeCompactJws, importDeviceKey, verifyEs256k, type CompactJws } from "./jws.js";
+import { decodeCompactJws, importDeviceKey, isCanonicalEs256kSignature, verifyEs256k, type CompactJws } from "./jws.js";
 import type { UsePolicy } from "./policies.js";
 
 /** Machine-readable reasons for a refusal. */
@@ -199,7 +199,7 @@ export class PresentationVerifier {
     if (reasons.length > 0) throw new Refusal(reasons, details);
 
     const { trust, status, source } = await this.readLedger(parsed, credential.typeHash);
-    this.checkTrust(trust, add);
+    this.checkTrust(trust, parsed.claims.agencyCode, add);
     this.checkStatus(status, parsed.bindingDigest, add);
     if (reasons.length > 0) {
       return {
@@ -237,6 +237,14 @@ export class PresentationVerifier {
         throw new Refusal([alg ? "ALGORITHM_NOT_ALLOWED" : "MALFORMED_CREDENTIAL"], [error.message]);
       }
       throw error;
+    }
+    // did-jwt decodes leniently (invalid UTF-8 becomes U+FFFD, so the claims shown would not be the bytes the issuer
+    // signed); decode again strictly, as the presentation is.
+    const strict = decodeCompactJws(jwt, MAX_JWT_LENGTH);
+    if (!strict) throw new Refusal(["MALFORMED_CREDENTIAL"], ["The credential's header or payload is not strict UTF-8 JSON."]);
+    // did-jwt normalises s before verifying, so it accepts the high-s twin of a valid signature; refuse it here.
+    if (!isCanonicalEs256kSignature(strict.signature)) {
+      throw new Refusal(["BAD_CREDENTIAL_SIGNATURE"], ["The credential's signature is not a 64-byte low-s ES256K signature."]);
     }
     // Cheap refusals before any DID resolution.
     if (parsed.chainId !== BigInt(this.options.ledger.chainId)) {
@@ -308,8 +316,12 @@ export class PresentationVerifier {
     }
   }
 
-  private checkTrust(trust: IssuerTrust, add: (c: RefusalCode, d: string) => void): void {
+  private checkTrust(trust: IssuerTrust, agencyCode: number, add: (c: RefusalCode, d: string) => void): void {
     if (!trust.keyKnown) return add("ISSUER_NOT_ACCREDITED", "The issuer key is not registered for any accredited organisation.");
+    // A key speaks only for its own organisation: another organisation's claims (and status ids) are not its to sign.
+    if (trust.agencyCode !== agencyCode) {
+      return add("ISSUER_NOT_ACCREDITED", `The issuer key belongs to organisation ${trust.agencyCode}, not to the credential's organisation ${agencyCode}.`);
+    }
     if (trust.compromised) add("ISSUER_KEY_COMPROMISED", "The issuer key was reported compromised; everything it signed is refused.");
     if (!trust.inWindowAtIssuance) add("ISSUER_KEY_NOT_VALID_AT_ISSUANCE", "The issuer key was not valid when the credential was issued.");
     if (trust.orgStatus === OrgStatus.Suspended) add("ORGANISATION_SUSPENDED", "The issuing organisation is suspended.");
@@ -319,6 +331,10 @@ export class PresentationVerifier {
 
   private checkStatus(status: StatusEntry, digest: string, add: (c: RefusalCode, d: string) => void): void {
     if (!status.registered) return add("CREDENTIAL_NOT_REGISTERED", "No status entry exists for this credential id.");
+    // Only Active is accepted below by the absence of a reason: a state outside the enum must not read as Active.
+    if (![CredentialState.Active, CredentialState.Locked, CredentialState.Revoked].includes(status.state)) {
+      return add("LEDGER_UNAVAILABLE", `The ledger answered an unknown credential state ${String(status.state)}.`);
+    }
     if (status.credentialDigest?.toLowerCase() !== digest.toLowerCase()) {
       add("CREDENTIAL_BINDING_MISMATCH", "The status entry was registered for another credential content (claims, device, issuer key or dates differ).");
     }
