@@ -42,7 +42,9 @@ export async function connectChain(options: GlobalOptions): Promise<ChainContext
     const provider = new JsonRpcProvider(url, expected, { staticNetwork: true });
     let actual: bigint;
     try {
-      actual = BigInt(await provider.send("eth_chainId", []));
+      const answer: unknown = await provider.send("eth_chainId", []);
+      if (typeof answer !== "string" || !/^0x[0-9a-fA-F]{1,16}$/.test(answer)) throw new Error(`eth_chainId answered ${JSON.stringify(answer)}`);
+      actual = BigInt(answer);
     } catch (error) {
       provider.destroy();
       throw new CivilIdError("CHAIN_UNREACHABLE", `Cannot reach the node at ${url}. Start it (npm run node) or check --rpc-url.`, { cause: error });
@@ -51,7 +53,7 @@ export async function connectChain(options: GlobalOptions): Promise<ChainContext
       provider.destroy();
       throw new CivilIdError("CHAIN_ID_MISMATCH", `The node at ${url} is chain ${actual}, not ${expected}. Check --chain-id and --rpc-url.`);
     }
-    return { provider, chainId: expected, embedded: false, devSigners: [], close: async () => provider.destroy() };
+    return { provider, chainId: expected, embedded: false, devSigners: [], close: () => Promise.resolve(provider.destroy()) };
   }
   if (options.network !== "embedded") {
     throw new CivilIdError("INVALID_INPUT", `Unknown --network ${JSON.stringify(options.network)}: use embedded, localhost, or --rpc-url with --chain-id.`);

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import type { Provider } from "ethers";
 import type { LedgerContracts } from "../../sdk/chain/contracts.js";
 import { connectChain, loadLedger, openSigner, type ChainContext, type GlobalOptions } from "./context.js";
 import { Output } from "./output.js";
@@ -22,14 +21,14 @@ export interface CommandContext {
 export function run<O>(action: (ctx: CommandContext, opts: O, args: string[]) => Promise<number | void>) {
   return async function (this: Command, ...params: unknown[]): Promise<void> {
     const command = params[params.length - 1] as Command;
-    const global = command.optsWithGlobals() as GlobalOptions;
+    const global = command.optsWithGlobals<GlobalOptions>();
     const out = new Output(Boolean(global.json));
     let chain: ChainContext | undefined;
     const ctx: CommandContext = {
       global,
       out,
       chain: async () => (chain ??= await connectChain(global)),
-      ledger: async () => loadLedger(global, await ctx.chain(), (await ctx.chain()).provider as Provider),
+      ledger: async () => loadLedger(global, await ctx.chain(), (await ctx.chain()).provider),
       signedLedger: async () => {
         const c = await ctx.chain();
         return loadLedger(global, c, await openSigner(global, c));

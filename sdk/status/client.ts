@@ -159,7 +159,7 @@ function describe(credentialId: bigint, registered: boolean, state: number, reas
   return {
     credentialId,
     registered,
-    state: state as CredentialState,
+    state,
     stateName: registered ? (STATE_NAMES[state] ?? "unknown") : "unknown",
     reason: reasonName(reason),
   };

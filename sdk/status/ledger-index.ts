@@ -171,7 +171,16 @@ export class LedgerIndex implements LedgerView {
     this.timer = undefined;
   }
 
-  async credentialStatus(credentialId: bigint): Promise<StatusEntry> {
+  credentialStatus(credentialId: bigint): Promise<StatusEntry> {
+    return settle(() => this.statusNow(credentialId));
+  }
+
+  issuerTrust(issuer: string, credentialTypeHash: string, issuedAt: number): Promise<IssuerTrust> {
+    return settle(() => this.trustNow(issuer, credentialTypeHash, issuedAt));
+  }
+
+  /** Synchronous status lookup (O(1), no I/O); throws INDEX_STALE beyond the staleness bound. */
+  statusNow(credentialId: bigint): StatusEntry {
     this.assertFresh();
     const sequence = sequenceOfCredential(credentialId);
     const table = this.tables.get(agencyOfCredential(credentialId));
@@ -179,7 +188,8 @@ export class LedgerIndex implements LedgerView {
     return entry ?? { registered: false, state: CredentialState.Active, reason: 0, credentialDigest: undefined };
   }
 
-  async issuerTrust(issuer: string, credentialTypeHash: string, issuedAt: number): Promise<IssuerTrust> {
+  /** Synchronous issuer-trust lookup (O(1), no I/O); throws INDEX_STALE beyond the staleness bound. */
+  trustNow(issuer: string, credentialTypeHash: string, issuedAt: number): IssuerTrust {
     this.assertFresh();
     const key = this.keys.get(getAddress(issuer));
     if (!key) return { keyKnown: false, agencyCode: 0, compromised: false, inWindowAtIssuance: false, orgStatus: OrgStatus.None, typeAllowed: false };
@@ -303,13 +313,13 @@ export class LedgerIndex implements LedgerView {
     const parsed = issuerIface.parseLog({ topics: [...log.topics], data: log.data });
     if (!parsed) return;
     const a = parsed.args;
-    switch (log.topics[0]) {
+    switch (log.topics[0] ?? "") {
       case TOPIC.accredited:
         this.orgs.set(Number(a.agencyCode), { status: OrgStatus.Active, kind: Number(a.kind), admin: a.admin as string, types: new Set() });
         break;
       case TOPIC.orgStatus: {
         const org = this.orgs.get(Number(a.agencyCode));
-        if (org) org.status = Number(a.newStatus) as OrgStatus;
+        if (org) org.status = Number(a.newStatus);
         break;
       }
       case TOPIC.orgAdmin: {
@@ -345,6 +355,15 @@ export class LedgerIndex implements LedgerView {
       default:
         break;
     }
+  }
+}
+
+/** Runs a synchronous lookup with promise semantics (a throw becomes a rejection). */
+function settle<T>(lookup: () => T): Promise<T> {
+  try {
+    return Promise.resolve(lookup());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }
 

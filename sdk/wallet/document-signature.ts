@@ -56,7 +56,7 @@ function checkDocument(document: unknown): asserts document is Uint8Array {
 
 function checkPurpose(purpose: unknown): asserts purpose is string | undefined {
   if (purpose === undefined) return;
-  if (typeof purpose !== "string" || purpose.trim().length === 0 || purpose.length > MAX_PURPOSE_LENGTH || /[\u0000-\u001f\u007f]/u.test(purpose)) {
+  if (typeof purpose !== "string" || purpose.trim().length === 0 || purpose.length > MAX_PURPOSE_LENGTH || /\p{Cc}/u.test(purpose)) {
     throw new CivilIdError("INVALID_INPUT", `The purpose must be non-empty printable text of at most ${MAX_PURPOSE_LENGTH} characters.`);
   }
 }

@@ -27,7 +27,7 @@ export interface PresentationRequest {
 }
 
 // Printable text only: control characters in a nonce or audience are a sign of a confused caller.
-const PRINTABLE = /^[^\u0000-\u001f\u007f]+$/u;
+const PRINTABLE = /^\P{Cc}+$/u; // no control characters (C0, DEL, C1)
 
 /** Validates a presentation request and returns its lifetime in seconds; throws INVALID_INPUT. */
 export function checkPresentationRequest(request: PresentationRequest): number {

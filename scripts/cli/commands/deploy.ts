@@ -3,7 +3,7 @@ import { getAddress, isAddress } from "ethers";
 import { CivilIdError } from "../../../sdk/errors.js";
 import { deployConsortium } from "../../../sdk/chain/deploy.js";
 import { saveDeployment } from "../../../sdk/chain/deployment.js";
-import { connectChain, openSigner } from "../context.js";
+import { openSigner } from "../context.js";
 import { run } from "../run.js";
 
 export function registerDeploy(program: Command): void {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { Log } from "ethers";
+import type { Interface, Log } from "ethers";
 import { CivilIdError } from "../../../sdk/errors.js";
 import { reasonName, CredentialState, OrgKind, OrgStatus } from "../../../sdk/chain/codes.js";
 import type { LedgerContracts } from "../../../sdk/chain/contracts.js";
@@ -7,13 +7,14 @@ import { positiveInt } from "../parse.js";
 import { run } from "../run.js";
 
 function describe(ledger: LedgerContracts, log: Log): Record<string, unknown> | undefined {
-  for (const contract of [ledger.statusRegistry, ledger.issuerRegistry, ledger.governor]) {
-    if (log.address.toLowerCase() !== contract.target.toString().toLowerCase()) continue;
-    const parsed = contract.interface.parseLog({ topics: [...log.topics], data: log.data });
+  const d = ledger.deployment;
+  for (const [address, contract] of [[d.statusRegistry, ledger.statusRegistry], [d.issuerRegistry, ledger.issuerRegistry], [d.governor, ledger.governor]] as const) {
+    if (log.address.toLowerCase() !== address.toLowerCase()) continue;
+    const parsed = (contract.interface as unknown as Interface).parseLog({ topics: [...log.topics], data: log.data });
     if (!parsed) return undefined;
     const args: Record<string, unknown> = {};
     parsed.fragment.inputs.forEach((input, i) => {
-      const v = parsed.args[i];
+      const v: unknown = parsed.args[i];
       args[input.name] = input.name === "kind" ? OrgKind[Number(v)] : input.name === "state" ? CredentialState[Number(v)] : input.name === "reason" ? reasonName(Number(v)) : /Status$/.test(input.name) ? OrgStatus[Number(v)] : v;
     });
     return { block: log.blockNumber, tx: log.transactionHash, event: parsed.name, ...args };
@@ -47,8 +48,8 @@ export function registerWatch(program: Command): void {
               const event = describe(ledger, log);
               if (!event) continue;
               if (o.once && ctx.global.json) collected.push(event);
-              else if (ctx.global.json) process.stdout.write(JSON.stringify(event, (_k, v) => (typeof v === "bigint" ? v.toString() : v)) + "\n");
-              else process.stdout.write(`#${event.block} ${event.event} ${Object.entries(event).filter(([k]) => !["block", "tx", "event"].includes(k)).map(([k, v]) => `${k}=${String(v)}`).join(" ")}\n`);
+              else if (ctx.global.json) process.stdout.write(JSON.stringify(event, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) + "\n");
+              else process.stdout.write(`#${String(event.block)} ${String(event.event)} ${Object.entries(event).filter(([k]) => !["block", "tx", "event"].includes(k)).map(([k, v]) => `${k}=${String(v)}`).join(" ")}\n`);
             }
           }
           from = head + 1;

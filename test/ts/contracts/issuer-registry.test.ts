@@ -37,7 +37,6 @@ describe("IssuerRegistry", function () {
   const latest = async () => BigInt(await time().latest());
   const byGov = () => registry.connect(gov);
   const trusted = async (issuer: string, at: bigint, type = CIVIL_ID_TYPE) => (await registry.isTrustedIssuer(issuer, type, at)).trusted;
-  const orgStatus = async (code: number) => Number((await registry.organisation(code)).status);
 
   describe("deployment", function () {
     it("grants governance (and its admin role) to the given account only", async function () {

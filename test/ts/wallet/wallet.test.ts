@@ -30,7 +30,15 @@ import {
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
-async function fileJson(file: string): Promise<{ body: Record<string, any> }> {
+/** The parts of the wallet file the assertions walk (the file is JSON; these tests read it as an attacker would). */
+interface WalletFileBody {
+  keystore: { crypto: { ciphertext: string; mac: string; kdf: string; kdfparams: { salt: string; n: number; r: number; p: number } } };
+  meta: Record<string, unknown>;
+  failedAttempts: number;
+  [field: string]: unknown;
+}
+
+async function fileJson(file: string): Promise<{ body: WalletFileBody }> {
   return JSON.parse(await readFile(file, "utf8"));
 }
 
@@ -75,7 +83,7 @@ describe("holder wallet", () => {
       expect(wallet.did.startsWith("did:ethr:0x7a69:")).to.equal(true);
       expect((await stat(file)).mode & 0o777).to.equal(0o600);
 
-      const json = (await fileJson(file)) as { format: string; version: number; body: Record<string, any> };
+      const json = (await fileJson(file)) as { format: string; version: number; body: WalletFileBody };
       expect(json.format).to.equal(WALLET_FORMAT);
       expect(json.version).to.equal(1);
       expect(json.body.meta).to.include({ chainId: "31337", address: wallet.address, did: wallet.did });
@@ -277,7 +285,7 @@ describe("holder wallet", () => {
         try {
           await expectCorruptWithoutLeak(file, secrets);
         } catch (error) {
-          throw new Error(`variant ${name}: ${(error as Error).message}`);
+          throw new Error(`variant ${name}: ${(error as Error).message}`, { cause: error });
         }
       }
       await writeFile(file, Buffer.from([0xff, 0xfe, 0x00, 0x7b]));
