@@ -19,7 +19,7 @@ const TARGET = {
 const central = (sequence: number) => makeCredentialId(CENTRAL_AGENCY, BigInt(sequence));
 const range = (n: number) => Array.from({ length: n }, (_, i) => central(i));
 
-describe("gas targets (upper bounds on receipt.gasUsed)", function () {
+describe("@gas-target: targets (upper bounds on receipt.gasUsed; excluded from the coverage run, whose instrumentation adds gas)", function () {
   const measured: Record<string, string> = {};
   // 1,000 registered credentials of one organisation (status words 0..31 primed), holders "g-0".."g-999".
   const fx = useFixture({}, async (f) => {
