@@ -10,7 +10,7 @@ import { StatusClient } from "../../../sdk/status/client.js";
 import { holderReference } from "../../../sdk/status/holder-ref.js";
 import { decodeJWT } from "did-jwt";
 import { didForAddress } from "../../../sdk/did/did.js";
-import { deviceKeyJwk } from "../../../sdk/issuer/credential.js";
+import { deviceKeyJwk, issuerFromPrivateKey } from "../../../sdk/issuer/credential.js";
 import { activationMessage } from "../../../sdk/issuer/activation.js";
 import { isCivilIdError, type ErrorCode } from "../../../sdk/errors.js";
 import type { IssuanceWorkflow } from "../../../sdk/issuer/workflow.js";
@@ -334,6 +334,14 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       await rejects(wf.startIdentityVerification(id), "INVALID_WORKFLOW_STATE", /is identity_failed/);
     });
 
+    it("caps the number of codes sent per request", async () => {
+      for (let i = 0; i < 3; i++) await wf.startIdentityVerification(id);
+      await rejects(wf.startIdentityVerification(id), "IDENTITY_NOT_VERIFIED", /used all 3 identity verification sessions/);
+      expect(env.sms.sent.filter((m) => m.purpose === "identity-code")).to.have.length(3);
+      // Replaced sessions did not fail the request; the last one still works.
+      expect((await wf.verifyIdentity(id, { name: "홍길동", employeeRef: "E-20240001", code: env.sms.otp(id) })).state).to.equal("identity_verified");
+    });
+
     it("a new code replaces the previous one", async () => {
       await wf.startIdentityVerification(id);
       const first = env.sms.otp(id);
@@ -423,6 +431,72 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       env.clock.advance(72 * 3600 + 1);
       expect((await wf.deliverOutbox())).to.deep.equal({ delivered: 0, failed: 0, expired: 1 });
       expect(wf.outbox(id).at(-1)).to.deep.include({ status: "expired", body: null });
+    });
+  });
+
+  describe("cancellation, listing and configuration", () => {
+    it("cancel ends a request before registration: its link stops working and undelivered SMS text is erased", async () => {
+      const id = "e-saram:REQ-0001";
+      await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
+      await env.toInvited(wf, id);
+      const { token } = env.sms.invitation(id);
+      env.sms.failNext = 1;
+      await wf.invite(id);
+      expect(wf.outbox(id).at(-1)?.status).to.equal("failed");
+      await rejects(wf.cancel(id, "hr-desk", ""), "INVALID_INPUT", /reason is required/);
+      const cancelled = await wf.cancel(id, "hr-desk", "phone lost before activation");
+      expect(cancelled.state).to.equal("cancelled");
+      expect(wf.audit(id).at(-1)).to.deep.include({ action: "cancel", from: "invited", to: "cancelled", actor: "hr-desk" });
+      expect(wf.outbox(id).at(-1)).to.deep.include({ status: "expired", body: null });
+      const refused = await rejects(wf.activationChallenge(token), "INVITATION_INVALID");
+      expect(refused.details?.reason).to.equal("REPLACED");
+      expect((await wf.reconcile()).sms).to.deep.equal({ delivered: 0, failed: 0, expired: 0 });
+      await rejects(wf.cancel(id, "hr-desk", "again"), "INVALID_WORKFLOW_STATE", /is cancelled; cancel needs requested or approved/);
+    });
+
+    it("lists by state and source with paging", async () => {
+      const rows = ["A", "B", "C"].map((r, i) => hrRow({ requestId: r, personId: `90010112345${i}0`, employeeRef: `E-${i}` }));
+      await wf.importRequests("e-saram", eSaramExport(rows), "hr-batch");
+      await wf.approve("e-saram:B", "dept-head:7001");
+      expect(wf.list().map((r) => r.id)).to.deep.equal(["e-saram:A", "e-saram:B", "e-saram:C"]);
+      expect(wf.list({ state: "requested" }).map((r) => r.id)).to.deep.equal(["e-saram:A", "e-saram:C"]);
+      expect(wf.list({ state: ["approved", "issued"] }).map((r) => r.id)).to.deep.equal(["e-saram:B"]);
+      expect(wf.list({ limit: 1, offset: 1 }).map((r) => r.id)).to.deep.equal(["e-saram:B"]);
+      expect(wf.list({ source: "insarang" })).to.deep.equal([]);
+      expect(wf.get("e-saram:B").nextStep).to.match(/^verify the applicant's identity/);
+      await rejects(() => wf.list({ limit: 0 }), "INVALID_INPUT");
+    });
+
+    it("refuses to issue with an issuer key the registry no longer trusts, before registering", async () => {
+      const id = "e-saram:REQ-0001";
+      await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
+      await env.toInvited(wf, id);
+      await env.activateDevice(wf, id);
+      await (await env.ledger.issuerRegistry.connect(env.actors.orgAdmin).retireIssuerKey(CENTRAL_AGENCY, env.centralKey.address, false)).wait();
+      await rejects(wf.issue(id), "NOT_AUTHORISED", /is not a trusted issuer key of 1741000/);
+      expect(wf.get(id).state).to.equal("activated");
+      expect(wf.audit(id).at(-1)?.details.code).to.equal("NOT_AUTHORISED");
+      expect(await env.ledger.statusRegistry.nextSequence(CENTRAL_AGENCY)).to.equal(0n);
+    });
+
+    it("refuses an inconsistent configuration", () => {
+      const bad = (extra: Parameters<IssuanceEnv["workflow"]>[0], code: ErrorCode, pattern: RegExp) => {
+        let error: unknown;
+        try {
+          env.workflow({ db: "bad.sqlite", ...extra }).close();
+        } catch (e) {
+          error = e;
+        }
+        expect(isCivilIdError(error, code), String(error)).to.equal(true);
+        expect((error as Error).message).to.match(pattern);
+      };
+      bad({ extra: { chainId: 1 } }, "CHAIN_ID_MISMATCH", /differs from the deployment's chain/);
+      bad({ extra: { issuer: issuerFromPrivateKey(1, env.centralKey.privateKey) } }, "CHAIN_ID_MISMATCH", /is not on chain/);
+      bad({ extra: { holderSecret: new Uint8Array(16) } }, "INVALID_INPUT", /holder secret must be at least 32 bytes/);
+      bad({ extra: { invitation: { baseUrl: "http://id.example.go.kr/activate" } } }, "INVALID_INPUT", /must use https/);
+      bad({ extra: { invitation: { baseUrl: "https://id.example.go.kr/a", ttlSeconds: 10 } } }, "INVALID_INPUT", /ttlSeconds/);
+      bad({ extra: { ledger: { ...env.ledger, statusRegistry: env.ledger.statusRegistry.connect(env.ethers.provider) } } }, "INVALID_INPUT", /Registrar signer/);
+      bad({ agency: 123 }, "INVALID_AGENCY_CODE", /7-digit/);
     });
   });
 
