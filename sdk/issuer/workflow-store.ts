@@ -67,6 +67,11 @@ export interface RequestRow {
   activated_at: number | null;
   intent_block: number | null;
   intent_nonce: number | null;
+  issuer_did: string | null;
+  issued_at_s: number | null;
+  valid_from_s: number | null;
+  valid_until_s: number | null;
+  binding_digest: string | null;
   credential_id: string | null;
   superseded_id: string | null;
   superseded_by: string | null;
@@ -81,7 +86,7 @@ const REQUEST_COLUMNS: readonly (keyof RequestRow)[] = [
   "name", "employee_ref", "mobile", "holder_ref", "kind", "reissue_reason", "requested_at", "created_at", "updated_at",
   "refusal_code", "refusal_reason", "approver", "decided_at", "rejection_reason", "identity_method",
   "identity_verified_at", "subject_did", "device_public_key", "activated_at", "intent_block", "intent_nonce",
-  "credential_id", "superseded_id", "superseded_by", "tx_hash", "block_number", "credential_jwt", "issued_at",
+  "issuer_did", "issued_at_s", "valid_from_s", "valid_until_s", "binding_digest", "credential_id", "superseded_id", "superseded_by", "tx_hash", "block_number", "credential_jwt", "issued_at",
 ];
 const COLUMN_SET = new Set<string>(REQUEST_COLUMNS);
 
@@ -177,6 +182,11 @@ CREATE TABLE IF NOT EXISTS requests (
   activated_at INTEGER,
   intent_block INTEGER,
   intent_nonce INTEGER,
+  issuer_did TEXT,
+  issued_at_s INTEGER,
+  valid_from_s INTEGER,
+  valid_until_s INTEGER,
+  binding_digest TEXT,
   credential_id TEXT UNIQUE,
   superseded_id TEXT,
   superseded_by TEXT,

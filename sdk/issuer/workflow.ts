@@ -16,7 +16,7 @@ import { toCivilIdError } from "../chain/errors.js";
 import { parseEthrDid } from "../did/did.js";
 import { StatusClient } from "../status/client.js";
 import { holderReference } from "../status/holder-ref.js";
-import { deviceKeyJwk, issueCredentialJwt, subjectDigest, type IssueCredentialInput } from "./credential.js";
+import { deviceKeyJwk, draftCredential, signCredential, type CredentialDraft } from "./credential.js";
 import { parseHrExport, type HrRequest, type HrRowError, type HrSource, type ReissueReason, type RequestKind } from "./hr-import.js";
 import { HrOtpIdentityVerifier, type IdentitySubject, type IdentityVerifier, type JsonObject } from "./identity.js";
 import { checkActivationInput, checkPossessionProof, type ActivationChallenge } from "./activation.js";
@@ -102,6 +102,8 @@ export interface IssuanceRecord {
   readonly subjectDid: string | undefined;
   readonly devicePublicKey: string | undefined;
   readonly activatedAt: string | undefined;
+  /** keccak256 binding digest of the credential's content, registered on chain with it (set from registration on). */
+  readonly bindingDigest: string | undefined;
   readonly credentialId: bigint | undefined;
   /** The holder's earlier credential that this issuance revoked on chain (SUPERSEDED_BY_REISSUE). */
   readonly supersededId: bigint | undefined;
@@ -322,7 +324,8 @@ export class IssuanceWorkflow {
             reissue_reason: r.reissueReason ?? null, requested_at: r.requestedAt, created_at: at, updated_at: at,
             refusal_code: refusal?.code ?? null, refusal_reason: refusal?.reason ?? null, approver: null, decided_at: null,
             rejection_reason: null, identity_method: null, identity_verified_at: null, subject_did: null,
-            device_public_key: null, activated_at: null, intent_block: null, intent_nonce: null, credential_id: null,
+            device_public_key: null, activated_at: null, intent_block: null, intent_nonce: null, issuer_did: null,
+            issued_at_s: null, valid_from_s: null, valid_until_s: null, binding_digest: null, credential_id: null,
             superseded_id: null, superseded_by: null, tx_hash: null, block_number: null, credential_jwt: null, issued_at: null,
           });
           this.store.appendAudit({
@@ -609,7 +612,7 @@ export class IssuanceWorkflow {
 
   /**
    * Completes everything an interruption left half done: delivers queued SMS, and for each request stuck in
-   * `registering` finds its mined registration by the `CredentialRegistered` log (holderRef topic + subject
+   * `registering` finds its mined registration by the `CredentialRegistered` log (holderRef topic + binding
    * digest) or, when it provably was never mined and nothing is in flight, registers it; then signs what is
    * `registered`. Never registers a request twice.
    */
@@ -659,8 +662,13 @@ export class IssuanceWorkflow {
     }
   }
 
-  /** Persists the registration intent with the registrar's next nonce and the current block (lower bound of the log search). */
+  /**
+   * Drafts the credential (content and times fixed, so its binding digest is known before the id) and persists
+   * the registration intent with it, the registrar's next nonce and the current block (lower bound of the log search).
+   */
   private async recordIntent(row: RequestRow, actor: string, action: string, from: WorkflowState): Promise<void> {
+    const issuedAt = Math.floor(this.now() / 1000);
+    const draft = this.draft(row, { issuer: this.options.issuer.did, issuedAt, validFrom: issuedAt, validUntil: issuedAt + Math.floor(this.validityMs / 1000) });
     const provider = this.registrar.provider!;
     let block: number;
     let nonce: number;
@@ -670,20 +678,47 @@ export class IssuanceWorkflow {
     } catch (error) {
       throw toCivilIdError(error, this.options.ledger.statusRegistry.interface, "Registration preparation");
     }
-    this.transition(row.id, [from], "registering", action, actor, { intent_block: block, intent_nonce: nonce },
-      { holderRef: row.holder_ref, subjectDid: row.subject_did, fromBlock: block, registrarNonce: nonce });
+    this.transition(row.id, [from], "registering", action, actor, {
+      intent_block: block, intent_nonce: nonce, issuer_did: draft.issuerDid, issued_at_s: draft.issuedAt, valid_from_s: draft.validFrom,
+      valid_until_s: draft.validUntil, binding_digest: draft.digest,
+    }, { holderRef: row.holder_ref, subjectDid: row.subject_did, bindingDigest: draft.digest, issuer: draft.issuerDid, fromBlock: block, registrarNonce: nonce });
+  }
+
+  /** The credential draft of a request: its content from the HR record and the device, with the given issuer and times. */
+  private draft(row: RequestRow, fixed: { issuer: string; issuedAt: number; validFrom: number; validUntil: number }): CredentialDraft {
+    if (fixed.issuer !== this.options.issuer.did) {
+      throw new CivilIdError(
+        "NOT_AUTHORISED",
+        `Request ${row.id} was registered for issuer key ${fixed.issuer}, but this workflow signs with ${this.options.issuer.did}: configure that key to finish it (the registered binding names the issuer).`,
+      );
+    }
+    return draftCredential(this.options.issuer, {
+      chainId: this.options.chainId,
+      statusRegistry: this.statusRegistry,
+      holderDid: row.subject_did!,
+      deviceKey: deviceKeyJwk(row.device_public_key!),
+      claims: {
+        name: row.name, agencyCode: row.agency_code, organisation: row.organisation_name, department: row.department,
+        position: row.position, employeeRef: row.employee_ref,
+      },
+      issuedAt: fixed.issuedAt,
+      validFrom: fixed.validFrom,
+      validUntil: fixed.validUntil,
+    });
   }
 
   private async registerOnChain(id: string, actor: string): Promise<void> {
     const row = this.store.request(id)!;
     let outcome;
     try {
-      outcome = await this.status.register(row.holder_ref, row.subject_did!);
+      outcome = await this.status.register(row.holder_ref, row.binding_digest!);
     } catch (error) {
       const refusal = contractRefusal(error, this.options.ledger.statusRegistry.interface);
       if (refusal) {
         // The contract refused: no registration exists, so the request goes back to activated (fixable, retryable).
-        this.transition(id, ["registering"], "activated", "registration-refused", actor, { intent_block: null, intent_nonce: null },
+        this.transition(id, ["registering"], "activated", "registration-refused", actor, {
+          intent_block: null, intent_nonce: null, issuer_did: null, issued_at_s: null, valid_from_s: null, valid_until_s: null, binding_digest: null,
+        },
           { code: isCivilIdError(error) ? error.code : "CONTRACT_REVERTED", message: error instanceof Error ? error.message : String(error), error: refusal.name });
       }
       throw error;
@@ -725,7 +760,7 @@ export class IssuanceWorkflow {
   private async resolveRegistration(id: string, actor: string): Promise<"registered" | string> {
     const row = this.store.request(id)!;
     const registry = this.options.ledger.statusRegistry;
-    const digest = subjectDigest(row.subject_did!);
+    const digest = row.binding_digest!;
     const fromBlock = row.intent_block ?? this.options.ledger.deployment.deploymentBlock;
     let logs;
     let latest: number;
@@ -740,7 +775,7 @@ export class IssuanceWorkflow {
     }
     const known = this.store.knownCredentialIds();
     const mine = logs.filter(
-      (log) => log.args.subjectDigest === digest && agencyOfCredential(log.args.credentialId) === this.agencyCode && !known.has(log.args.credentialId.toString()),
+      (log) => log.args.credentialDigest === digest && agencyOfCredential(log.args.credentialId) === this.agencyCode && !known.has(log.args.credentialId.toString()),
     );
     const found = mine.at(-1);
     if (found) {
@@ -768,26 +803,15 @@ export class IssuanceWorkflow {
   private async sign(id: string, actor: string): Promise<void> {
     const row = this.store.request(id)!;
     if (row.state !== "registered") throw this.wrongState(row, "sign", ["registered"]);
-    const nowSeconds = Math.floor(this.now() / 1000);
-    // `issuedAt` (the JWT's iat, checked against the issuer key's window) is on the workflow clock like validFrom.
-    const input: IssueCredentialInput & { readonly issuedAt: number } = {
-      issuedAt: nowSeconds,
-      chainId: this.options.chainId,
-      statusRegistry: this.statusRegistry,
-      credentialId: BigInt(row.credential_id!),
-      holderDid: row.subject_did!,
-      deviceKey: deviceKeyJwk(row.device_public_key!),
-      claims: {
-        name: row.name, agencyCode: row.agency_code, organisation: row.organisation_name, department: row.department,
-        position: row.position, employeeRef: row.employee_ref,
-      },
-      validFrom: nowSeconds,
-      validUntil: nowSeconds + Math.floor(this.validityMs / 1000),
-    };
-    const jwt = await issueCredentialJwt(this.options.issuer, input);
+    // The same content and times as registered: the JWT's binding digest must be the one on chain.
+    const draft = this.draft(row, { issuer: row.issuer_did!, issuedAt: row.issued_at_s!, validFrom: row.valid_from_s!, validUntil: row.valid_until_s! });
+    if (draft.digest !== row.binding_digest) {
+      throw new CivilIdError("INVALID_WORKFLOW_STATE", `The stored content of ${id} no longer matches its registered binding digest; revoke credential ${row.credential_id} and reissue.`);
+    }
+    const jwt = await signCredential(this.options.issuer, draft, BigInt(row.credential_id!));
     await this.step("jwt-signed", id);
     this.transition(id, ["registered"], "issued", "issue", actor, { credential_jwt: jwt, issued_at: this.now() },
-      { credentialId: row.credential_id, issuer: this.options.issuer.did, validUntil: new Date((nowSeconds + Math.floor(this.validityMs / 1000)) * 1000).toISOString() });
+      { credentialId: row.credential_id, issuer: draft.issuerDid, bindingDigest: draft.digest, validUntil: new Date(draft.validUntil * 1000).toISOString() });
     await this.step("issued", id);
   }
 
@@ -1024,6 +1048,7 @@ function toRecord(row: RequestRow): IssuanceRecord {
     subjectDid: opt(row.subject_did),
     devicePublicKey: opt(row.device_public_key),
     activatedAt: iso(row.activated_at),
+    bindingDigest: opt(row.binding_digest),
     credentialId: row.credential_id === null ? undefined : BigInt(row.credential_id),
     supersededId: row.superseded_id === null ? undefined : BigInt(row.superseded_id),
     supersededBy: row.superseded_by === null ? undefined : BigInt(row.superseded_by),

@@ -4,7 +4,8 @@ import { DatabaseSync } from "node:sqlite";
 import { decodeJWT } from "did-jwt";
 import { issuanceEnv, eSaramExport, hrRow, CENTRAL_AGENCY, LOCAL_GOV, type IssuanceEnv } from "../helpers/issuance.js";
 import { makeCredentialId } from "../../../sdk/chain/codes.js";
-import { subjectDigest } from "../../../sdk/issuer/credential.js";
+import { issuerFromPrivateKey, parseCredentialJwt } from "../../../sdk/issuer/credential.js";
+import { Wallet } from "ethers";
 import { isCivilIdError } from "../../../sdk/errors.js";
 import type { IssuanceWorkflow, IssueStep, WorkflowHooks } from "../../../sdk/issuer/workflow.js";
 
@@ -116,7 +117,8 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
       const logs = await registrationsOf(record.holderRef);
       expect(logs).to.have.length(1);
       expect(logs[0]!.args.credentialId).to.equal(record.credentialId);
-      expect(logs[0]!.args.subjectDigest).to.equal(subjectDigest(record.subjectDid!));
+      expect(logs[0]!.args.credentialDigest).to.equal(record.bindingDigest);
+      expect(parseCredentialJwt(record.credentialJwt).bindingDigest).to.equal(record.bindingDigest);
       expect(record.txHash).to.equal(logs[0]!.transactionHash);
       expect(await env.ledger.statusRegistry.isActive(record.credentialId!)).to.equal(true);
       const actions = wf.audit(id).map((a) => a.action);
@@ -127,6 +129,30 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
       expect(await env.ledger.statusRegistry.nextSequence(CENTRAL_AGENCY)).to.equal(1n);
     });
   }
+
+  it("finishes an interrupted issuance only with the issuer key its registration was bound to", async () => {
+    const id = "e-saram:REQ-0001";
+    let wf = reopen({ hooks: crashAt("credential-id-recorded", id) });
+    await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
+    await env.toInvited(wf, id);
+    await env.activateDevice(wf, id);
+    await wf.issue(id).catch((error) => {
+      if (!(error instanceof Crash)) throw error;
+    });
+    wf.close();
+    const rotated = Wallet.createRandom();
+    wf = reopen({ extra: { issuer: issuerFromPrivateKey(env.chainId, rotated.privateKey) } });
+    const report = await wf.reconcile();
+    expect(report.completed).to.deep.equal([]);
+    expect(report.failed).to.have.length(1);
+    expect(report.failed[0]).to.deep.include({ id, code: "NOT_AUTHORISED" });
+    expect(report.failed[0]!.message).to.match(/was registered for issuer key did:ethr:0x7a69:/);
+    expect(wf.get(id).state).to.equal("registered");
+    wf.close();
+    wf = reopen();
+    expect((await wf.reconcile()).completed).to.deep.equal([id]);
+    expect(parseCredentialJwt(wf.get(id).credentialJwt).issuerAddress).to.equal(env.centralKey.address);
+  });
 
   it("issue() on an interrupted request resumes it like reconcile(), without registering again", async () => {
     const id = "e-saram:REQ-0001";
@@ -176,16 +202,16 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     let wf = reopen({ hooks: crashAt("intent-recorded", id) });
     await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
     await env.toInvited(wf, id);
-    const { did } = await env.activateDevice(wf, id);
+    await env.activateDevice(wf, id);
     await wf.issue(id).catch((error) => {
       if (!(error instanceof Crash)) throw error;
     });
-    const holderRef = wf.get(id).holderRef;
+    const { holderRef, bindingDigest } = wf.get(id);
     wf.close();
     // The dying process had broadcast its transaction; it is not mined yet.
     const provider = env.connection.provider;
     await provider.request({ method: "evm_setAutomine", params: [false] });
-    await env.ledger.statusRegistry.connect(env.actors.registrar).register(holderRef, subjectDigest(did));
+    await env.ledger.statusRegistry.connect(env.actors.registrar).register(holderRef, bindingDigest!);
 
     wf = reopen();
     const waiting = await wf.reconcile();

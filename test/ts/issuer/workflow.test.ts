@@ -8,20 +8,11 @@ import {
 import { CredentialState, makeCredentialId } from "../../../sdk/chain/codes.js";
 import { StatusClient } from "../../../sdk/status/client.js";
 import { holderReference } from "../../../sdk/status/holder-ref.js";
-import { decodeJWT } from "did-jwt";
 import { didForAddress } from "../../../sdk/did/did.js";
-import { deviceKeyJwk, issuerFromPrivateKey } from "../../../sdk/issuer/credential.js";
+import { deviceKeyJwk, issuerFromPrivateKey, parseCredentialJwt } from "../../../sdk/issuer/credential.js";
 import { activationMessage } from "../../../sdk/issuer/activation.js";
 import { isCivilIdError, type ErrorCode } from "../../../sdk/errors.js";
 import type { IssuanceWorkflow } from "../../../sdk/issuer/workflow.js";
-
-/** The fields of an issued credential JWT that the workflow sets. */
-function credentialOf(jwt: string | undefined) {
-  const { payload } = decodeJWT(jwt!);
-  const vc = payload.vc as { credentialSubject: Record<string, unknown>; credentialStatus: Record<string, unknown> };
-  const { deviceKey, ...claims } = vc.credentialSubject;
-  return { issuer: payload.iss, subject: payload.sub, nbf: payload.nbf, exp: payload.exp, claims, deviceKey, status: vc.credentialStatus };
-}
 
 async function rejects(promise: Promise<unknown> | (() => unknown), code: ErrorCode, pattern?: RegExp) {
   try {
@@ -84,16 +75,22 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
     expect(issued.state).to.equal("issued");
     expect(issued.credentialId).to.equal(makeCredentialId(CENTRAL_AGENCY, 0n));
     expect(issued.supersededId).to.equal(undefined);
-    const credential = credentialOf(issued.credentialJwt);
-    expect(credential.status).to.deep.include({ credentialId: issued.credentialId!.toString(), statusRegistry: env.ledger.deployment.statusRegistry, chainId: env.chainId });
-    expect(credential.subject).to.equal(did);
-    expect(credential.issuer).to.equal(didForAddress(env.chainId, env.centralKey.address));
-    expect(credential.claims).to.deep.equal({
+    const parsed = parseCredentialJwt(issued.credentialJwt);
+    expect(parsed.credentialId).to.equal(issued.credentialId);
+    expect(parsed.status.statusRegistry).to.equal(env.ledger.deployment.statusRegistry);
+    expect(parsed.subjectDid).to.equal(did);
+    expect(parsed.issuerAddress).to.equal(env.centralKey.address);
+    expect(parsed.claims).to.deep.equal({
       name: "홍길동", agencyCode: CENTRAL_AGENCY, organisation: "행정안전부", department: "디지털정부국", position: "행정사무관", employeeRef: "E-20240001",
     });
-    expect(credential.deviceKey).to.deep.equal(deviceKeyJwk(device.signingKey.publicKey));
-    expect(credential.nbf).to.equal(Math.floor(env.clock.ms / 1000));
-    expect(credential.exp! - credential.nbf!).to.equal(1095 * 86400);
+    expect(parsed.deviceKey).to.deep.equal(deviceKeyJwk(device.signingKey.publicKey));
+    expect(parsed.issuedAt).to.equal(Math.floor(env.clock.ms / 1000));
+    expect(parsed.validFrom).to.equal(parsed.issuedAt);
+    expect(parsed.validUntil - parsed.validFrom).to.equal(1095 * 86400);
+    // The content the JWT carries is the content registered on chain.
+    expect(parsed.bindingDigest).to.equal(issued.bindingDigest);
+    const [registered] = await env.ledger.statusRegistry.queryFilter(env.ledger.statusRegistry.filters.CredentialRegistered(issued.credentialId));
+    expect(registered!.args.credentialDigest).to.equal(issued.bindingDigest);
     // The JWT's signature verifies against the issuer DID.
     const resolver = new CachingDidResolver({ provider: env.ethers.provider, chainId: env.chainId, registry: env.ledger.deployment.didRegistry });
     const verified = await verifyCredential(issued.credentialJwt!, resolver);
@@ -133,9 +130,10 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
     await env.activateDevice(wf, id);
     const issued = await wf.issue(id);
     expect(issued.credentialId).to.equal(makeCredentialId(LOCAL_GOV, 0n));
-    const credential = credentialOf(issued.credentialJwt);
-    expect(credential.issuer).to.equal(didForAddress(env.chainId, env.localKey.address));
-    expect(credential.claims).to.deep.include({ organisation: "서울특별시", agencyCode: LOCAL_GOV, name: '김, "철수"' });
+    const parsed = parseCredentialJwt(issued.credentialJwt);
+    expect(parsed.issuerAddress).to.equal(env.localKey.address);
+    expect(parsed.claims).to.deep.include({ organisation: "서울특별시", agencyCode: LOCAL_GOV, name: '김, "철수"' });
+    expect(parsed.bindingDigest).to.equal(issued.bindingDigest);
     expect(await env.ledger.statusRegistry.isActive(issued.credentialId!)).to.equal(true);
   });
 
