@@ -68,10 +68,21 @@ const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const PERSON_ID = /^[0-9A-Z]{6,64}$/;
 const EMPLOYEE_REF = /^[0-9A-Za-z][0-9A-Za-z-]{0,31}$/;
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
-// Control characters and the Unicode line/paragraph separators have no place in a name or an organisation.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 /** Requests stamped later than this past the import clock are refused (clock skew allowance). */
 const FUTURE_SKEW_MS = 5 * 60_000;
+
+/**
+ * Whether `text` holds a control character (C0, DEL, C1) or a Unicode line/paragraph separator, which have no place
+ * in a name or an organisation. With `allowLineBreaks`, tab, LF and CR are allowed (free-text reasons).
+ */
+export function hasControlCharacters(text: string, allowLineBreaks = false): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (allowLineBreaks && (c === 0x09 || c === 0x0a || c === 0x0d)) continue;
+    if (c <= 0x1f || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) return true;
+  }
+  return false;
+}
 
 /** Normalises a free-text field: NFC, trimmed, inner whitespace runs collapsed to one space. */
 export function normaliseText(value: string): string {
@@ -174,7 +185,7 @@ function jsonRows(text: string): RawRow[] {
     for (const key of Object.keys(item)) {
       if (!known.has(key)) errors.push({ row, field: key, reason: "unknown field" });
     }
-    return { row, values: item as Record<JsonField, unknown> };
+    return { row, values: item };
   });
   if (errors.length > 0) throw invalidExport(errors);
   return rows;
@@ -227,7 +238,7 @@ function validateRow(row: number, v: Partial<Record<JsonField, unknown>>, now: n
   const text = (field: JsonField, max: number): string | undefined => {
     const raw = str(field);
     if (raw === undefined) return undefined;
-    if (CONTROL.test(raw)) return err(field, "contains control characters");
+    if (hasControlCharacters(raw)) return err(field, "contains control characters");
     const value = normaliseText(raw);
     if (value.length === 0) return err(field, "is empty");
     if (value.length > max) return err(field, `is longer than ${max} characters`);

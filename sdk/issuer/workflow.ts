@@ -17,7 +17,7 @@ import { parseEthrDid } from "../did/did.js";
 import { StatusClient } from "../status/client.js";
 import { holderReference } from "../status/holder-ref.js";
 import { deviceKeyJwk, draftCredential, signCredential, type CredentialDraft } from "./credential.js";
-import { parseHrExport, type HrRequest, type HrRowError, type HrSource, type ReissueReason, type RequestKind } from "./hr-import.js";
+import { hasControlCharacters, parseHrExport, type HrRequest, type HrRowError, type HrSource, type ReissueReason, type RequestKind } from "./hr-import.js";
 import { HrOtpIdentityVerifier, type IdentitySubject, type IdentityVerifier, type JsonObject } from "./identity.js";
 import { checkActivationInput, checkPossessionProof, type ActivationChallenge } from "./activation.js";
 import { checkKey, deriveCodeKey, hashEquals, randomDigits, randomToken, secretHash } from "./secrets.js";
@@ -169,7 +169,6 @@ export interface ReconcileReport {
 }
 
 const CANCELLABLE: readonly WorkflowState[] = ["requested", "approved", "identity_verified", "invited", "activated"];
-const ACTOR = /^[^\u0000-\u001f\u007f]{1,128}$/;
 const DAY_MS = 86_400_000;
 
 const NEXT_STEP: Record<WorkflowState, string> = {
@@ -353,11 +352,12 @@ export class IssuanceWorkflow {
     } catch (error) {
       throw toCivilIdError(error, this.options.ledger.issuerRegistry.interface, "Organisation query");
     }
-    const status = Number(org.status);
+    const status = Number(org.status) as OrgStatus;
     if (status !== OrgStatus.Active) return `${ORG_STATUS_REFUSAL[status] ?? "NOT_ACTIVE"}: organisation ${this.agencyCode} is not an active participant on chain (status ${OrgStatus[status] ?? status})`;
     const expected = source === "e-saram" ? OrgKind.CentralAgency : OrgKind.LocalGovernment;
-    if (Number(org.kind) !== expected) {
-      return `SOURCE_KIND_MISMATCH: organisation ${this.agencyCode} is accredited as ${OrgKind[Number(org.kind)]}, but ${source === "e-saram" ? "e-사람" : "차세대 인사랑"} requests come from ${OrgKind[expected]} organisations`;
+    const kind = Number(org.kind) as OrgKind;
+    if (kind !== expected) {
+      return `SOURCE_KIND_MISMATCH: organisation ${this.agencyCode} is accredited as ${OrgKind[kind]}, but ${source === "e-saram" ? "e-사람" : "차세대 인사랑"} requests come from ${OrgKind[expected]} organisations`;
     }
     return undefined;
   }
@@ -365,7 +365,7 @@ export class IssuanceWorkflow {
   // ================================================================== 2. approved / rejected
 
   /** The department head approves the request. */
-  async approve(id: string, approver: string): Promise<IssuanceRecord> {
+  approve(id: string, approver: string): IssuanceRecord {
     checkActor(approver);
     const at = this.now();
     this.transition(id, ["requested"], "approved", "approve", approver, { approver, decided_at: at }, {});
@@ -373,7 +373,7 @@ export class IssuanceWorkflow {
   }
 
   /** The department head rejects the request (final); the reason is required. */
-  async reject(id: string, approver: string, reason: string): Promise<IssuanceRecord> {
+  reject(id: string, approver: string, reason: string): IssuanceRecord {
     checkActor(approver);
     const why = checkReason(reason);
     this.transition(id, ["requested"], "rejected", "reject", approver, { approver, decided_at: this.now(), rejection_reason: why }, { reason: why });
@@ -381,7 +381,7 @@ export class IssuanceWorkflow {
   }
 
   /** Cancels a request that is not yet being registered (e.g. the applicant lost the phone during activation). */
-  async cancel(id: string, actor: string, reason: string): Promise<IssuanceRecord> {
+  cancel(id: string, actor: string, reason: string): IssuanceRecord {
     checkActor(actor);
     const why = checkReason(reason);
     const at = this.now();
@@ -520,7 +520,7 @@ export class IssuanceWorkflow {
   }
 
   /** What the device signs to activate: look-up by the link's token (refused when the link is not usable). */
-  async activationChallenge(token: string, actor = "device"): Promise<ActivationChallenge & { readonly expiresAt: string }> {
+  activationChallenge(token: string, actor = "device"): ActivationChallenge & { readonly expiresAt: string } {
     checkActor(actor);
     const invitation = this.usableInvitation(token, actor);
     return { chainId: this.options.chainId, requestId: invitation.request_id, challenge: invitation.challenge, expiresAt: new Date(invitation.expires_at).toISOString() };
@@ -551,7 +551,7 @@ export class IssuanceWorkflow {
    * The device activates: the link's token, the SMS code, its DID and public key, and its signature over the
    * activation message. Single use; a wrong code or signature is audited and counts against the invitation.
    */
-  async activate(input: ActivationInput, actor = "device"): Promise<IssuanceRecord> {
+  activate(input: ActivationInput, actor = "device"): IssuanceRecord {
     checkActor(actor);
     const { token, code } = checkActivationInput(input?.token, input?.code);
     const invitation = this.usableInvitation(token, actor);
@@ -603,7 +603,7 @@ export class IssuanceWorkflow {
         await this.registerOnChain(id, actor);
       } else if (row.state === "registering") {
         const outcome = await this.resolveRegistration(id, actor);
-        if (outcome !== "registered") throw new CivilIdError("INVALID_WORKFLOW_STATE", `The registration of ${id} is still in flight; run reconcile() later.`, { details: { state: "registering" } });
+        if (!outcome.registered) throw new CivilIdError("INVALID_WORKFLOW_STATE", `The registration of ${id} is still in flight; run reconcile() later.`, { details: { state: "registering" } });
       }
       await this.sign(id, actor);
       return this.get(id);
@@ -627,8 +627,8 @@ export class IssuanceWorkflow {
         try {
           if (row.state === "registering") {
             const outcome = await this.resolveRegistration(row.id, actor);
-            if (outcome !== "registered") {
-              pending.push({ id: row.id, reason: outcome });
+            if (!outcome.registered) {
+              pending.push({ id: row.id, reason: outcome.reason });
               continue;
             }
           }
@@ -757,7 +757,7 @@ export class IssuanceWorkflow {
    * Decides a `registering` request: "registered" when its registration was found (and recorded) or has now been
    * made; otherwise the reason it must wait.
    */
-  private async resolveRegistration(id: string, actor: string): Promise<"registered" | string> {
+  private async resolveRegistration(id: string, actor: string): Promise<{ registered: true } | { registered: false; reason: string }> {
     const row = this.store.request(id)!;
     const registry = this.options.ledger.statusRegistry;
     const digest = row.binding_digest!;
@@ -786,18 +786,18 @@ export class IssuanceWorkflow {
         blockNumber: found.blockNumber,
       }, { matchingLogs: mine.length, fromBlock });
       await this.step("credential-id-recorded", id);
-      return "registered";
+      return { registered: true };
     }
     // Not mined. Register again only if the intent's transaction can no longer be mined: its nonce was used
     // by another transaction (latest > intent nonce), or nothing of the registrar is pending (never broadcast).
     const intentNonce = row.intent_nonce ?? 0;
     if (latest <= intentNonce && pending > latest) {
-      return `IN_FLIGHT: a registrar transaction (nonce ${latest}) is pending; reconcile again once it is mined`;
+      return { registered: false, reason: `IN_FLIGHT: a registrar transaction (nonce ${latest}) is pending; reconcile again once it is mined` };
     }
     await this.recordIntent(row, actor, "registration-retry", "registering");
     await this.step("intent-recorded", id);
     await this.registerOnChain(id, actor);
-    return "registered";
+    return { registered: true };
   }
 
   private async sign(id: string, actor: string): Promise<void> {
@@ -973,13 +973,11 @@ function contractRefusal(error: unknown, iface: Interface): { name: string | nul
   }
   const rpc = cause as { code?: unknown; data?: unknown } | undefined;
   if (rpc && rpc.code === 3 && typeof rpc.data === "string" && /^0x[0-9a-fA-F]*$/.test(rpc.data)) {
-    let name: string | null = null;
     try {
-      name = iface.parseError(rpc.data)?.name ?? null;
+      return { name: iface.parseError(rpc.data)?.name ?? null };
     } catch {
-      name = null;
+      return { name: null };
     }
-    return { name };
   }
   return undefined;
 }
@@ -996,14 +994,14 @@ function subjectOf(row: RequestRow): IdentitySubject {
 }
 
 function checkActor(actor: unknown): asserts actor is string {
-  if (typeof actor !== "string" || !ACTOR.test(actor) || actor.trim() !== actor) {
+  if (typeof actor !== "string" || actor.length === 0 || actor.length > 128 || hasControlCharacters(actor) || actor.trim() !== actor) {
     throw new CivilIdError("INVALID_INPUT", "The actor must be a non-empty id of at most 128 characters without control characters or outer spaces.");
   }
 }
 
 function checkReason(reason: unknown): string {
   const text = typeof reason === "string" ? reason.normalize("NFC").trim() : "";
-  if (text.length === 0 || text.length > 500 || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(text)) {
+  if (text.length === 0 || text.length > 500 || hasControlCharacters(text, true)) {
     throw new CivilIdError("INVALID_INPUT", "A reason is required: 1-500 characters of text.");
   }
   return text;

@@ -150,7 +150,7 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       expect(record.state).to.equal("refused");
       expect(record.refusal?.code).to.equal("ORGANISATION_NOT_PARTICIPATING");
       expect(wf.audit("e-saram:REQ-0001").map((e) => e.action)).to.deep.equal(["import-refused-request"]);
-      await rejects(wf.approve("e-saram:REQ-0001", "dept-head:7001"), "INVALID_WORKFLOW_STATE", /is refused; approve needs requested\. Next step: none/);
+      await rejects(() => wf.approve("e-saram:REQ-0001", "dept-head:7001"), "INVALID_WORKFLOW_STATE", /is refused; approve needs requested\. Next step: none/);
       // Refused is final: a re-import of the same request is a duplicate that stays refused, even once reinstated.
       await (await governedCall(env, await reg.getAddress(), reg.interface.encodeFunctionData("reinstate", [CENTRAL_AGENCY]))).wait();
       const again = await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
@@ -260,13 +260,13 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
 
     it("rejection needs a reason, records the approver and is final", async () => {
       const id = "e-saram:REQ-0001";
-      await rejects(wf.reject(id, "dept-head:7001", "   "), "INVALID_INPUT", /reason is required/);
-      await rejects(wf.approve(id, ""), "INVALID_INPUT", /actor/);
+      await rejects(() => wf.reject(id, "dept-head:7001", "   "), "INVALID_INPUT", /reason is required/);
+      await rejects(() => wf.approve(id, ""), "INVALID_INPUT", /actor/);
       expect(wf.get(id).state).to.equal("requested");
       const rejected = await wf.reject(id, "dept-head:7001", "not in this department");
       expect(rejected).to.deep.include({ state: "rejected", approver: "dept-head:7001", rejectionReason: "not in this department" });
       expect(wf.audit(id).at(-1)).to.deep.include({ action: "reject", from: "requested", to: "rejected", actor: "dept-head:7001" });
-      const error = await rejects(wf.approve(id, "dept-head:7001"), "INVALID_WORKFLOW_STATE");
+      const error = await rejects(() => wf.approve(id, "dept-head:7001"), "INVALID_WORKFLOW_STATE");
       expect(error.details).to.deep.include({ state: "rejected", allowed: ["requested"] });
       expect(wf.list({ state: "rejected" }).map((r) => r.id)).to.deep.equal([id]);
     });
@@ -277,10 +277,10 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       await rejects(wf.issue(id), "INVALID_WORKFLOW_STATE", /is requested; issue needs activated or registering or registered/);
       await rejects(wf.startIdentityVerification(id), "INVALID_WORKFLOW_STATE", /startIdentityVerification needs approved/);
       await wf.approve(id, "dept-head:7001");
-      await rejects(wf.approve(id, "dept-head:7001"), "INVALID_WORKFLOW_STATE", /is approved; approve needs requested\. Next step: verify the applicant's identity/);
+      await rejects(() => wf.approve(id, "dept-head:7001"), "INVALID_WORKFLOW_STATE", /is approved; approve needs requested\. Next step: verify the applicant's identity/);
       await rejects(wf.invite(id), "INVALID_WORKFLOW_STATE", /Next step: verify the applicant's identity/);
       await rejects(() => wf.get("e-saram:NOPE"), "REQUEST_NOT_FOUND");
-      await rejects(wf.approve("e-saram:NOPE", "dept-head:7001"), "REQUEST_NOT_FOUND");
+      await rejects(() => wf.approve("e-saram:NOPE", "dept-head:7001"), "REQUEST_NOT_FOUND");
     });
   });
 
@@ -382,13 +382,14 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       expect(e.details).to.deep.equal({ reason: "WRONG_CHAIN", attemptsLeft: 1 });
       e = await rejects(attempt({ code: wrongCode }), "ACTIVATION_FAILED", /no attempts left/);
       expect(e.details).to.deep.equal({ reason: "WRONG_CODE", attemptsLeft: 0 });
-      e = await rejects(attempt(), "INVITATION_INVALID", /Too many failed activation attempts/);
+      await rejects(attempt(), "INVITATION_INVALID", /Too many failed activation attempts/);
       // Even a correct code and signature are refused on a locked link.
       const { token } = env.sms.invitation(id);
       const device = Wallet.createRandom();
       const did = didForAddress(env.chainId, device.address);
       const message = activationMessage({ chainId: env.chainId, requestId: id, challenge: firstChallenge }, did);
-      await rejects(wf.activate({ token, code, did, publicKey: device.signingKey.publicKey, signature: await device.signMessage(message) }), "INVITATION_INVALID", /Too many/);
+      const signature = await device.signMessage(message);
+      await rejects(() => wf.activate({ token, code, did, publicKey: device.signingKey.publicKey, signature }), "INVITATION_INVALID", /Too many/);
       expect(wf.get(id).state).to.equal("invited");
       expect(wf.audit(id).filter((a) => a.action === "activation-refused").map((a) => a.details.reason))
         .to.deep.equal(["WRONG_CODE", "BAD_SIGNATURE", "KEY_NOT_OF_DID", "WRONG_CHAIN", "WRONG_CODE", "NO_ATTEMPTS_LEFT", "NO_ATTEMPTS_LEFT"]);
@@ -400,7 +401,7 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
     it("an invitation link works once, expires, and is replaced by a new invitation", async () => {
       const old = env.sms.invitation(id);
       await wf.invite(id, "hr-desk");
-      await rejects(wf.activationChallenge(old.token), "INVITATION_INVALID", /replaced/);
+      await rejects(() => wf.activationChallenge(old.token), "INVITATION_INVALID", /replaced/);
       env.clock.advance(72 * 3600);
       await rejects(attempt(), "INVITATION_INVALID", /expired/);
       expect(wf.audit(id).at(-1)).to.deep.include({ action: "activation-refused", from: "invited", to: "invited", actor: "device" });
@@ -410,7 +411,7 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       expect((await attempt()).state).to.equal("activated");
       const reused = await rejects(attempt({ token: fresh.token }), "INVITATION_INVALID", /already used/);
       expect(reused.details?.reason).to.equal("USED");
-      await rejects(wf.activationChallenge("x".repeat(43)), "INVITATION_INVALID", /not valid/);
+      await rejects(() => wf.activationChallenge("x".repeat(43)), "INVITATION_INVALID", /not valid/);
       await rejects(wf.invite(id), "INVALID_WORKFLOW_STATE", /is activated; invite needs/);
     });
 
@@ -441,15 +442,15 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       env.sms.failNext = 1;
       await wf.invite(id);
       expect(wf.outbox(id).at(-1)?.status).to.equal("failed");
-      await rejects(wf.cancel(id, "hr-desk", ""), "INVALID_INPUT", /reason is required/);
+      await rejects(() => wf.cancel(id, "hr-desk", ""), "INVALID_INPUT", /reason is required/);
       const cancelled = await wf.cancel(id, "hr-desk", "phone lost before activation");
       expect(cancelled.state).to.equal("cancelled");
       expect(wf.audit(id).at(-1)).to.deep.include({ action: "cancel", from: "invited", to: "cancelled", actor: "hr-desk" });
       expect(wf.outbox(id).at(-1)).to.deep.include({ status: "expired", body: null });
-      const refused = await rejects(wf.activationChallenge(token), "INVITATION_INVALID");
+      const refused = await rejects(() => wf.activationChallenge(token), "INVITATION_INVALID");
       expect(refused.details?.reason).to.equal("REPLACED");
       expect((await wf.reconcile()).sms).to.deep.equal({ delivered: 0, failed: 0, expired: 0 });
-      await rejects(wf.cancel(id, "hr-desk", "again"), "INVALID_WORKFLOW_STATE", /is cancelled; cancel needs requested or approved/);
+      await rejects(() => wf.cancel(id, "hr-desk", "again"), "INVALID_WORKFLOW_STATE", /is cancelled; cancel needs requested or approved/);
     });
 
     it("lists by state and source with paging", async () => {
