@@ -1,0 +1,10 @@
+/** The issuer side of the mobile civil-servant ID: credential format and the persistent issuance workflow. */
+export * from "./credential.js";
+export * from "./hr-import.js";
+export { parseCsv, type CsvRecord } from "./csv.js";
+export * from "./identity.js";
+export * from "./sms.js";
+export * from "./activation.js";
+export { deriveCodeKey } from "./secrets.js";
+export { WORKFLOW_STATES, FINAL_STATES, type WorkflowState } from "./workflow-store.js";
+export * from "./workflow.js";

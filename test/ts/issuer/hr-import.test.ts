@@ -1,0 +1,155 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import { parseCsv } from "../../../sdk/issuer/csv.js";
+import { parseHrExport, normaliseMobile, E_SARAM_FORMAT, HR_FIELDS, MAX_EXPORT_ROWS } from "../../../sdk/issuer/hr-import.js";
+import { isCivilIdError } from "../../../sdk/errors.js";
+import { eSaramExport, insarangCsv, hrRow, CENTRAL_AGENCY } from "../helpers/issuance.js";
+
+const NOW = Date.parse("2026-01-06T00:00:00Z");
+
+function problems(fn: () => unknown): { row: number; field: string; reason: string }[] {
+  try {
+    fn();
+  } catch (error) {
+    if (!isCivilIdError(error, "INVALID_INPUT")) throw error;
+    return (error.details?.errors ?? []) as { row: number; field: string; reason: string }[];
+  }
+  throw new Error("expected INVALID_INPUT");
+}
+
+describe("issuer/csv: RFC 4180 reader", () => {
+  it("reads quoted fields with commas, doubled quotes and line breaks, CRLF or LF, and a BOM", () => {
+    const text = '\uFEFFa,b,c\r\n"x, y","say ""hi""","two\nlines"\n1,,3\n';
+    expect(parseCsv(text)).to.deep.equal([
+      { line: 1, fields: ["a", "b", "c"] },
+      { line: 2, fields: ["x, y", 'say "hi"', "two\nlines"] },
+      { line: 4, fields: ["1", "", "3"] },
+    ]);
+    expect(parseCsv("a,b")).to.deep.equal([{ line: 1, fields: ["a", "b"] }]);
+    expect(parseCsv("a,\r\n\r\n")).to.deep.equal([{ line: 1, fields: ["a", ""] }]);
+  });
+
+  it("refuses what RFC 4180 does not allow, with the line", () => {
+    const refuse = (text: string, pattern: RegExp) => {
+      let message = "";
+      try {
+        parseCsv(text);
+      } catch (error) {
+        if (!isCivilIdError(error, "INVALID_INPUT")) throw error;
+        message = error.message;
+      }
+      expect(message).to.match(pattern);
+    };
+    refuse('a,b\n"open,c\n', /line 2: quoted field is not closed/);
+    refuse('a,b\nx"y,c\n', /line 2: quote inside an unquoted field/);
+    refuse('a,b\n"x"y,c\n', /line 2: text after a closing quote/);
+    refuse("a,b\n\nc,d\n", /line 2: blank line between records/);
+    refuse("a,b\rc,d\n", /line 1: bare carriage return/);
+  });
+
+  it("round-trips any table written with RFC 4180 quoting", () => {
+    const cell = fc.string({ unit: fc.constantFrom("a", "가", ",", '"', "\n", "\r\n", " ", "1") });
+    fc.assert(
+      fc.property(fc.array(fc.array(cell, { minLength: 2, maxLength: 4 }), { minLength: 1, maxLength: 5 }), (rows) => {
+        const width = rows[0]!.length;
+        const table = rows.map((r) => Array.from({ length: width }, (_, i) => r[i] ?? ""));
+        const quote = (v: string) => `"${v.replace(/"/g, '""')}"`;
+        const text = table.map((r) => r.map(quote).join(",")).join("\r\n") + "\r\n";
+        expect(parseCsv(text).map((r) => r.fields)).to.deep.equal(table);
+      }),
+    );
+  });
+});
+
+describe("issuer/hr-import: e-사람 JSON and 인사랑 CSV exports", () => {
+  it("parses both formats into the same normalised requests", () => {
+    const row = hrRow({ name: "  홍   길동 ", mobile: "+82 10-1234-5678", personId: "900101-1234567" });
+    const fromJson = parseHrExport("e-saram", eSaramExport([row]), NOW);
+    const fromCsv = parseHrExport("insarang", insarangCsv([row]), NOW);
+    const expected = {
+      requestId: "REQ-0001", personId: "9001011234567", name: "홍 길동", agencyCode: CENTRAL_AGENCY, organisationName: "행정안전부",
+      department: "디지털정부국", position: "행정사무관", employeeRef: "E-20240001", mobile: "+821012345678", kind: "new",
+      reissueReason: undefined, requestedAt: "2026-01-05T00:00:00.000Z",
+    };
+    expect(fromJson).to.deep.equal([{ row: 1, ...expected }]);
+    expect(fromCsv).to.deep.equal([{ row: 2, ...expected }]);
+  });
+
+  it("accepts the CSV columns in any order and UTF-8 bytes; refuses other encodings", () => {
+    const row = hrRow({ requestKind: "reissue", reissueReason: "pin-lockout" });
+    const names = HR_FIELDS.map(([csv]) => csv).reverse();
+    const csv = names.join(",") + "\n" + HR_FIELDS.map(([, json]) => row[json]).reverse().join(",") + "\n";
+    const [parsed] = parseHrExport("insarang", new TextEncoder().encode(csv), NOW);
+    expect(parsed).to.deep.include({ kind: "reissue", reissueReason: "pin-lockout", requestId: "REQ-0001" });
+    const cp949 = new Uint8Array([0xc8, 0xab, 0xb1, 0xe6, 0xb5, 0xbf]); // 홍길동 in CP949
+    expect(problems(() => parseHrExport("insarang", cp949, NOW))).to.deep.equal([{ row: 0, field: "", reason: "not valid UTF-8" }]);
+  });
+
+  it("reports every problem of every row with row number, field and reason", () => {
+    const rows = [
+      hrRow(),
+      hrRow({ requestId: "REQ-0001" }),
+      hrRow({ requestId: "R3", personId: "12", agencyCode: "0123456", employeeRef: "E 1", requestKind: "renew" }),
+      hrRow({ requestId: "R4", requestKind: "new", reissueReason: "lost-device", requestedAt: "2026-01-05 09:00" }),
+      hrRow({ requestId: "R5", requestKind: "reissue", reissueReason: "stolen", name: "a\u0007b", requestedAt: "2027-01-01T00:00:00Z" }),
+    ];
+    expect(problems(() => parseHrExport("insarang", insarangCsv(rows), NOW))).to.deep.equal([
+      { row: 3, field: "requestId", reason: "duplicate of row 2 in the same export" },
+      { row: 4, field: "personId", reason: "must be 6-64 letters or digits (hyphens and spaces are ignored)" },
+      { row: 4, field: "agencyCode", reason: "must be the 7-digit 기관코드" },
+      { row: 4, field: "employeeRef", reason: "must be 1-32 letters, digits or hyphens" },
+      { row: 4, field: "requestKind", reason: 'must be "new" or "reissue"' },
+      { row: 5, field: "reissueReason", reason: "must be empty for a new credential" },
+      { row: 5, field: "requestedAt", reason: "must be an ISO 8601 time with offset, e.g. 2026-03-02T09:00:00+09:00" },
+      { row: 6, field: "name", reason: "contains control characters" },
+      { row: 6, field: "reissueReason", reason: "must be one of lost-device, pin-lockout, app-deleted, device-replaced" },
+      { row: 6, field: "requestedAt", reason: "is in the future" },
+    ]);
+  });
+
+  it("refuses JSON with a wrong format tag, unknown fields, wrong types or missing fields", () => {
+    const base = JSON.parse(eSaramExport([hrRow()])) as { requests: Record<string, unknown>[] } & Record<string, unknown>;
+    expect(problems(() => parseHrExport("e-saram", JSON.stringify({ ...base, format: "e-saram/v0" }), NOW))[0]?.reason).to.match(/^format must be/);
+    expect(problems(() => parseHrExport("e-saram", JSON.stringify({ ...base, extra: 1 }), NOW))).to.deep.equal([{ row: 0, field: "", reason: "unknown top-level field(s): extra" }]);
+    const { mobile: _mobile, ...withoutMobile } = base.requests[0]!;
+    const bad = { ...base, requests: [{ ...base.requests[0], nickname: "x" }, withoutMobile, { ...base.requests[0], requestId: "R3", name: 7, agencyCode: 1741000 }, "row"] };
+    expect(problems(() => parseHrExport("e-saram", JSON.stringify(bad), NOW))).to.deep.equal([
+      { row: 1, field: "nickname", reason: "unknown field" },
+      { row: 4, field: "", reason: "must be an object" },
+    ]);
+    const typed = { ...base, requests: [withoutMobile, { ...base.requests[0], requestId: "R3", name: 7, agencyCode: 1741000 }] };
+    expect(problems(() => parseHrExport("e-saram", JSON.stringify(typed), NOW))).to.deep.equal([
+      { row: 1, field: "mobile", reason: "is required" },
+      { row: 2, field: "name", reason: "must be a string" },
+    ]);
+    expect(problems(() => parseHrExport("e-saram", JSON.stringify({ ...base, requests: [] }), NOW))).to.deep.equal([{ row: 0, field: "", reason: "the export holds no request" }]);
+    expect(JSON.parse(eSaramExport([hrRow()])).format).to.equal(E_SARAM_FORMAT);
+  });
+
+  it("refuses a CSV whose header or row widths are wrong", () => {
+    const csv = insarangCsv([hrRow()]);
+    const [header, ...rest] = csv.split("\r\n");
+    expect(problems(() => parseHrExport("insarang", header!.replace("mobile", "phone") + "\r\n" + rest.join("\r\n"), NOW))).to.deep.equal([
+      { row: 0, field: "", reason: "header row: missing column(s) mobile; unknown column(s) phone" },
+    ]);
+    expect(problems(() => parseHrExport("insarang", csv + "a,b\r\n", NOW))).to.deep.equal([
+      { row: 3, field: "", reason: "has 2 fields, the header has 12 (line 3)" },
+    ]);
+    expect(problems(() => parseHrExport("insarang", header + "\r\n", NOW))).to.deep.equal([{ row: 0, field: "", reason: "the export holds no request" }]);
+  });
+
+  it(`refuses more than ${MAX_EXPORT_ROWS} rows and unknown sources`, () => {
+    const many = Array.from({ length: MAX_EXPORT_ROWS + 1 }, (_, i) => hrRow({ requestId: `R${i}` }));
+    expect(problems(() => parseHrExport("insarang", insarangCsv(many), NOW))[0]?.reason).to.match(/at most 10000 per import/);
+    expect(() => parseHrExport("excel" as never, "", NOW)).to.throw(/Unknown HR source/);
+  });
+
+  it("normalises Korean mobile numbers to E.164 and refuses others", () => {
+    expect(normaliseMobile("010-1234-5678")).to.equal("+821012345678");
+    expect(normaliseMobile("011 234 5678")).to.equal("+82112345678");
+    expect(normaliseMobile("+82 10 1234 5678")).to.equal("+821012345678");
+    for (const bad of ["02-123-4567", "010-12-34", "+1 415 555 0100", "01012345678901", "phone"]) {
+      expect(normaliseMobile(bad), bad).to.equal(undefined);
+    }
+  });
+});
