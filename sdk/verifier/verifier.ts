@@ -7,6 +7,7 @@ import { CredentialState, OrgStatus, ReasonCode, credentialTypeId, reasonName } 
 import { MAX_JWT_LENGTH, parseCredentialJwt, type CivilServantClaims, type ParsedCredential } from "../issuer/credential.js";
 import type { LedgerView, StatusEntry, IssuerTrust } from "../status/ledger-view.js";
 import { ChallengeRegistry } from "./challenges.js";
+import { verifyDocumentSignature } from "../wallet/document-signature.js";
 import { decodeCompactJws, importDeviceKey, isCanonicalEs256kSignature, verifyEs256k, type CompactJws } from "./jws.js";
 import type { UsePolicy } from "./policies.js";
 
@@ -47,6 +48,8 @@ export type RefusalCode =
   | "CREDENTIAL_LOCKED"
   | "CREDENTIAL_REVOKED"
   | "CREDENTIAL_SUPERSEDED"
+  | "BAD_DOCUMENT_SIGNATURE"
+  | "DOCUMENT_ALTERED"
   | "LEDGER_UNAVAILABLE"
   | "INDEX_STALE"
   | "INTERNAL_ERROR";
@@ -75,6 +78,23 @@ export interface VerifyPresentationOptions {
   /** This verifier's identifier; the presentation's `aud` must equal it (required). */
   readonly audience: string;
   readonly policy: UsePolicy;
+}
+
+export interface VerifySignedDocumentInput {
+  /** The detached document-signature JWT made by the holder's wallet (`HolderWallet.signDocument`). */
+  readonly signature: string;
+  /** The document as received. */
+  readonly document: Uint8Array;
+  /** The signer's credential JWT (sent with the signature). */
+  readonly credential: string;
+  readonly policy: UsePolicy;
+}
+
+export interface DocumentVerificationResult extends VerificationResult {
+  /** When the holder signed (ISO 8601), if the signature verified. */
+  readonly signedAt?: string;
+  /** The sha-256 of the signed document, if the signature verified. */
+  readonly documentDigest?: string;
 }
 
 export interface VerifierOptions {
@@ -220,6 +240,65 @@ export class PresentationVerifier {
       organisation: { agencyCode: parsed.claims.agencyCode, name: parsed.claims.organisation },
       claims: claims as Partial<CivilServantClaims>,
       ledgerSource: source,
+    };
+  }
+
+  /**
+   * Verifies a document e-signature: the signature verifies with the signer's device key, covers exactly this
+   * document (an altered or forged document is refused with DOCUMENT_ALTERED), binds this credential, and the
+   * credential was issued to the signer, valid when it signed, by an accredited issuer, and is Active now.
+   */
+  async verifySignedDocument(input: VerifySignedDocumentInput): Promise<DocumentVerificationResult> {
+    const policy = input.policy?.id ?? "unknown";
+    try {
+      return await this.checkDocument(input);
+    } catch (error) {
+      if (error instanceof Refusal) return { ok: false, policy, reasons: error.codes, details: error.details };
+      return { ok: false, policy, reasons: ["INTERNAL_ERROR"], details: [error instanceof Error ? error.message : String(error)] };
+    }
+  }
+
+  private async checkDocument(input: VerifySignedDocumentInput): Promise<DocumentVerificationResult> {
+    const { policy } = input;
+    if (!(input.document instanceof Uint8Array)) refuse("MALFORMED_PRESENTATION", "The document must be bytes.");
+    if (typeof input.signature !== "string" || input.signature.length > MAX_JWT_LENGTH) refuse("BAD_DOCUMENT_SIGNATURE", "The signature is not a JWT of acceptable size.");
+    const credential = await this.verifiedCredential(input.credential);
+    const parsed = credential.parsed;
+    const checked = await verifyDocumentSignature(input.signature, input.document, this.options.resolver, { credential: input.credential });
+    if (!checked.valid) {
+      const code: RefusalCode =
+        checked.failure === "DOCUMENT_MISMATCH" ? "DOCUMENT_ALTERED"
+        : checked.failure === "UNRESOLVABLE_SIGNER" ? "LEDGER_UNAVAILABLE"
+        : checked.failure === "CREDENTIAL_MISMATCH" ? "HOLDER_MISMATCH"
+        : "BAD_DOCUMENT_SIGNATURE";
+      refuse(code, checked.message);
+    }
+    if (checked.valid && checked.signer !== parsed.subjectDid) refuse("HOLDER_MISMATCH", "The document was signed by someone else than the credential's subject.");
+    const signedAt = checked.valid ? Math.floor(checked.signedAt.getTime() / 1000) : 0;
+    const reasons: RefusalCode[] = [];
+    const details: string[] = [];
+    const add = (code: RefusalCode, detail: string) => {
+      reasons.push(code);
+      details.push(detail);
+    };
+    if (parsed.validFrom > signedAt + this.skew) add("CREDENTIAL_NOT_YET_VALID", "The credential was not valid yet when the document was signed.");
+    if (parsed.validUntil <= signedAt - this.skew) add("CREDENTIAL_EXPIRED", "The credential had expired when the document was signed.");
+    if (parsed.types[1] !== policy.credentialType) add("CREDENTIAL_TYPE_NOT_ACCEPTED", `This use accepts ${policy.credentialType} only.`);
+    if (getAddress(parsed.status.statusRegistry) !== this.options.ledger.statusRegistry) add("WRONG_STATUS_REGISTRY", "The credential points at another status registry.");
+    if (reasons.length > 0) throw new Refusal(reasons, details);
+    const { trust, status, source } = await this.readLedger(parsed, credential.typeHash);
+    this.checkTrust(trust, parsed.claims.agencyCode, add);
+    this.checkStatus(status, parsed.bindingDigest, add);
+    if (reasons.length > 0) return { ok: false, policy: policy.id, reasons, details, ledgerSource: source, holder: parsed.subjectDid, credentialId: parsed.credentialId.toString() };
+    const claims: Partial<Record<keyof CivilServantClaims, unknown>> = {};
+    for (const name of policy.disclose) claims[name] = parsed.claims[name];
+    return {
+      ok: true, policy: policy.id, reasons: [], details: [], ledgerSource: source,
+      holder: parsed.subjectDid, credentialId: parsed.credentialId.toString(),
+      organisation: { agencyCode: parsed.claims.agencyCode, name: parsed.claims.organisation },
+      claims: claims as Partial<CivilServantClaims>,
+      signedAt: new Date(signedAt * 1000).toISOString(),
+      documentDigest: checked.valid ? checked.document.digest : undefined,
     };
   }
 

@@ -25,8 +25,9 @@
 import path from "node:path";
 import { stat } from "node:fs/promises";
 import { ES256KSigner, type Signer } from "did-jwt";
-import { getBytes, type SigningKey } from "ethers";
+import { getBytes, hashMessage, type SigningKey } from "ethers";
 import { CivilIdError } from "../errors.js";
+import { activationMessage, type ActivationChallenge } from "../issuer/activation.js";
 import { describeCredential, inspectCredential, type HeldCredentialInfo } from "./credential.js";
 import { holderDid, parseChainId } from "./did.js";
 import { checkDocumentSigningRequest, signDocumentJwt, type DocumentSignature } from "./document-signature.js";
@@ -300,6 +301,29 @@ export class HolderWallet {
         ...(options.purpose === undefined ? {} : { purpose: options.purpose }),
         now: this.nowSeconds(),
       });
+    });
+  }
+
+  /**
+   * Proves possession of the device key to the issuer at activation: signs the issuer's challenge (an EIP-191
+   * message naming the chain, the request, this wallet's DID and the challenge; see issuer/activation.ts) and
+   * returns what `IssuanceWorkflow.activate` checks. Needs the PIN (this is also where the PIN is first proven)
+   * and, if configured, the biometric gate. The wallet holds no credential yet at this point.
+   */
+  async activationProof(options: { pin: string; challenge: ActivationChallenge }): Promise<{ did: string; publicKey: string; signature: string }> {
+    return exclusive(this.file, async () => {
+      const state = await this.load();
+      if (state.lockout !== null) throw lockedError(state);
+      const c = options.challenge;
+      if (typeof c !== "object" || c === null || BigInt(c.chainId) !== this.chainId || typeof c.requestId !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(c.challenge)) {
+        throw new CivilIdError("INVALID_INPUT", "The activation challenge is malformed or for another chain.");
+      }
+      requirePinFormat(options.pin);
+      await this.requireBiometric("Activate your civil-servant ID on this phone");
+      const { key } = await this.unlock(state, options.pin);
+      const message = activationMessage(c, this.did);
+      const signature = key.sign(hashMessage(message)).serialized;
+      return { did: this.did, publicKey: key.publicKey, signature };
     });
   }
 
