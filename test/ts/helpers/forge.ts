@@ -4,17 +4,21 @@
  * suites; nothing here is used by the SDK.
  */
 import { createHmac } from "node:crypto";
+import { expect } from "chai";
 import { ES256KSigner } from "did-jwt";
 import { getBytes, type HDNodeWallet, type Wallet } from "ethers";
-import { CIVIL_SERVANT_ID_TYPE } from "../../../sdk/chain/codes.js";
+import { CIVIL_SERVANT_ID_TYPE, makeCredentialId } from "../../../sdk/chain/codes.js";
+import type { CredentialStatusRegistry } from "../../../sdk/chain/contracts.js";
 import { didForAddress } from "../../../sdk/did/did.js";
 import {
   CIVIL_ID_CONTEXT,
   VC_CONTEXT_V1,
   deviceKeyJwk,
+  parseCredentialJwt,
   statusRef,
   type CivilServantClaims,
 } from "../../../sdk/issuer/credential.js";
+import { StatusClient } from "../../../sdk/status/client.js";
 
 export type Holder = Wallet | HDNodeWallet;
 
@@ -146,4 +150,30 @@ export async function craftPresentation(
     else payload[key] = value;
   }
   return signJws(options.header ?? { alg: "ES256K", typ: "JWT" }, payload, (options.signer ?? holder).privateKey);
+}
+
+export interface CraftedRegistration {
+  readonly jwt: string;
+  readonly credentialId: bigint;
+  /** The binding digest registered with it (computed from the JWT, as a verifier does). */
+  readonly digest: string;
+}
+
+/**
+ * Registers a crafted credential on chain with ITS OWN binding digest, so that a verifier finds in it only the defect
+ * it was crafted with (and not CREDENTIAL_BINDING_MISMATCH as well). The id is predicted from the organisation's next
+ * sequence, `craft` signs the credential naming that id, the digest is computed from the JWT, and the registration is
+ * checked to have assigned exactly the predicted id. `registry` must be connected to a Registrar of `agencyCode`.
+ */
+export async function registerCrafted(
+  target: { readonly registry: CredentialStatusRegistry; readonly agencyCode: number; readonly holderRef: string },
+  craft: (credentialId: bigint) => Promise<string>,
+): Promise<CraftedRegistration> {
+  const predicted = makeCredentialId(target.agencyCode, await target.registry.nextSequence(target.agencyCode));
+  const jwt = await craft(predicted);
+  const parsed = parseCredentialJwt(jwt);
+  expect(parsed.credentialId, "the crafted credential names the predicted id").to.equal(predicted);
+  const { credentialId } = await new StatusClient(target.registry).register(target.holderRef, parsed.bindingDigest);
+  expect(credentialId, "the registry assigned the predicted id").to.equal(predicted);
+  return { jwt, credentialId, digest: parsed.bindingDigest };
 }

@@ -14,13 +14,14 @@ import {
 import { Resolver, type Resolvable } from "did-resolver";
 import { getResolver } from "ethr-did-resolver";
 import { Wallet, getBytes, toBeHex } from "ethers";
-import { civilIdWorld, claimsFor } from "../helpers/world.js";
+import { civilIdWorld, claimsFor, HOLDER_SECRET } from "../helpers/world.js";
 import { CENTRAL_AGENCY, governed } from "../helpers/fixture.js";
-import { b64json, craftPresentation, decodePart, nowSeconds, parts, withPart, type Holder } from "../helpers/forge.js";
+import { b64json, craftPresentation, decodePart, nowSeconds, parts, registerCrafted, withPart, type Holder } from "../helpers/forge.js";
 import { CIVIL_SERVANT_ID_TYPE } from "../../../sdk/chain/codes.js";
 import { didForAddress } from "../../../sdk/did/did.js";
 import { CIVIL_ID_CONTEXT, VC_CONTEXT_V1, deviceKeyJwk, statusRef } from "../../../sdk/issuer/credential.js";
 import { OnlineLedgerView } from "../../../sdk/status/ledger-view.js";
+import { holderReference } from "../../../sdk/status/holder-ref.js";
 import { ChallengeRegistry } from "../../../sdk/verifier/challenges.js";
 import { PresentationVerifier, type VerificationResult } from "../../../sdk/verifier/verifier.js";
 import { POLICIES } from "../../../sdk/verifier/policies.js";
@@ -62,6 +63,17 @@ describe("interop with did-jwt-vc and ethr-did-resolver", function () {
   function expectReasons(result: VerificationResult, reasons: readonly string[]) {
     expect(result.reasons, result.details.join(" | ")).to.deep.equal(reasons);
     expect(result.ok).to.equal(reasons.length === 0);
+  }
+
+  /** Registers the credential `make` writes for the id it is given, with its own binding digest, as our issuer would. */
+  async function registered(make: (credentialId: bigint) => Promise<string>): Promise<string> {
+    const registry = w.ledger.statusRegistry.connect(w.actors.registrar);
+    return (await registerCrafted({ registry, agencyCode: CENTRAL_AGENCY, holderRef: holderReference(HOLDER_SECRET, "interop-1") }, make)).jwt;
+  }
+
+  /** Chain time: the issuer key's window opened at a block time, which runs ahead of the wall clock. */
+  async function chainNow(): Promise<number> {
+    return (await w.provider.getBlock("latest"))!.timestamp;
   }
 
   async function tap(v: PresentationVerifier, credential: string, who: Holder = holder) {
@@ -120,21 +132,20 @@ describe("interop with did-jwt-vc and ethr-did-resolver", function () {
       expect(result.claims).to.deep.equal({ name: "홍길동", organisation: "행정안전부" });
     });
 
-    /** Our credential format written out with plain did-jwt-vc, in its JWT-claims form. */
-    async function jwtFormCredential(): Promise<string> {
-      const t = nowSeconds();
+    /** Our credential format written out with plain did-jwt-vc, in its JWT-claims form, issued at `t`. */
+    async function jwtFormCredential(credentialId: bigint, t: number): Promise<string> {
       return createVerifiableCredentialJwt(
         {
           sub: base.holderDid,
           iat: t, // did-jwt-vc leaves iat out unless given; our format requires the issuance time
           nbf: t - 5,
           exp: t + 86_400,
-          jti: `urn:mcid:credential:${w.chainId}:${base.credentialId}`,
+          jti: `urn:mcid:credential:${w.chainId}:${credentialId}`,
           vc: {
             "@context": [VC_CONTEXT_V1, CIVIL_ID_CONTEXT],
             type: ["VerifiableCredential", CIVIL_SERVANT_ID_TYPE],
             credentialSubject: { ...claimsFor("홍길동"), deviceKey: deviceKeyJwk(holder.signingKey.publicKey) },
-            credentialStatus: statusRef(w.chainId, w.ledger.deployment.statusRegistry, base.credentialId),
+            credentialStatus: statusRef(w.chainId, w.ledger.deployment.statusRegistry, credentialId),
           },
         },
         sdkIssuer,
@@ -142,19 +153,18 @@ describe("interop with did-jwt-vc and ethr-did-resolver", function () {
     }
 
     /** The same, in the W3C data-model form did-jwt-vc transforms into JWT claims itself. */
-    async function w3cFormCredential(): Promise<string> {
-      const now = new Date();
+    async function w3cFormCredential(credentialId: bigint, t: number): Promise<string> {
       return createVerifiableCredentialJwt(
         {
           "@context": [VC_CONTEXT_V1, CIVIL_ID_CONTEXT],
-          id: `urn:mcid:credential:${w.chainId}:${base.credentialId}`,
+          id: `urn:mcid:credential:${w.chainId}:${credentialId}`,
           type: ["VerifiableCredential", CIVIL_SERVANT_ID_TYPE],
           issuer: { id: sdkIssuer.did },
-          iat: Math.floor(now.getTime() / 1000),
-          issuanceDate: new Date(now.getTime() - 5_000).toISOString(),
-          expirationDate: new Date(now.getTime() + 86_400_000).toISOString(),
+          iat: t, // explicit, as above: issuanceDate becomes nbf, not iat
+          issuanceDate: new Date((t - 5) * 1000).toISOString(),
+          expirationDate: new Date((t + 86_400) * 1000).toISOString(),
           credentialSubject: { id: base.holderDid, ...claimsFor("홍길동"), deviceKey: deviceKeyJwk(holder.signingKey.publicKey) },
-          credentialStatus: statusRef(w.chainId, w.ledger.deployment.statusRegistry, base.credentialId),
+          credentialStatus: statusRef(w.chainId, w.ledger.deployment.statusRegistry, credentialId),
         },
         sdkIssuer,
       );
@@ -162,7 +172,8 @@ describe("interop with did-jwt-vc and ethr-did-resolver", function () {
 
     for (const [form, make] of [["JWT-claims", jwtFormCredential], ["W3C data-model", w3cFormCredential]] as const) {
       it(`accepts a credential made with createVerifiableCredentialJwt (${form} form) by an accredited key, and refuses it once the organisation is suspended`, async () => {
-        const credential = await make();
+        const t = await chainNow();
+        const credential = await registered((credentialId) => make(credentialId, t));
         expectReasons(await tap(verifier(), credential), []);
         const reg = w.ledger.issuerRegistry;
         await (await governed(w.ledger, w.actors.members, await reg.getAddress(), reg.interface.encodeFunctionData("suspend", [CENTRAL_AGENCY]))).wait();
@@ -171,7 +182,7 @@ describe("interop with did-jwt-vc and ethr-did-resolver", function () {
     }
 
     it("refuses (MALFORMED_CREDENTIAL) did-jwt-vc's default output, which has no iat: our format needs the issuance time", async () => {
-      const jwt = await jwtFormCredential();
+      const jwt = await jwtFormCredential(base.credentialId, await chainNow());
       const payload = decodePart(parts(jwt)[1]);
       delete payload.iat;
       const withoutIat = await createVerifiableCredentialJwt(payload as never, sdkIssuer);
@@ -184,19 +195,20 @@ describe("interop with did-jwt-vc and ethr-did-resolver", function () {
 
     it("refuses a did-jwt-vc credential signed by a key no organisation accredited, though did-jwt-vc itself accepts it", async () => {
       const stranger = Wallet.createRandom();
-      const t = nowSeconds();
-      const credential = await createVerifiableCredentialJwt(
+      const t = await chainNow();
+      // Registered with its own binding digest, so that the issuer key is the only thing wrong with it.
+      const credential = await registered((credentialId) => createVerifiableCredentialJwt(
         {
           sub: base.holderDid, iat: t, nbf: t - 5, exp: t + 86_400,
           vc: {
             "@context": [VC_CONTEXT_V1, CIVIL_ID_CONTEXT],
             type: ["VerifiableCredential", CIVIL_SERVANT_ID_TYPE],
             credentialSubject: { ...claimsFor("홍길동"), deviceKey: deviceKeyJwk(holder.signingKey.publicKey) },
-            credentialStatus: statusRef(w.chainId, w.ledger.deployment.statusRegistry, base.credentialId),
+            credentialStatus: statusRef(w.chainId, w.ledger.deployment.statusRegistry, credentialId),
           },
         },
         { did: didForAddress(w.chainId, stranger.address), signer: ES256KSigner(getBytes(stranger.privateKey)), alg: "ES256K" },
-      );
+      ));
       await verifyCredential(credential, plainResolver); // a valid signature is all did-jwt-vc checks
       expectReasons(await tap(verifier(), credential), ["ISSUER_NOT_ACCREDITED"]);
     });

@@ -252,8 +252,10 @@ describe("LedgerIndex", function () {
       const [k2, k3, k4, k5] = [Wallet.createRandom(), Wallet.createRandom(), Wallet.createRandom(), Wallet.createRandom()];
       keys.push(k2.address, k3.address, k4.address, k5.address, Wallet.createRandom().address);
       let t = await now();
-      await send(reg.connect(f.actors.localAdmin).addIssuerKey(LOCAL_GOV, k2.address, t - 100, t + 10_000));
+      // Keys are never backdated: k2's window opens at its block, k3's in the future.
+      await send(reg.connect(f.actors.localAdmin).addIssuerKey(LOCAL_GOV, k2.address, 0, t + 10_000));
       await send(reg.connect(f.actors.orgAdmin).addIssuerKey(CENTRAL_AGENCY, k3.address, t + 500, t + 20_000));
+      await f.networkHelpers.time.increase(100); // k2's window opened in the past, k3's is still ahead
       await expectTrustMatches("keys added");
       await governance("setCredentialType", [CENTRAL_AGENCY, OTHER_TYPE, true]);
       await governance("setCredentialType", [LOCAL_GOV, CIVIL_ID_TYPE, false]);

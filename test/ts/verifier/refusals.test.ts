@@ -20,6 +20,7 @@ import {
   hs256WithSecret,
   nowSeconds,
   parts,
+  registerCrafted,
   signJws,
   signParts,
   withHighS,
@@ -41,7 +42,14 @@ import {
   type VerifierOptions,
 } from "../../../sdk/verifier/verifier.js";
 import { POLICIES, restrictToOrganisations, type UsePolicy } from "../../../sdk/verifier/policies.js";
-import { issueCredentialJwt, issuerFromPrivateKey, MAX_JWT_LENGTH } from "../../../sdk/issuer/credential.js";
+import {
+  deviceKeyJwk,
+  issueCredentialJwt,
+  issuerFromPrivateKey,
+  MAX_JWT_LENGTH,
+  parseCredentialJwt,
+  type CredentialDraftInput,
+} from "../../../sdk/issuer/credential.js";
 import { makeCredentialId } from "../../../sdk/chain/codes.js";
 
 type World = Awaited<ReturnType<typeof civilIdWorld>>;
@@ -84,7 +92,7 @@ describe("PresentationVerifier refusals", function () {
   let w: World;
   let snapshot: Snapshot;
   let holder: Holder;
-  let base: { jwt: string; credentialId: bigint; holderDid: string };
+  let base: Awaited<ReturnType<World["issueTo"]>>;
 
   before(async () => {
     w = await civilIdWorld();
@@ -129,8 +137,12 @@ describe("PresentationVerifier refusals", function () {
     return v.verify(presentation, { challenge, audience: AUD, policy: GATE });
   }
 
+  /**
+   * Base's content in the crafting format. Times default to base's issuance (chain time, inside the issuer key's
+   * window: the chain runs ahead of the wall clock, so a wall-clock iat could precede the key's validFrom).
+   */
   function spec(overrides: Partial<CredentialSpec> = {}): CredentialSpec {
-    const t = nowSeconds();
+    const t = base.draft.issuedAt;
     return {
       chainId: w.chainId,
       statusRegistry: w.ledger.deployment.statusRegistry,
@@ -151,12 +163,12 @@ describe("PresentationVerifier refusals", function () {
     return signJws(header, credentialPayload(s), key);
   }
 
-  /** The base credential re-issued through the SDK with another issuance time. */
-  async function issuedAt(iat: number, privateKey = w.issuerWallet.privateKey) {
+  /** The base credential re-issued through the SDK with another issuance time (under `credentialId`). */
+  async function issuedAt(iat: number, privateKey = w.issuerWallet.privateKey, credentialId = base.credentialId) {
     return issueCredentialJwt(issuerFromPrivateKey(w.chainId, privateKey), {
       chainId: w.chainId,
       statusRegistry: w.ledger.deployment.statusRegistry,
-      credentialId: base.credentialId,
+      credentialId,
       holderDid: base.holderDid,
       deviceKey: credentialPayloadDeviceKey(),
       claims: claimsFor("홍길동"),
@@ -167,6 +179,18 @@ describe("PresentationVerifier refusals", function () {
   }
   function credentialPayloadDeviceKey() {
     return (decodePart(parts(base.jwt)[1]).vc as { credentialSubject: { deviceKey: never } }).credentialSubject.deviceKey;
+  }
+
+  let craftedCount = 0;
+  /**
+   * Registers the credential `craft` makes for the id it is given, with its own binding digest (see registerCrafted),
+   * for a person of its own: a crafted credential then carries only the defect it was crafted with.
+   */
+  async function registered(craft: (credentialId: bigint) => Promise<string>, agencyCode = CENTRAL_AGENCY): Promise<string> {
+    const operator = agencyCode === CENTRAL_AGENCY ? w.actors.registrar : w.actors.localRegistrar;
+    craftedCount += 1;
+    const holderRef = holderReference(HOLDER_SECRET, `crafted-${craftedCount}`);
+    return (await registerCrafted({ registry: w.ledger.statusRegistry.connect(operator), agencyCode, holderRef }, craft)).jwt;
   }
 
   async function chainNow(): Promise<number> {
@@ -430,31 +454,34 @@ describe("PresentationVerifier refusals", function () {
   describe("issuer trust", () => {
     it("refuses a credential signed by a key no organisation accredited", async () => {
       const stranger = Wallet.createRandom();
-      expectRefused(await tapCrafted(verifier(), [await credential({ issuerAddress: stranger.address }, stranger.privateKey)]), ["ISSUER_NOT_ACCREDITED"]);
+      const unaccredited = await registered((credentialId) => credential({ credentialId, issuerAddress: stranger.address }, stranger.privateKey));
+      expectRefused(await tapCrafted(verifier(), [unaccredited]), ["ISSUER_NOT_ACCREDITED"]);
     });
 
     it("refuses a credential claiming another organisation than the one its issuer key belongs to", async () => {
       // 서울특별시 registers a credential for its employee; 행정안전부's (accredited) key signs claims in its name.
-      const localRegistrar = new StatusClient(w.ledger.statusRegistry.connect(w.actors.localRegistrar));
       const employee = Wallet.createRandom();
-      const employeeDid = didForAddress(w.chainId, employee.address);
-      const { credentialId } = await localRegistrar.register(holderReference(HOLDER_SECRET, "local-1"), employeeDid);
       const claims = { ...claimsFor("김서울", LOCAL_GOV), position: "국장" };
-      const crossOrg = await credential({ holder: employee, credentialId, claims });
+      const crossOrg = await registered((credentialId) => credential({ holder: employee, credentialId, claims }), LOCAL_GOV);
       expectRefused(await tapCrafted(verifier(), [crossOrg], {}, { who: employee }), ["ISSUER_NOT_ACCREDITED"]);
-      // Control: the same credential signed by 서울특별시's own key is accepted.
+      // Control: the same content signed by 서울특별시's own key (and registered with that credential's digest) is accepted.
       const localKey = Wallet.createRandom();
-      const t = await chainNow();
-      await (await w.ledger.issuerRegistry.connect(w.actors.localAdmin).addIssuerKey(LOCAL_GOV, localKey.address, t - 60, t + 86_400)).wait();
-      expectAccepted(await tapCrafted(verifier(), [await credential({ holder: employee, credentialId, claims, issuerAddress: localKey.address }, localKey.privateKey)], {}, { who: employee }));
+      await (await w.ledger.issuerRegistry.connect(w.actors.localAdmin).addIssuerKey(LOCAL_GOV, localKey.address, 0, (await chainNow()) + 86_400)).wait();
+      const t = await chainNow(); // the key's window opened at this block: issue no earlier
+      const own = await registered(
+        (credentialId) => credential({ holder: employee, credentialId, claims, issuerAddress: localKey.address, iat: t, nbf: t - 5 }, localKey.privateKey),
+        LOCAL_GOV,
+      );
+      expectAccepted(await tapCrafted(verifier(), [own], {}, { who: employee }));
     });
 
     it("retired key: refuses credentials issued at or after retirement, accepts those issued before", async () => {
       await (await w.ledger.issuerRegistry.connect(w.actors.orgAdmin).retireIssuerKey(CENTRAL_AGENCY, w.issuerWallet.address, false)).wait();
       const retiredAt = Number((await w.ledger.issuerRegistry.issuerKey(w.issuerWallet.address)).validUntil);
-      expectRefused(await tapCrafted(verifier(), [await issuedAt(retiredAt + 1)]), ["ISSUER_KEY_NOT_VALID_AT_ISSUANCE"]);
-      expectRefused(await tapCrafted(verifier(), [await issuedAt(retiredAt)]), ["ISSUER_KEY_NOT_VALID_AT_ISSUANCE"]);
-      expectAccepted(await tapCrafted(verifier(), [await issuedAt(retiredAt - 1)]));
+      const signedAt = (iat: number) => registered((credentialId) => issuedAt(iat, w.issuerWallet.privateKey, credentialId));
+      expectRefused(await tapCrafted(verifier(), [await signedAt(retiredAt + 1)]), ["ISSUER_KEY_NOT_VALID_AT_ISSUANCE"]);
+      expectRefused(await tapCrafted(verifier(), [await signedAt(retiredAt)]), ["ISSUER_KEY_NOT_VALID_AT_ISSUANCE"]);
+      expectAccepted(await tapCrafted(verifier(), [await signedAt(retiredAt - 1)]));
       expectAccepted(await tap(verifier())); // the credential issued at setup, long before
     });
 
@@ -462,7 +489,8 @@ describe("PresentationVerifier refusals", function () {
       const late = Wallet.createRandom();
       const t = await chainNow();
       await (await w.ledger.issuerRegistry.connect(w.actors.orgAdmin).addIssuerKey(CENTRAL_AGENCY, late.address, t + 3600, t + 86_400)).wait();
-      expectRefused(await tapCrafted(verifier(), [await issuedAt(t, late.privateKey)]), ["ISSUER_KEY_NOT_VALID_AT_ISSUANCE"]);
+      const early = await registered((credentialId) => issuedAt(t, late.privateKey, credentialId));
+      expectRefused(await tapCrafted(verifier(), [early]), ["ISSUER_KEY_NOT_VALID_AT_ISSUANCE"]);
     });
 
     it("refuses everything a compromised key signed, by the organisation's report or by governance", async () => {
@@ -474,7 +502,8 @@ describe("PresentationVerifier refusals", function () {
       expectRefused(await tap(verifier()), ["ISSUER_KEY_COMPROMISED"]);
       // Compromised and used after retirement: both reasons.
       const retiredAt = Number((await w.ledger.issuerRegistry.issuerKey(w.issuerWallet.address)).validUntil);
-      expectRefused(await tapCrafted(verifier(), [await issuedAt(retiredAt + 1)]), ["ISSUER_KEY_COMPROMISED", "ISSUER_KEY_NOT_VALID_AT_ISSUANCE"]);
+      const afterRetirement = await registered((credentialId) => issuedAt(retiredAt + 1, w.issuerWallet.privateKey, credentialId));
+      expectRefused(await tapCrafted(verifier(), [afterRetirement]), ["ISSUER_KEY_COMPROMISED", "ISSUER_KEY_NOT_VALID_AT_ISSUANCE"]);
     });
 
     it("refuses credentials of a suspended organisation, and accepts them again once reinstated", async () => {
@@ -529,6 +558,49 @@ describe("PresentationVerifier refusals", function () {
       const other = Wallet.createRandom();
       const borrowed = await credential({ holder: other }); // the issuer key, but base's credential id
       expectRefused(await tapCrafted(verifier(), [borrowed], {}, { who: other }), ["CREDENTIAL_BINDING_MISMATCH"]);
+    });
+
+    it("refuses base's live id re-signed with altered content by a valid or retired key of its own organisation", async () => {
+      // The attack the binding digest defends against: every key below may sign for 행정안전부, and base's status
+      // entry is live and Active, so signature, trust and status all pass; only the content differs from what was
+      // registered.
+      const registeredContent = parseCredentialJwt(base.jwt);
+      const resign = (privateKey: string, changes: Partial<CredentialDraftInput> = {}) =>
+        issueCredentialJwt(issuerFromPrivateKey(w.chainId, privateKey), {
+          chainId: w.chainId,
+          statusRegistry: w.ledger.deployment.statusRegistry,
+          credentialId: base.credentialId,
+          holderDid: registeredContent.subjectDid,
+          deviceKey: registeredContent.deviceKey,
+          claims: registeredContent.claims,
+          issuedAt: registeredContent.issuedAt,
+          validFrom: registeredContent.validFrom,
+          validUntil: registeredContent.validUntil,
+          ...changes,
+        });
+      const key = w.issuerWallet.privateKey;
+      const promoted = { claims: { ...registeredContent.claims, position: "국장" } };
+      // Control: re-signing the registered content reproduces base exactly, so each variant differs in its change only.
+      expect(await resign(key)).to.equal(base.jwt);
+
+      expectRefused(await tapCrafted(verifier(), [await resign(key, promoted)]), ["CREDENTIAL_BINDING_MISMATCH"]);
+      const longer = await resign(key, { validUntil: registeredContent.validUntil + 5 * 365 * 86_400 });
+      expectRefused(await tapCrafted(verifier(), [longer]), ["CREDENTIAL_BINDING_MISMATCH"]);
+      const thief = Wallet.createRandom(); // the thief's own device, so the thief can sign the presentation
+      const rebound = await resign(key, { holderDid: didForAddress(w.chainId, thief.address), deviceKey: deviceKeyJwk(thief.signingKey.publicKey) });
+      expectRefused(await tapCrafted(verifier(), [rebound], {}, { who: thief }), ["CREDENTIAL_BINDING_MISMATCH"]);
+
+      // A second valid key of the organisation, within its own window.
+      const second = Wallet.createRandom();
+      await (await w.ledger.issuerRegistry.connect(w.actors.orgAdmin).addIssuerKey(CENTRAL_AGENCY, second.address, 0, (await chainNow()) + 86_400)).wait();
+      const t = await chainNow();
+      const bySecond = await resign(second.privateKey, { ...promoted, issuedAt: t, validFrom: t });
+      expectRefused(await tapCrafted(verifier(), [bySecond]), ["CREDENTIAL_BINDING_MISMATCH"]);
+
+      // The original key retired (not compromised): what it signed within its window stays valid, altered content does not.
+      await (await w.ledger.issuerRegistry.connect(w.actors.orgAdmin).retireIssuerKey(CENTRAL_AGENCY, w.issuerWallet.address, false)).wait();
+      expectAccepted(await tap(verifier()));
+      expectRefused(await tapCrafted(verifier(), [await resign(key, promoted)]), ["CREDENTIAL_BINDING_MISMATCH"]);
     });
 
     it("refuses a credential id that was never registered", async () => {
