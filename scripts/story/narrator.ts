@@ -10,6 +10,9 @@ export interface StepOutcome {
 
 export class StoryFailure extends Error {}
 
+/** Thrown by `step` after a failed step has been recorded and printed. */
+export class StepFailed extends Error {}
+
 export class Narrator {
   readonly steps: StepOutcome[] = [];
   private chapter = "";
@@ -43,6 +46,7 @@ export class Narrator {
     const gas = outcome.gasUsed > 0n ? `  gas ${outcome.gasUsed.toLocaleString("en-US")}` : "";
     this.write(` ${outcome.ok ? "✔" : "✘"} ${title}  (${outcome.ms.toFixed(0)} ms${gas})`);
     for (const line of outcome.detail.split("\n")) if (line) this.write(`     ${line}`);
+    if (!outcome.ok) throw new StepFailed(title);
   }
 
   get failed(): StepOutcome[] {

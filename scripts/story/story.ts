@@ -19,7 +19,6 @@ import { IssuanceWorkflow, type IssuanceRecord } from "../../sdk/issuer/workflow
 import { E_SARAM_FORMAT, HR_FIELDS } from "../../sdk/issuer/hr-import.js";
 import { LoggingSmsGateway, type SmsMessage } from "../../sdk/issuer/sms.js";
 import { HolderWallet } from "../../sdk/wallet/wallet.js";
-import { TEST_ONLY_SCRYPT } from "../../sdk/wallet/keystore.js";
 import { StatusClient } from "../../sdk/status/client.js";
 import { OnlineLedgerView } from "../../sdk/status/ledger-view.js";
 import { LedgerIndex } from "../../sdk/status/ledger-index.js";
@@ -27,7 +26,7 @@ import { ChallengeRegistry } from "../../sdk/verifier/challenges.js";
 import { PresentationVerifier, type VerificationResult } from "../../sdk/verifier/verifier.js";
 import { POLICIES, restrictToOrganisations, type UsePolicy } from "../../sdk/verifier/policies.js";
 import { isCivilIdError } from "../../sdk/errors.js";
-import { Narrator, expect } from "./narrator.js";
+import { Narrator, StepFailed, expect } from "./narrator.js";
 
 const MOIS = { code: 1741000, name: "행정안전부" }; //   a central agency: requests from e-사람
 const SEOUL = { code: 6110000, name: "서울특별시" }; //  a local government: requests from 차세대 인사랑
@@ -48,6 +47,10 @@ export async function runStory(env: StoryEnvironment): Promise<Narrator> {
   const closers: (() => void)[] = [];
   try {
     await tell(n, env, work, closers);
+  } catch (error) {
+    // A failed step stops the story: later steps build on it. The failure is already recorded and printed.
+    if (!(error instanceof StepFailed)) throw error;
+    n.say("(the story stops here: the next steps depend on this one)");
   } finally {
     for (const close of closers) close();
     await rm(work, { recursive: true, force: true });
@@ -157,7 +160,7 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
     wf.approve(requestId, "dept-head:과장 김결재");
     lines.push("approved by the department head (결재)");
     await wf.startIdentityVerification(requestId);
-    const otp = /([0-9]{6,8})/.exec(lastSms(requestId, "identity-code").body)?.[1];
+    const otp = /본인확인 코드 ([0-9]+)/.exec(lastSms(requestId, "identity-code").body)?.[1];
     expect(otp, "an identity one-time code in the SMS");
     await wf.verifyIdentity(requestId, { name: row.name, employeeRef: row.employeeRef, code: otp });
     lines.push("identity verified (HR record + one-time code by SMS)");
@@ -165,9 +168,9 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
     const invitation = lastSms(requestId, "invitation");
     lines.push(`SMS to ${invitation.to}: ${invitation.body.replace(/\s+/g, " ").slice(0, 110)}…`);
     const token = /[?&]token=([A-Za-z0-9_-]{43})/.exec(invitation.body)?.[1];
-    const code = /([0-9]{6,12})\s*$/m.exec(invitation.body.replace(/https?:\S+/g, ""))?.[1];
+    const code = /활성화 코드 ([0-9]+)/.exec(invitation.body)?.[1];
     expect(token && code, "an install link and activation code in the SMS");
-    const wallet = await HolderWallet.create(walletFile, { pin: PIN, chainId, scrypt: TEST_ONLY_SCRYPT, biometricGate: { verify: () => Promise.resolve(true) } });
+    const wallet = await HolderWallet.create(walletFile, { pin: PIN, chainId, biometricGate: { verify: () => Promise.resolve(true) } });
     const proof = await wallet.activationProof({ pin: PIN, challenge: wf.activationChallenge(token) });
     wf.activate({ token, code, ...proof });
     lines.push(`app installed, PIN set, device DID ${wallet.did} activated (key possession proven)`);

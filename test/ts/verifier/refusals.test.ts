@@ -6,6 +6,7 @@
  */
 import { generateKeyPairSync } from "node:crypto";
 import { expect } from "chai";
+import { signDocumentJwt } from "../../../sdk/wallet/document-signature.js";
 import { ES256KSigner, ES256Signer } from "did-jwt";
 import { Wallet, ZeroAddress, getBytes } from "ethers";
 import { civilIdWorld, claimsFor, HOLDER_SECRET } from "../helpers/world.js";
@@ -68,7 +69,7 @@ const ALL_CODES = [
   "CREDENTIAL_TYPE_NOT_ACCEPTED", "ISSUER_NOT_ACCREDITED", "ISSUER_KEY_COMPROMISED", "ISSUER_KEY_NOT_VALID_AT_ISSUANCE",
   "ORGANISATION_SUSPENDED", "ORGANISATION_REMOVED", "ORGANISATION_NOT_ALLOWED", "CREDENTIAL_TYPE_NOT_ALLOWED_FOR_ISSUER",
   "CREDENTIAL_NOT_REGISTERED", "CREDENTIAL_BINDING_MISMATCH", "CREDENTIAL_LOCKED", "CREDENTIAL_REVOKED",
-  "CREDENTIAL_SUPERSEDED", "LEDGER_UNAVAILABLE", "INDEX_STALE", "INTERNAL_ERROR",
+  "CREDENTIAL_SUPERSEDED", "BAD_DOCUMENT_SIGNATURE", "DOCUMENT_ALTERED", "LEDGER_UNAVAILABLE", "INDEX_STALE", "INTERNAL_ERROR",
 ] as const satisfies readonly RefusalCode[];
 type Untested = Exclude<RefusalCode, (typeof ALL_CODES)[number]>;
 const everyCodeListed: [Untested] extends [never] ? true : Untested = true;
@@ -752,6 +753,49 @@ describe("PresentationVerifier refusals", function () {
       expectRefused(await tapCrafted(v, [base.jwt], { aud: [] }), ["AUDIENCE_MISMATCH"]);
       expectRefused(await tapCrafted(v, [base.jwt], { aud: AUD.toUpperCase() }), ["AUDIENCE_MISMATCH"]);
       expectAccepted(await tapCrafted(v, [base.jwt], { aud: [AUD] }));
+    });
+  });
+
+  describe("document e-signatures", () => {
+    const documentBytes = new TextEncoder().encode("출장 신청서: 2026-12-01 세종→서울");
+    async function signed(signerKey: Holder = holder, credentialJwt = base.jwt, document = documentBytes) {
+      const signerDid = didForAddress(w.chainId, signerKey.address);
+      return (await signDocumentJwt({ signerDid, signer: ES256KSigner(getBytes(signerKey.privateKey)), credential: credentialJwt, credentialStatusId: undefined, document, now: await chainNow() })).jwt;
+    }
+    const check = (v: PresentationVerifier, signature: string, document = documentBytes, credentialJwt = base.jwt) =>
+      v.verifySignedDocument({ signature, document, credential: credentialJwt, policy: POLICIES.documentSignature });
+
+    it("accepts the genuine document and names the signer", async () => {
+      const r = await check(verifier(), await signed());
+      expect(r.reasons, r.details.join(" | ")).to.deep.equal([]);
+      expect(r.ok).to.equal(true);
+      expect(r.holder).to.equal(base.holderDid);
+      expect(r.claims).to.include({ name: "홍길동", organisation: "행정안전부" });
+    });
+
+    it("refuses an altered document as DOCUMENT_ALTERED", async () => {
+      const altered = new TextEncoder().encode("출장 신청서: 2026-12-01 세종→부산");
+      expectRefused(await check(verifier(), await signed(), altered), ["DOCUMENT_ALTERED"]);
+    });
+
+    it("refuses a tampered or foreign-format signature as BAD_DOCUMENT_SIGNATURE", async () => {
+      const sig = await signed();
+      const [h, p] = parts(sig);
+      const payload = decodePart(p);
+      const tampered = withPart(sig, 1, b64json({ ...payload, iat: (payload.iat as number) - 3600 }));
+      expectRefused(await check(verifier(), tampered), ["BAD_DOCUMENT_SIGNATURE"]);
+      expectRefused(await check(verifier(), `${h}.${p}`), ["BAD_DOCUMENT_SIGNATURE"]);
+      expectRefused(await check(verifier(), base.jwt), ["BAD_DOCUMENT_SIGNATURE"]); // a credential is not a document signature
+    });
+
+    it("refuses a document signed by someone else than the credential's subject", async () => {
+      expectRefused(await check(verifier(), await signed(Wallet.createRandom())), ["HOLDER_MISMATCH"]);
+    });
+
+    it("refuses the signature once the signer's credential is locked", async () => {
+      const sig = await signed();
+      await w.registrar.lock(base.credentialId, "LOST_DEVICE");
+      expectRefused(await check(verifier(), sig), ["CREDENTIAL_LOCKED"]);
     });
   });
 
