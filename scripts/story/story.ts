@@ -94,7 +94,7 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
       nonce: await ledger.governor.nonces(await addr(m3!)),
       deadline: BigInt((await env.provider.getBlock("latest"))!.timestamp + 3600),
     });
-    const relayed = await (await ledger.governor.connect(m4!).approveBySig(proposed.proposalId, await addr(m3!), sig.deadline, sig.signature)).wait();
+    const relayed = await (await ledger.governor.connect(m4).approveBySig(proposed.proposalId, await addr(m3!), sig.deadline, sig.signature)).wait();
     const executed = await governorAs(m1!).execute(proposed.proposalId);
     return { gas: proposed.gasUsed + approved.gasUsed + relayed!.gasUsed + executed.gasUsed, id: proposed.proposalId };
   }
@@ -116,11 +116,11 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
     const until = (await env.provider.getBlock("latest"))!.timestamp + 3 * 365 * 86_400;
     let gas = 0n;
     const send = async (p: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>) => (gas += (await (await p).wait())!.gasUsed);
-    await send(ledger.issuerRegistry.connect(moisAdmin!).addIssuerKey(MOIS.code, moisIssuerKey.address, 0, until));
-    await send(ledger.issuerRegistry.connect(seoulAdmin!).addIssuerKey(SEOUL.code, seoulIssuerKey.address, 0, until));
-    await send(ledger.statusRegistry.connect(moisAdmin!).setOperator(await addr(moisRegistrar!), MOIS.code, OperatorRole.Registrar));
-    await send(ledger.statusRegistry.connect(moisAdmin!).setOperator(await addr(moisHelpDesk!), MOIS.code, OperatorRole.LockOnly));
-    await send(ledger.statusRegistry.connect(seoulAdmin!).setOperator(await addr(seoulRegistrar!), SEOUL.code, OperatorRole.Registrar));
+    await send(ledger.issuerRegistry.connect(moisAdmin).addIssuerKey(MOIS.code, moisIssuerKey.address, 0, until));
+    await send(ledger.issuerRegistry.connect(seoulAdmin).addIssuerKey(SEOUL.code, seoulIssuerKey.address, 0, until));
+    await send(ledger.statusRegistry.connect(moisAdmin).setOperator(await addr(moisRegistrar!), MOIS.code, OperatorRole.Registrar));
+    await send(ledger.statusRegistry.connect(moisAdmin).setOperator(await addr(moisHelpDesk!), MOIS.code, OperatorRole.LockOnly));
+    await send(ledger.statusRegistry.connect(seoulAdmin).setOperator(await addr(seoulRegistrar!), SEOUL.code, OperatorRole.Registrar));
     return { detail: `issuer DIDs did:ethr:${toHex(chainId)}:${moisIssuerKey.address} and …:${seoulIssuerKey.address}`, gasUsed: gas };
   });
 
@@ -259,11 +259,11 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
 
   // ───────────────────────────────────────────── lost phone
   n.section("4. The phone is lost");
-  const helpDesk = new StatusClient(ledger.statusRegistry.connect(moisHelpDesk!));
+  const helpDesk = new StatusClient(ledger.statusRegistry.connect(moisHelpDesk));
   await n.step("Loss reported: the help desk locks the credential at once", async () => {
     const out = await helpDesk.lock(hongRecord.credentialId!, "LOST_DEVICE");
     expect(out.statuses[0]?.stateName === "locked", "the credential is locked on chain");
-    return { detail: `locked in block ${out.blockNumber} (reason ${out.statuses[0]!.reason})`, gasUsed: out.gasUsed };
+    return { detail: `locked in block ${out.blockNumber} (reason ${out.statuses[0].reason})`, gasUsed: out.gasUsed };
   });
   await n.step("From the next block, the gate and the mail login refuse it", async () => {
     await index.sync();
