@@ -51,3 +51,14 @@ export class CivilIdError extends Error {
 export function isCivilIdError(error: unknown, code?: ErrorCode): error is CivilIdError {
   return error instanceof CivilIdError && (code === undefined || error.code === code);
 }
+
+/** Renders an untrusted value for an error message: never throws (bigint, cycles), never longer than 80 characters. */
+export function describeValue(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === "bigint" ? `${value}n` : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = Object.prototype.toString.call(value); // cyclic or otherwise unserialisable: name its type only
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

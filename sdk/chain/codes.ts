@@ -3,7 +3,7 @@
  * of the ABI and of the event stream: keep them in step with the Solidity file.
  */
 import { id as keccakUtf8 } from "ethers";
-import { CivilIdError } from "../errors.js";
+import { CivilIdError, describeValue } from "../errors.js";
 
 export enum OrgKind {
   None = 0,
@@ -72,7 +72,7 @@ export function parseReason(input: string | number, allowed: readonly ReasonName
   if (!(name in ReasonCode) || !allowed.includes(name as ReasonName)) {
     throw new CivilIdError(
       "INVALID_INPUT",
-      `Reason ${JSON.stringify(input)} is not allowed here; use one of: ${allowed.map((r) => r.toLowerCase().replace(/_/g, "-")).join(", ")}.`,
+      `Reason ${describeValue(input)} is not allowed here; use one of: ${allowed.map((r) => r.toLowerCase().replace(/_/g, "-")).join(", ")}.`,
     );
   }
   return ReasonCode[name as ReasonName];
@@ -120,7 +120,7 @@ export function parseAgencyCode(input: unknown): number {
   if (!/^[1-9][0-9]{6}$/.test(text)) {
     throw new CivilIdError(
       "INVALID_AGENCY_CODE",
-      `${JSON.stringify(input)} is not an agency code: use the 7-digit 기관코드, e.g. 1741000.`,
+      `${describeValue(input)} is not an agency code: use the 7-digit 기관코드, e.g. 1741000.`,
     );
   }
   return Number(text);

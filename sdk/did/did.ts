@@ -1,11 +1,11 @@
 import { getAddress, isAddress, toBeHex } from "ethers";
-import { CivilIdError } from "../errors.js";
+import { CivilIdError, describeValue } from "../errors.js";
 
 const DID_ETHR = /^did:ethr:(0x[0-9a-fA-F]{1,16}):(0x[0-9a-fA-F]{40})$/;
 
 /** The `did:ethr` DID of an address on a chain, in the hex-chain-id form ethr-did-resolver resolves. */
 export function didForAddress(chainId: number | bigint, address: string): string {
-  if (!isAddress(address)) throw new CivilIdError("INVALID_INPUT", `${JSON.stringify(address)} is not an address.`);
+  if (!isAddress(address)) throw new CivilIdError("INVALID_INPUT", `${describeValue(address)} is not an address.`);
   return `did:ethr:${toBeHex(BigInt(chainId))}:${getAddress(address)}`;
 }
 
@@ -23,7 +23,7 @@ export function parseEthrDid(did: unknown): ParsedEthrDid {
   if (!match) {
     throw new CivilIdError(
       "INVALID_INPUT",
-      `${JSON.stringify(did)} is not a did:ethr DID of the form did:ethr:<hex chain id>:<0x address>.`,
+      `${describeValue(did)} is not a did:ethr DID of the form did:ethr:<hex chain id>:<0x address>.`,
     );
   }
   return { chainId: BigInt(match[1]!), address: getAddress(match[2]!) };

@@ -22,7 +22,7 @@ import {
   type Signer,
   type TypedDataField,
 } from "ethers";
-import { CivilIdError } from "../errors.js";
+import { CivilIdError, describeValue } from "../errors.js";
 
 /** Name and version the DIDRegistry passes to OpenZeppelin's EIP712 constructor. */
 export const DID_REGISTRY_EIP712 = { name: "CivilIdDIDRegistry", version: "1" } as const;
@@ -202,7 +202,7 @@ function toAddress(label: string, value: unknown): string {
   try {
     return getAddress(value);
   } catch (error) {
-    return invalid(`${label} is not a valid address: ${JSON.stringify(value)}.`, error);
+    return invalid(`${label} is not a valid address: ${describeValue(value)}.`, error);
   }
 }
 

@@ -3,7 +3,7 @@
  * ERC-1056 registry (network named by its chain id in hex, e.g. `0x7a69` for 31337).
  */
 import { getAddress, isAddress } from "ethers";
-import { CivilIdError } from "../errors.js";
+import { CivilIdError, describeValue } from "../errors.js";
 
 const MAX_CHAIN_ID = (1n << 64n) - 1n;
 
@@ -23,7 +23,7 @@ export function parseChainId(chainId: unknown): bigint {
 export function holderDid(chainId: number | bigint, address: string): string {
   const id = parseChainId(chainId);
   if (typeof address !== "string" || !isAddress(address)) {
-    throw new CivilIdError("INVALID_INPUT", `${JSON.stringify(address)} is not an Ethereum address.`);
+    throw new CivilIdError("INVALID_INPUT", `${describeValue(address)} is not an Ethereum address.`);
   }
   return `did:ethr:0x${id.toString(16)}:${getAddress(address)}`;
 }
