@@ -28,7 +28,14 @@ export default defineConfig({
     tests: { mocha: "test/ts", solidity: "test/sol" },
   },
   test: {
-    solidity: { fuzz: { runs: 1000 } },
+    solidity: {
+      profiles: {
+        // CI: at least 1,000 fuzz runs per fuzz test; invariant campaigns sized to keep the suite in minutes.
+        default: { fuzz: { runs: 1000 }, invariant: { runs: 64, depth: 64 } },
+        // `npm run test:nightly`: long campaigns, not part of CI.
+        nightly: { fuzz: { runs: 20_000 }, invariant: { runs: 512, depth: 128 } },
+      },
+    },
   },
   networks: {
     hardhatMainnet: { type: "edr-simulated", chainType: "l1" },
