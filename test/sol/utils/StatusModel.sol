@@ -68,6 +68,20 @@ contract StatusModel {
     /// @return id The new credential's id.
     /// @return superseded The holder's previous credential revoked by this registration (0 if none).
     function register(address caller, bytes32 holderRef) external returns (uint64 id, uint64 superseded) {
+        return _register(caller, holderRef);
+    }
+
+    /// @notice registerBatch: all-or-nothing, consecutive ids, each entry exactly like a single registration.
+    /// @return firstId The first new id.
+    function registerBatch(address caller, bytes32[] calldata holderRefs) external returns (uint64 firstId) {
+        if (holderRefs.length == 0 || holderRefs.length > MAX_BATCH) revert InvalidBatch(holderRefs.length);
+        for (uint256 i = 0; i < holderRefs.length; ++i) {
+            (uint64 id,) = _register(caller, holderRefs[i]);
+            if (i == 0) firstId = id;
+        }
+    }
+
+    function _register(address caller, bytes32 holderRef) private returns (uint64 id, uint64 superseded) {
         Op memory op = _operators[caller];
         if (op.role != OperatorRole.Registrar) revert NotAuthorised(caller, op.role);
         if (orgStatus[op.agencyCode] != OrgStatus.Active) {

@@ -32,6 +32,8 @@ abstract contract TestBase {
     error AssertionFailedUint(string message, uint256 actual, uint256 expected);
     error AssertionFailedAddress(string message, address actual, address expected);
     error AssertionFailedBytes32(string message, bytes32 actual, bytes32 expected);
+    /// @dev The system under test and its reference model disagreed (raw return or revert data of each side).
+    error ModelMismatch(string what, bytes data);
 
     /// @dev Maps `x` uniformly-ish into [min, max] while keeping in-range values unchanged (so the fuzzer's
     ///      boundary values stay boundary values).
