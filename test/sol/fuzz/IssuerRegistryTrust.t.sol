@@ -2,7 +2,6 @@
 pragma solidity ^0.8.28;
 
 import {IssuerRegistry} from "../../../contracts/issuer/IssuerRegistry.sol";
-import {ConsortiumGovernor} from "../../../contracts/governance/ConsortiumGovernor.sol";
 import {OrgKind, OrgStatus} from "../../../contracts/common/CivilIdTypes.sol";
 import {
     InvalidAgencyCode,

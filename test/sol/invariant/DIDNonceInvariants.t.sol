@@ -250,8 +250,9 @@ contract DIDNonceInvariantsTest is TestBase, InvariantBase {
     }
 
     /// @notice Signer nonces only increase, by exactly one per accepted signed write, whatever is refused.
-    /// hardhat-config: invariant.runs = 48
-    /// hardhat-config: invariant.depth = 40
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 64
+    /// hardhat-config: invariant.failOnRevert = true
     function invariant_didNoncesOnlyIncrease() public view {
         assertEq(handler.nonceDecreases(), 0, "a DID nonce decreased");
         uint256 total;
@@ -264,8 +265,9 @@ contract DIDNonceInvariantsTest is TestBase, InvariantBase {
     }
 
     /// @notice Ownership and deactivation follow exactly the accepted writes; outcomes and errors match the model.
-    /// hardhat-config: invariant.runs = 48
-    /// hardhat-config: invariant.depth = 40
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 64
+    /// hardhat-config: invariant.failOnRevert = true
     function invariant_didOwnershipMatchesModel() public view {
         if (handler.mismatches() != 0) {
             (string memory what, bytes memory data) = abi.decode(handler.firstMismatch(), (string, bytes));

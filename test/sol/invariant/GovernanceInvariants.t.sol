@@ -471,8 +471,9 @@ contract GovernanceInvariantsTest is TestBase, InvariantBase {
     }
 
     /// @notice No proposal ever executes without `threshold` approvals by members current at execution.
-    /// hardhat-config: invariant.runs = 48
-    /// hardhat-config: invariant.depth = 40
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 64
+    /// hardhat-config: invariant.failOnRevert = true
     function invariant_executionsMetThresholdOfCurrentMembers() public view {
         assertEq(handler.executedBelowThreshold(), 0, "a proposal executed below threshold");
         uint256 n = governor.proposalCount();
@@ -485,8 +486,9 @@ contract GovernanceInvariantsTest is TestBase, InvariantBase {
 
     /// @notice Members and threshold are exactly the model's, with 1 <= threshold <= member count; approvals of
     ///         every proposal are counted over current members only.
-    /// hardhat-config: invariant.runs = 48
-    /// hardhat-config: invariant.depth = 40
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 64
+    /// hardhat-config: invariant.failOnRevert = true
     function invariant_membersThresholdAndApprovalsMatchModel() public view {
         if (handler.mismatches() != 0) {
             (string memory what, bytes memory data) = abi.decode(handler.firstMismatch(), (string, bytes));
@@ -508,8 +510,9 @@ contract GovernanceInvariantsTest is TestBase, InvariantBase {
     }
 
     /// @notice EIP-712 approval nonces only ever increase, by one per accepted signature.
-    /// hardhat-config: invariant.runs = 48
-    /// hardhat-config: invariant.depth = 40
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 64
+    /// hardhat-config: invariant.failOnRevert = true
     function invariant_governorNoncesOnlyIncrease() public view {
         assertEq(handler.nonceDecreases(), 0, "a governor nonce decreased");
         uint256 total;

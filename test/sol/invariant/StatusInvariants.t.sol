@@ -350,8 +350,9 @@ contract StatusInvariantsTest is ConsortiumFixture, InvariantBase {
     }
 
     /// @notice Revoked is final: a credential once revoked is never seen Active or Locked again.
-    /// hardhat-config: invariant.runs = 48
-    /// hardhat-config: invariant.depth = 40
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 64
+    /// hardhat-config: invariant.failOnRevert = true
     function invariant_revokedNeverReactivated() public view {
         assertEq(handler.resurrections(), 0, "a revoked credential changed state again");
         uint64[] memory ids = handler.ids();
@@ -364,8 +365,9 @@ contract StatusInvariantsTest is ConsortiumFixture, InvariantBase {
     }
 
     /// @notice One device: per holder reference at most one non-revoked credential, and it is the holder's latest.
-    /// hardhat-config: invariant.runs = 48
-    /// hardhat-config: invariant.depth = 40
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 64
+    /// hardhat-config: invariant.failOnRevert = true
     function invariant_atMostOneLiveCredentialPerHolder() public view {
         uint64[] memory ids = handler.ids();
         (, CredentialState[] memory states,) = statuses.statusesOf(ids);
@@ -385,8 +387,9 @@ contract StatusInvariantsTest is ConsortiumFixture, InvariantBase {
 
     /// @notice Only operators of the issuing organisation, with a sufficient role, ever change a credential's
     ///         status; admins and outsiders never do.
-    /// hardhat-config: invariant.runs = 48
-    /// hardhat-config: invariant.depth = 40
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 64
+    /// hardhat-config: invariant.failOnRevert = true
     function invariant_onlyIssuingOrganisationOperatorsChangeStatus() public view {
         assertEq(handler.unauthorisedChanges(), 0, "status changed by a caller without authority over it");
         assertEq(handler.changesBy(handler.ADMIN_A()), 0, "admin of A changed a status");
@@ -395,8 +398,9 @@ contract StatusInvariantsTest is ConsortiumFixture, InvariantBase {
     }
 
     /// @notice The registry always agrees with the reference model: outcomes, errors and every status.
-    /// hardhat-config: invariant.runs = 48
-    /// hardhat-config: invariant.depth = 40
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 64
+    /// hardhat-config: invariant.failOnRevert = true
     function invariant_registryMatchesModel() public view {
         if (handler.mismatches() != 0) {
             (string memory what, bytes memory data) = abi.decode(handler.firstMismatch(), (string, bytes));
