@@ -1,7 +1,7 @@
 /**
  * The benchmark harness: `npm run bench` (full) or `npm run bench:quick` (< 1 minute, CI).
  *
- *   tsx bench/run.ts [--quick] [--only=gas,gate,scale] [--n=<credentials for the scale section>] [--out=<file>]
+ *   tsx bench/run.ts [--quick] [--only=gas,gate,scale [--merge]] [--n=<credentials for the scale section>] [--out=<file>]
  *
  * Prints three groups of tables (gas, gate verification, scale) and writes every measurement, the machine and the
  * run's settings to bench/results/latest.json. Every comparison runs its baseline in the same run on the same
@@ -68,7 +68,7 @@ async function section(name: string, title: string, run: () => Promise<{ tables:
   console.log(`\n(${name}: ${fixed(seconds, 1)} s)`);
   const bad = allFinite(result);
   checks.push({ name: `${name}: every table has numbers`, ok: bad === undefined && result.tables.length > 0, ...(bad ? { why: bad } : {}) });
-  sections[name] = { ...result, seconds };
+  sections[name] = { ...result, seconds, startedAt: new Date(Date.now() - seconds * 1000).toISOString(), loadAverageAfter: os.loadavg() };
 }
 
 try {
@@ -80,6 +80,16 @@ try {
 }
 
 const totalSeconds = (performance.now() - started) / 1000;
+// --only=... --merge: replace just the re-run sections in an existing results file of the same mode.
+let previous: { mode?: string; sections?: Record<string, unknown> } = {};
+if (args.includes("--merge")) {
+  try {
+    previous = JSON.parse(readFileSync(out, "utf8")) as typeof previous;
+  } catch {
+    previous = {};
+  }
+  if (previous.mode !== (quick ? "quick" : "full")) previous = {};
+}
 const results = {
   format: "mobile-civil-id/bench@1",
   mode: quick ? "quick" : "full",
@@ -87,7 +97,8 @@ const results = {
   totalSeconds,
   machine: { ...machine, loadAverageStart: loadBefore, loadAverageEnd: os.loadavg() },
   chain: { engine: `Hardhat ${machine.hardhat} EDR (in-process)`, hardfork: BENCH_HARDFORK },
-  sections: jsonSafe(sections),
+  sections: { ...(previous.sections ?? {}), ...(jsonSafe(sections) as Record<string, unknown>) },
+  ...(Object.keys(previous.sections ?? {}).length > 0 ? { mergedSections: Object.keys(sections) } : {}),
 };
 mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
