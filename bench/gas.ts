@@ -71,6 +71,9 @@ function randomAddress(): string {
 export async function runGas(options: { quick: boolean }): Promise<GasResults> {
   // Per single-operation row; a multiple of 32 so that registrations cover whole status words (1 in 32 primes one).
   const samples = options.quick ? 32 : 64;
+  // Batch sizes: 10 / 100 / 1,000 (quick mode stops at 100; marginal per item is between the two largest).
+  const sizes = options.quick ? [10, 100] : [10, 100, 1000];
+  const [mid, big] = [sizes[sizes.length - 2]!, sizes[sizes.length - 1]!];
   const conn = await network.create({ override: { hardfork: BENCH_HARDFORK, blockGasLimit: 100_000_000n } as never });
   try {
     const { ethers } = conn;
@@ -131,17 +134,17 @@ export async function runGas(options: { quick: boolean }): Promise<GasResults> {
 
     // Batch registration: marginal per item between a 100- and a 1,000-item batch (new holders), and a
     // 1,000-item batch where every item supersedes the holder's previous credential.
-    const batchSmall = Array.from({ length: 100 }, newHolder);
-    const batchLarge = Array.from({ length: 1000 }, newHolder);
-    const regBatch100 = Number((await registrar.registerBatch(batchSmall))[0]!.gasUsed);
-    const regBatch1000 = Number((await registrar.registerBatch(batchLarge))[0]!.gasUsed);
-    const regBatchMarginal = (regBatch1000 - regBatch100) / 900;
-    const regBatchSupersede1000 = Number(
+    const batchSmall = Array.from({ length: mid }, newHolder);
+    const batchLarge = Array.from({ length: big }, newHolder);
+    const regBatchMid = Number((await registrar.registerBatch(batchSmall))[0]!.gasUsed);
+    const regBatchBig = Number((await registrar.registerBatch(batchLarge))[0]!.gasUsed);
+    const regBatchMarginal = (regBatchBig - regBatchMid) / (big - mid);
+    const regBatchSupersedeBig = Number(
       (await registrar.registerBatch(batchLarge.map((h) => ({ holderRef: h.holderRef, subjectDid: didForAddress(chainId, randomAddress()) }))))[0]!.gasUsed,
     );
 
     // Fresh Active credentials for lock/unlock/revoke and the revoke batches (consecutive ids).
-    const needed = 3 * samples + 10 + 100 + 1000;
+    const needed = 3 * samples + sizes.reduce((a, b) => a + b, 0);
     const firstSeq = await status.nextSequence(AGENCY);
     for (let done = 0; done < needed; ) {
       const n = Math.min(1000, needed - done);
@@ -166,13 +169,13 @@ export async function runGas(options: { quick: boolean }): Promise<GasResults> {
     for (const id of take(samples)) revokeGas.push(await gasOf(reg.revoke(id, ReasonCode.LEFT_SERVICE)));
     take(samples); // spare
     const revokeBatch: Record<number, number> = {};
-    for (const n of [10, 100, 1000]) revokeBatch[n] = await gasOf(reg.revokeBatch(take(n), ReasonCode.LEFT_SERVICE));
-    const revokeMarginal = (revokeBatch[1000]! - revokeBatch[100]!) / 900;
+    for (const n of sizes) revokeBatch[n] = await gasOf(reg.revokeBatch(take(n), ReasonCode.LEFT_SERVICE));
+    const revokeMarginal = (revokeBatch[big]! - revokeBatch[mid]!) / (big - mid);
     const calldataGas = (n: number) => {
       const data = getBytes(status.interface.encodeFunctionData("revokeBatch", [ids.slice(0, n), ReasonCode.LEFT_SERVICE]));
       return data.reduce((g, b) => g + (b === 0 ? 4 : 16), 0);
     };
-    const revokeCalldataMarginal = (calldataGas(1000) - calldataGas(100)) / 900;
+    const revokeCalldataMarginal = (calldataGas(big) - calldataGas(mid)) / (big - mid);
 
     // ---------------------------------------------------------------- EAS baseline
     const eas = await deployEas(deployer);
@@ -186,8 +189,8 @@ export async function runGas(options: { quick: boolean }): Promise<GasResults> {
     const easRevokeGas: number[] = [];
     for (const uid of uids) easRevokeGas.push(await eas.revoke(uid));
     const easBatch: Record<number, number> = {};
-    for (const n of [10, 100, 1000]) easBatch[n] = await eas.multiRevoke(await eas.attestMany(n));
-    const easMarginal = (easBatch[1000]! - easBatch[100]!) / 900;
+    for (const n of sizes) easBatch[n] = await eas.multiRevoke(await eas.attestMany(n));
+    const easMarginal = (easBatch[big]! - easBatch[mid]!) / (big - mid);
 
     // ---------------------------------------------------------------- DID registry writes: ours vs original ERC-1056
     const original = (await (await new ContractFactory(
@@ -211,19 +214,19 @@ export async function runGas(options: { quick: boolean }): Promise<GasResults> {
         baselineName: "EAS attest + revoke",
         baseline: avg(attestGas) + avg(easRevokeGas),
       },
-      { operation: "registerBatch, new holders: per item (1,000 batch, total/n)", ours: regBatch1000 / 1000, baselineName: "EAS attest", baseline: avg(attestGas) },
-      { operation: "registerBatch, new holders: marginal per item (100→1,000)", ours: regBatchMarginal },
-      { operation: "registerBatch, all superseding: per item (1,000 batch)", ours: regBatchSupersede1000 / 1000 },
+      { operation: `registerBatch, new holders: per item (${int(big)} batch, total/n)`, ours: regBatchBig / big, baselineName: "EAS attest", baseline: avg(attestGas) },
+      { operation: `registerBatch, new holders: marginal per item (${int(mid)}→${int(big)})`, ours: regBatchMarginal },
+      { operation: `registerBatch, all superseding: per item (${int(big)} batch)`, ours: regBatchSupersedeBig / big },
       { operation: "lock (single)", ours: avg(lockGas), baselineName: "EAS revoke", baseline: avg(easRevokeGas) },
       { operation: "unlock (single)", ours: avg(unlockGas), baselineName: "EAS revoke", baseline: avg(easRevokeGas), note: "EAS cannot un-revoke" },
       { operation: "revoke (single)", ours: avg(revokeGas), baselineName: "EAS revoke", baseline: avg(easRevokeGas) },
-      ...[10, 100, 1000].map((n) => ({
+      ...sizes.map((n) => ({
         operation: `revokeBatch of ${int(n)}: per item (total/n)`,
         ours: revokeBatch[n]! / n,
         baselineName: "EAS multiRevoke",
         baseline: easBatch[n]! / n,
       })),
-      { operation: "revokeBatch marginal per item (100→1,000)", ours: revokeMarginal, baselineName: "EAS multiRevoke", baseline: easMarginal },
+      { operation: `revokeBatch marginal per item (${int(mid)}→${int(big)})`, ours: revokeMarginal, baselineName: "EAS multiRevoke", baseline: easMarginal },
       { operation: "  of which calldata (32 bytes per id)", ours: revokeCalldataMarginal },
       { operation: "  of which the event's id array (32 bytes of log data per id)", ours: 8 * 32 },
     ];

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { JsonRpcProvider, Network, type JsonRpcPayload, type JsonRpcResult } from "ethers";
+import { JsonRpcProvider, Network, type Filter, type FilterByBlockHash, type JsonRpcPayload, type JsonRpcResult, type Log } from "ethers";
 import { LedgerIndex } from "../sdk/status/ledger-index.js";
 import { parseDeployment } from "../sdk/chain/deployment.js";
 import { makeCredentialId } from "../sdk/chain/codes.js";
@@ -18,42 +18,65 @@ if (!url || !deploymentFile || !blocksArg || !lookupsArg || !orgsFile || (transp
   throw new Error("usage: scale-index.ts <url> <deployment.json> <blocksPerQuery> <lookups> <orgs.json> <ethers|lean>");
 }
 
-/** ethers' JsonRpcProvider with the HTTP exchange done by native fetch and JSON.parse (diagnostic transport). */
-class LeanJsonRpcProvider extends JsonRpcProvider {
+// Memory is sampled (a timer every 10 ms, and after every JSON-RPC answer and every getLogs result, when the
+// decoded response and its Log objects are alive). The kernel's maxRSS is not used: a spawned child inherits the
+// parent's RSS at fork in its high-water mark, and the parent here holds the whole chain.
+let peakHeap = 0;
+let peakRss = 0;
+let peakExternal = 0;
+function sample(): void {
+  const m = process.memoryUsage();
+  peakHeap = Math.max(peakHeap, m.heapUsed);
+  peakRss = Math.max(peakRss, m.rss);
+  peakExternal = Math.max(peakExternal, m.external);
+}
+
+/** ethers' JsonRpcProvider, unchanged except for memory sampling after each answer. */
+class SampledJsonRpcProvider extends JsonRpcProvider {
+  override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
+    const result = await super._send(payload);
+    sample();
+    return result;
+  }
+  override async getLogs(filter: Filter | FilterByBlockHash): Promise<Log[]> {
+    const logs = await super.getLogs(filter);
+    sample();
+    return logs;
+  }
+}
+
+/** The same provider with the HTTP exchange done by native fetch and JSON.parse (diagnostic transport). */
+class LeanJsonRpcProvider extends SampledJsonRpcProvider {
   override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
     const response = await fetch(url!, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(payload) });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const body = (await response.json()) as JsonRpcResult | JsonRpcResult[];
+    sample();
     return Array.isArray(body) ? body : [body];
   }
 }
+
 const deployment = parseDeployment(JSON.parse(readFileSync(deploymentFile, "utf8")));
 const orgs = JSON.parse(readFileSync(orgsFile, "utf8")) as { agencyCode: number; count: number }[];
 const gc = (globalThis as { gc?: () => void }).gc;
 
 gc?.();
 const before = process.memoryUsage();
-let peakHeap = before.heapUsed;
-let peakRss = before.rss;
-const sampler = setInterval(() => {
-  const m = process.memoryUsage();
-  peakHeap = Math.max(peakHeap, m.heapUsed);
-  peakRss = Math.max(peakRss, m.rss);
-}, 20);
+sample();
+const sampler = setInterval(sample, 10);
 
 const providerOptions = { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 } as const;
 const provider =
   transport === "lean"
     ? new LeanJsonRpcProvider(url, Network.from(deployment.chainId), providerOptions)
-    : new JsonRpcProvider(url, Network.from(deployment.chainId), providerOptions);
+    : new SampledJsonRpcProvider(url, Network.from(deployment.chainId), providerOptions);
 const index = new LedgerIndex({ provider, deployment, blocksPerQuery: Number(blocksArg), maxStalenessMs: 3_600_000 });
 const t0 = performance.now();
 const head = await index.sync();
 const syncMs = performance.now() - t0;
 clearInterval(sampler);
+sample();
 const afterSync = process.memoryUsage();
-peakHeap = Math.max(peakHeap, afterSync.heapUsed);
-peakRss = Math.max(peakRss, afterSync.rss);
 gc?.();
 const retained = process.memoryUsage();
 
@@ -99,7 +122,11 @@ console.log(
     syncMs,
     baselineRssMB: before.rss / 2 ** 20,
     baselineHeapMB: before.heapUsed / 2 ** 20,
-    peakRssMB: Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 2 ** 20,
+    peakRssMB: peakRss / 2 ** 20,
+    rssAfterSyncMB: afterSync.rss / 2 ** 20,
+    externalAfterSyncMB: afterSync.external / 2 ** 20,
+    peakExternalMB: peakExternal / 2 ** 20,
+    rssAfterGcMB: retained.rss / 2 ** 20,
     peakHeapMB: peakHeap / 2 ** 20,
     retainedHeapMB: retained.heapUsed / 2 ** 20,
     retainedArrayBuffersMB: retained.arrayBuffers / 2 ** 20,

@@ -43,6 +43,10 @@ export interface IndexRun {
   readonly baselineRssMB: number;
   readonly baselineHeapMB: number;
   readonly peakRssMB: number;
+  readonly rssAfterSyncMB: number;
+  readonly externalAfterSyncMB: number;
+  readonly peakExternalMB: number;
+  readonly rssAfterGcMB: number;
   readonly peakHeapMB: number;
   readonly retainedHeapMB: number;
   readonly retainedArrayBuffersMB: number;
@@ -178,7 +182,9 @@ export async function runScale(options: { quick: boolean; n?: number }): Promise
     const orgsFile = path.join(tmp, "orgs.json");
     writeFileSync(deploymentFile, JSON.stringify(deployment));
     writeFileSync(orgsFile, JSON.stringify(orgs.map((o) => ({ agencyCode: o.agencyCode, count: counts.get(o.agencyCode)! }))));
-    const configs = (process.env.BENCH_INDEX_CONFIGS ?? `ethers:${blocksPerQuery},lean:${blocksPerQuery}`).split(",").map((c) => {
+    // Quick mode runs only the shipped transport (the lean one is a diagnostic of the full run).
+    const defaultConfigs = options.quick ? `ethers:${blocksPerQuery}` : `ethers:${blocksPerQuery},lean:${blocksPerQuery}`;
+    const configs = (process.env.BENCH_INDEX_CONFIGS ?? defaultConfigs).split(",").map((c) => {
       const [transport, bpq] = c.split(":");
       return { transport: transport!, blocksPerQuery: Number(bpq) };
     });
@@ -238,8 +244,10 @@ export async function runScale(options: { quick: boolean; n?: number }): Promise
           ["catch-up time (s)", ...indexRuns.map((r) => fixed(Number(r.syncMs) / 1000, 2))],
           ["  of which the node serving eth_getLogs (s, measured apart)", ...indexRuns.map((r) => fixed(Number(r.nodeServeMs) / 1000, 2))],
           ["eth_getLogs response bytes (MB)", ...indexRuns.map((r) => fixed(Number(r.responseMB), 0))],
-          ["peak RSS (MB), whole gate process", ...indexRuns.map((r) => fixed(Number(r.peakRssMB), 0))],
+          ["peak RSS during catch-up (MB), whole gate process", ...indexRuns.map((r) => fixed(Number(r.peakRssMB), 0))],
+          ["RSS right after catch-up (MB)", ...indexRuns.map((r) => fixed(Number(r.rssAfterSyncMB), 0))],
           ["peak JS heap (MB)", ...indexRuns.map((r) => fixed(Number(r.peakHeapMB), 0))],
+          ["peak external memory, sampled (MB): buffers outside the JS heap", ...indexRuns.map((r) => fixed(Number(r.peakExternalMB), 0))],
           ["RSS before catch-up (MB): Node + tsx + ethers", ...indexRuns.map((r) => fixed(Number(r.baselineRssMB), 0))],
           ["retained heap after GC (MB)", ...indexRuns.map((r) => fixed(Number(r.retainedHeapMB), 1))],
           ["retained typed arrays after GC (MB)", ...indexRuns.map((r) => fixed(Number(r.retainedArrayBuffersMB), 1))],
