@@ -17,6 +17,7 @@ import {
   hexlify,
   randomBytes,
   solidityPackedKeccak256,
+  type ContractTransactionReceipt,
   type ContractTransactionResponse,
   type Log,
   type LogDescription,
@@ -27,7 +28,6 @@ import { CIVIL_SERVANT_ID_TYPE, OperatorRole, OrgKind, ReasonCode, makeCredentia
 import { GovernanceActions, GovernanceClient, type GovernanceAction } from "../sdk/governance/client.js";
 import { StatusClient } from "../sdk/status/client.js";
 import { holderReference } from "../sdk/status/holder-ref.js";
-import { didForAddress } from "../sdk/did/did.js";
 import { ARTIFACTS, BENCH_HARDFORK, int, loadArtifact, mean, ratio, table } from "./lib.js";
 
 const SECRET = new Uint8Array(32).fill(0x42);
@@ -89,7 +89,7 @@ export async function runGas(options: { quick: boolean }): Promise<GasResults> {
     // ---------------------------------------------------------------- consortium and governance (4 members, 3-of-4)
     const ledger = await deployConsortium(deployer, { members: members.map((m) => m.address), threshold: 3 });
     const actions = new GovernanceActions(ledger.governor, ledger.issuerRegistry);
-    const govBy = (i: number) => new GovernanceClient(ledger.governor.connect(members[i]!));
+    const govBy = (i: number) => new GovernanceClient(ledger.governor.connect(members[i]));
     async function governed(action: GovernanceAction) {
       const proposed = await govBy(0).propose(action, 86_400);
       const a1 = await govBy(1).approve(proposed.proposalId);
@@ -116,18 +116,20 @@ export async function runGas(options: { quick: boolean }): Promise<GasResults> {
     // ---------------------------------------------------------------- status registry (through the SDK's StatusClient)
     const registrar = new StatusClient(status.connect(registrarSigner));
     let person = 0;
-    const newHolder = () => ({ holderRef: holderReference(SECRET, `person-${person++}`), subjectDid: didForAddress(chainId, randomAddress()) });
+    // A binding digest is 32 opaque bytes to the contract: random ones cost the same as real ones.
+    const digest = () => hexlify(randomBytes(32));
+    const newHolder = () => ({ holderRef: holderReference(SECRET, `person-${person++}`), credentialDigest: digest() });
     // Warm-up: the organisation's first registration initialises its sequence counter (paid once per organisation).
-    await registrar.register(newHolder().holderRef, didForAddress(chainId, randomAddress()));
+    await registrar.register(newHolder().holderRef, digest());
     // Align to a storage-word boundary so `samples` (a multiple of 32, or 8 in quick mode) covers whole words.
-    while ((await status.nextSequence(AGENCY)) % 32n !== 0n) await registrar.register(newHolder().holderRef, newHolder().subjectDid);
+    while ((await status.nextSequence(AGENCY)) % 32n !== 0n) await registrar.register(newHolder().holderRef, digest());
 
     const holders = Array.from({ length: samples }, newHolder);
     const regNew: number[] = [];
-    for (const h of holders) regNew.push(Number((await registrar.register(h.holderRef, h.subjectDid)).gasUsed));
+    for (const h of holders) regNew.push(Number((await registrar.register(h.holderRef, h.credentialDigest)).gasUsed));
     const regSupersede: number[] = [];
     for (const h of holders) {
-      const out = await registrar.register(h.holderRef, didForAddress(chainId, randomAddress()));
+      const out = await registrar.register(h.holderRef, digest());
       if (out.supersededId === undefined) throw new Error("expected a superseding registration");
       regSupersede.push(Number(out.gasUsed));
     }
@@ -140,7 +142,7 @@ export async function runGas(options: { quick: boolean }): Promise<GasResults> {
     const regBatchBig = Number((await registrar.registerBatch(batchLarge))[0]!.gasUsed);
     const regBatchMarginal = (regBatchBig - regBatchMid) / (big - mid);
     const regBatchSupersedeBig = Number(
-      (await registrar.registerBatch(batchLarge.map((h) => ({ holderRef: h.holderRef, subjectDid: didForAddress(chainId, randomAddress()) }))))[0]!.gasUsed,
+      (await registrar.registerBatch(batchLarge.map((h) => ({ holderRef: h.holderRef, credentialDigest: digest() }))))[0]!.gasUsed,
     );
 
     // Fresh Active credentials for lock/unlock/revoke and the revoke batches (consecutive ids).
@@ -297,15 +299,23 @@ export async function runGas(options: { quick: boolean }): Promise<GasResults> {
 
 // -------------------------------------------------------------------------------------------------- EAS
 
+/** Sends a call to a contract known only by its artifact's ABI and waits for a successful receipt. */
+async function call(contract: Contract, fn: string, ...args: unknown[]): Promise<ContractTransactionReceipt> {
+  const tx = (await contract.getFunction(fn)(...args)) as ContractTransactionResponse;
+  const receipt = await tx.wait();
+  if (!receipt) throw new Error(`${fn}: no receipt`);
+  return receipt;
+}
+
 async function deployEas(deployer: Signer) {
   const sr = loadArtifact(ARTIFACTS.easSchemaRegistry);
   const ea = loadArtifact(ARTIFACTS.eas);
   const schemaRegistry = (await (await new ContractFactory(sr.abi as never, sr.bytecode, deployer).deploy()).waitForDeployment()) as unknown as Contract;
   const eas = (await (await new ContractFactory(ea.abi as never, ea.bytecode, deployer).deploy(await schemaRegistry.getAddress())).waitForDeployment()) as unknown as Contract;
   // The same facts our registration writes: credential id, holder reference, subject digest; revocable.
-  const schemaText = "uint64 credentialId,bytes32 holderRef,bytes32 subjectDigest";
-  const receipt = await (await schemaRegistry.getFunction("register")(schemaText, ZeroAddress, true)).wait();
-  const schema = schemaRegistry.interface.parseLog(receipt!.logs[0]!)!.args.uid as string;
+  const schemaText = "uint64 credentialId,bytes32 holderRef,bytes32 credentialDigest";
+  const receipt = await call(schemaRegistry, "register", schemaText, ZeroAddress, true);
+  const schema = schemaRegistry.interface.parseLog(receipt.logs[0]!)!.args.uid as string;
   const coder = AbiCoder.defaultAbiCoder();
   const request = (recipient: string, n: bigint) => ({
     recipient, // the holder's device address, as an EAS user would set it
@@ -318,9 +328,9 @@ async function deployEas(deployer: Signer) {
   let counter = 1_000_000n;
   return {
     async attest(recipient: string, n: bigint): Promise<{ gas: number; uid: string }> {
-      const r = await (await eas.getFunction("attest")({ schema, data: request(recipient, n) })).wait();
-      const log = r!.logs.map((l: Log) => eas.interface.parseLog(l)).find((p: LogDescription | null) => p?.name === "Attested")!;
-      return { gas: Number(r!.gasUsed), uid: log.args.uid as string };
+      const r = await call(eas, "attest", { schema, data: request(recipient, n) });
+      const log = r.logs.map((l: Log) => eas.interface.parseLog(l)).find((p: LogDescription | null) => p?.name === "Attested")!;
+      return { gas: Number(r.gasUsed), uid: log.args.uid as string };
     },
     /** n attestations (set-up for multiRevoke, not measured), in multiAttest chunks of 100. */
     async attestMany(n: number): Promise<string[]> {
@@ -328,8 +338,8 @@ async function deployEas(deployer: Signer) {
       for (let done = 0; done < n; ) {
         const k = Math.min(100, n - done);
         const data = Array.from({ length: k }, () => request(Wallet.createRandom().address, counter++));
-        const r = await (await eas.getFunction("multiAttest")([{ schema, data }])).wait();
-        for (const l of r!.logs) {
+        const r = await call(eas, "multiAttest", [{ schema, data }]);
+        for (const l of r.logs) {
           const p = eas.interface.parseLog(l);
           if (p?.name === "Attested") uids.push(p.args.uid as string);
         }
@@ -338,10 +348,10 @@ async function deployEas(deployer: Signer) {
       return uids;
     },
     async revoke(uid: string): Promise<number> {
-      return gasOf(eas.getFunction("revoke")({ schema, data: { uid, value: 0n } }));
+      return Number((await call(eas, "revoke", { schema, data: { uid, value: 0n } })).gasUsed);
     },
     async multiRevoke(uidList: string[]): Promise<number> {
-      return gasOf(eas.getFunction("multiRevoke")([{ schema, data: uidList.map((uid) => ({ uid, value: 0n })) }]));
+      return Number((await call(eas, "multiRevoke", [{ schema, data: uidList.map((uid) => ({ uid, value: 0n })) }])).gasUsed);
     },
   };
 }

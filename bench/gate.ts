@@ -12,7 +12,7 @@ import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { network } from "hardhat";
-import { JsonRpcProvider, Network, Wallet, getBytes, hexlify, randomBytes, type JsonRpcSigner } from "ethers";
+import { JsonRpcProvider, Network, Wallet, getBytes, hexlify, randomBytes } from "ethers";
 import { ES256KSigner } from "did-jwt";
 import { createVerifiablePresentationJwt, verifyCredential, verifyPresentation } from "did-jwt-vc";
 import { Resolver } from "did-resolver";
@@ -27,7 +27,7 @@ import { OnlineLedgerView } from "../sdk/status/ledger-view.js";
 import { LedgerIndex } from "../sdk/status/ledger-index.js";
 import { CachingDidResolver } from "../sdk/did/resolver.js";
 import { didForAddress } from "../sdk/did/did.js";
-import { deviceKeyJwk, issueCredentialJwt, issuerFromPrivateKey } from "../sdk/issuer/credential.js";
+import { deviceKeyJwk, draftCredential, issuerFromPrivateKey, signCredential } from "../sdk/issuer/credential.js";
 import { ChallengeRegistry, POLICIES, PresentationVerifier } from "../sdk/verifier/index.js";
 import type { Deployment } from "../sdk/chain/deployment.js";
 import { importDeviceKey, verifyEs256k } from "../sdk/verifier/jws.js";
@@ -247,52 +247,52 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
   const followers: LedgerIndex[] = [];
   try {
     const accounts = await provider.listAccounts();
-    const [deployer, m0, m1, m2, m3, orgAdmin, registrarSigner, helpDeskSigner] = accounts as JsonRpcSigner[];
+    const [deployer, m0, m1, m2, m3, orgAdmin, registrarSigner, helpDeskSigner] = accounts;
     console.log("  setting up the consortium over JSON-RPC ...");
     const ledger = await deployConsortium(deployer!, { members: [m0!, m1!, m2!, m3!].map((m) => m.address), threshold: 3 });
     const deployment: Deployment = ledger.deployment;
     const members = [m0!, m1!, m2!];
     const actions = new GovernanceActions(ledger.governor, ledger.issuerRegistry);
-    const proposal = await new GovernanceClient(ledger.governor.connect(members[0]!)).propose(
+    const proposal = await new GovernanceClient(ledger.governor.connect(members[0])).propose(
       await actions.accredit(AGENCY, OrgKind.CentralAgency, orgAdmin!.address, [CIVIL_SERVANT_ID_TYPE]),
     );
     for (const m of members.slice(1)) await new GovernanceClient(ledger.governor.connect(m)).approve(proposal.proposalId);
-    await new GovernanceClient(ledger.governor.connect(members[0]!)).execute(proposal.proposalId);
+    await new GovernanceClient(ledger.governor.connect(members[0])).execute(proposal.proposalId);
     const status = ledger.statusRegistry;
-    await (await status.connect(orgAdmin!).setOperator(registrarSigner!.address, AGENCY, OperatorRole.Registrar)).wait();
-    await (await status.connect(orgAdmin!).setOperator(helpDeskSigner!.address, AGENCY, OperatorRole.LockOnly)).wait();
+    await (await status.connect(orgAdmin).setOperator(registrarSigner!.address, AGENCY, OperatorRole.Registrar)).wait();
+    await (await status.connect(orgAdmin).setOperator(helpDeskSigner!.address, AGENCY, OperatorRole.LockOnly)).wait();
     const issuerWallet = new Wallet(hexlify(randomBytes(32)));
     const chainNow = (await provider.getBlock("latest"))!.timestamp;
-    await (await ledger.issuerRegistry.connect(orgAdmin!).addIssuerKey(AGENCY, issuerWallet.address, chainNow - 60, chainNow + 365 * 86_400)).wait();
+    await (await ledger.issuerRegistry.connect(orgAdmin).addIssuerKey(AGENCY, issuerWallet.address, 0, chainNow + 365 * 86_400)).wait();
     const issuer = issuerFromPrivateKey(chainId, issuerWallet.privateKey);
 
     // Holders: a set that taps repeatedly (warm), a pool each used once (first taps), and propagation holders.
-    const registrar = new StatusClient(status.connect(registrarSigner!));
+    const registrar = new StatusClient(status.connect(registrarSigner));
     let personCounter = 0;
     async function makeHolders(n: number): Promise<Holder[]> {
       const wallets = Array.from({ length: n }, () => new Wallet(hexlify(randomBytes(32))));
       const out: Holder[] = [];
       for (let i = 0; i < n; i += 1000) {
         const chunk = wallets.slice(i, i + 1000);
-        const regs = await registrar.registerBatch(chunk.map((w) => ({
+        // Issuance as the workflow does it: draft (binding digest) → register → sign with the assigned id.
+        const t = Math.max(Math.floor(Date.now() / 1000), (await provider.getBlock("latest"))!.timestamp);
+        const drafts = chunk.map((w, k) => draftCredential(issuer, {
+          chainId,
+          statusRegistry: deployment.statusRegistry,
+          holderDid: didForAddress(chainId, w.address),
+          deviceKey: deviceKeyJwk(w.signingKey.publicKey),
+          claims: { name: `공무원${i + k}`, agencyCode: AGENCY, organisation: "행정안전부", department: "디지털정부국", position: "행정사무관", employeeRef: `E-${i + k}` },
+          issuedAt: t,
+          validUntil: t + 3 * 365 * 86_400,
+        }));
+        const regs = await registrar.registerBatch(chunk.map((_, k) => ({
           holderRef: holderReference(SECRET, `gate-person-${personCounter++}`),
-          subjectDid: didForAddress(chainId, w.address),
+          credentialDigest: drafts[k]!.digest,
         })));
-        const t = Math.floor(Date.now() / 1000);
         for (let k = 0; k < chunk.length; k++) {
           const w = chunk[k]!;
-          const did = didForAddress(chainId, w.address);
-          const jwt = await issueCredentialJwt(issuer, {
-            chainId,
-            statusRegistry: deployment.statusRegistry,
-            credentialId: regs[k]!.credentialId,
-            holderDid: did,
-            deviceKey: deviceKeyJwk(w.signingKey.publicKey),
-            claims: { name: `공무원${i + k}`, agencyCode: AGENCY, organisation: "행정안전부", department: "디지털정부국", position: "행정사무관", employeeRef: `E-${i + k}` },
-            validFrom: t - 5,
-            validUntil: t + 3 * 365 * 86_400,
-          });
-          out.push({ wallet: w, did, jwt, credentialId: regs[k]!.credentialId, signer: ES256KSigner(getBytes(w.privateKey)) });
+          const jwt = await signCredential(issuer, drafts[k]!, regs[k]!.credentialId);
+          out.push({ wallet: w, did: drafts[k]!.subjectDid, jwt, credentialId: regs[k]!.credentialId, signer: ES256KSigner(getBytes(w.privateKey)) });
         }
       }
       return out;

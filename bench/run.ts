@@ -102,11 +102,11 @@ const results = {
 };
 mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
-let written = false;
+let written: boolean;
 try {
   written = (JSON.parse(readFileSync(out, "utf8")) as { format?: string }).format === "mobile-civil-id/bench@1";
 } catch {
-  written = false;
+  written = false; // unreadable or not JSON: reported as a failed check below
 }
 checks.push({ name: `results written to ${path.relative(process.cwd(), out)}`, ok: written });
 

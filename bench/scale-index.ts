@@ -82,7 +82,7 @@ const retained = process.memoryUsage();
 
 // Lookup latency at this size: random registered ids across all organisations, each timed on its own.
 const lookups = Number(lookupsArg);
-const latUs: number[] = new Array(lookups);
+const latUs: number[] = new Array<number>(lookups);
 let registered = 0;
 for (let i = 0; i < lookups; i++) {
   const org = orgs[(Math.random() * orgs.length) | 0]!;
