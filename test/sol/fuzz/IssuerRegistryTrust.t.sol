@@ -12,8 +12,8 @@ import {
 } from "../../../contracts/common/CivilIdErrors.sol";
 import {ConsortiumFixture} from "../utils/ConsortiumFixture.sol";
 
-/// @title Fuzz tests of IssuerRegistry: trust at fuzzed times around key windows, retirement, compromise,
-///        organisation status, and agency-code validation.
+/// @title Fuzz tests of IssuerRegistry: trust at fuzzed times around key windows (which start at or after the
+///        key's registration), retirement, compromise, organisation status, and agency-code validation.
 contract IssuerRegistryTrustFuzzTest is ConsortiumFixture {
     uint32 private constant AGENCY = 1_741_000;
     address private constant ADMIN = address(0xAD);
@@ -29,22 +29,29 @@ contract IssuerRegistryTrustFuzzTest is ConsortiumFixture {
     // ------------------------------------------------------------------ signing window
 
     /// @notice Trust at `at` is exactly `validFrom <= at < validUntil`, whatever the current time is (a verifier
-    ///         checking an old credential gets the same answer as one checking it at issuance).
+    ///         checking an old credential gets the same answer as one checking it at issuance); nothing signed
+    ///         before the key's registration is ever trusted.
     function testFuzz_trustFollowsSigningWindow(
         uint256 fromSeed,
         uint256 untilSeed,
         uint8 pointSeed,
         int16 delta,
         uint64 randomAt,
-        uint256 nowSeed
+        uint256 nowSeed,
+        uint32 registerDelay
     ) public {
+        // Register the key at a fuzzed time after T0 (the window rules are relative to registration).
+        uint40 registeredAt = uint40(T0 + registerDelay % (HORIZON / 4));
+        vm.warp(registeredAt);
         (uint40 validFrom, uint40 validUntil) = _addKey(ISSUER, fromSeed, untilSeed);
-        uint64 at = _probeTime(validFrom, validUntil, pointSeed, delta, randomAt);
+        assertEq(issuers.issuerKey(ISSUER).addedAt, registeredAt, "registration time");
+        uint64 at = _probeTime(validFrom, validUntil, registeredAt, pointSeed, delta, randomAt);
 
-        vm.warp(bound(nowSeed, T0, T0 + HORIZON));
+        vm.warp(bound(nowSeed, registeredAt, T0 + HORIZON));
         (bool trusted, uint32 agency) = issuers.isTrustedIssuer(ISSUER, CIVIL_ID_TYPE, at);
         assertEq(agency, AGENCY, "agency of the key");
         assertTrue(trusted == (at >= validFrom && at < validUntil), "trust differs from the signing window");
+        if (at < registeredAt) assertFalse(trusted, "signature from before the key's registration trusted");
 
         // Another credential type is never trusted, an unknown key never is and reports no organisation.
         (trusted,) = issuers.isTrustedIssuer(ISSUER, keccak256("OtherCredential"), at);
@@ -82,7 +89,7 @@ contract IssuerRegistryTrustFuzzTest is ConsortiumFixture {
         }
         vm.stopPrank();
 
-        uint64 at = _probeTime(validFrom, validUntil, pointSeed, delta, randomAt);
+        uint64 at = _probeTime(validFrom, validUntil, uint40(T0), pointSeed, delta, randomAt);
         (bool trusted,) = issuers.isTrustedIssuer(ISSUER, CIVIL_ID_TYPE, at);
         assertTrue(trusted == (at >= validFrom && at < validUntil), "trust differs from the retired window");
 
@@ -139,7 +146,7 @@ contract IssuerRegistryTrustFuzzTest is ConsortiumFixture {
         vm.prank(ADMIN);
         issuers.rotateIssuerKey(AGENCY, ISSUER, NEXT_ISSUER, newUntil);
 
-        uint64 at = _probeTime(rotatedAt, newUntil, pointSeed, delta, randomAt);
+        uint64 at = _probeTime(rotatedAt, newUntil, oldFrom, pointSeed, delta, randomAt);
         (bool oldTrusted,) = issuers.isTrustedIssuer(ISSUER, CIVIL_ID_TYPE, at);
         (bool newTrusted,) = issuers.isTrustedIssuer(NEXT_ISSUER, CIVIL_ID_TYPE, at);
         assertTrue(oldTrusted == (at >= oldFrom && at < rotatedAt), "old key trust after rotation");
@@ -182,18 +189,63 @@ contract IssuerRegistryTrustFuzzTest is ConsortiumFixture {
         assertFalse(trusted, "key of a removed organisation trusted");
     }
 
-    /// @notice Windows must be non-empty and end in the future.
-    function testFuzz_invalidWindowRejected(uint40 validFrom, uint40 validUntil) public {
-        uint40 effectiveFrom = validFrom == 0 ? uint40(block.timestamp) : validFrom;
-        bool valid = effectiveFrom < validUntil && validUntil > block.timestamp;
+    /// @notice Windows must be non-empty and must not start before the key's registration (0 = now): an empty
+    ///         or inverted window and a backdated start are refused with the effective window.
+    /// @param mode 0: raw values; 1: start within 3 s of now (backdated by up to 3 s, or later), raw end;
+    ///        2: start within 3 s of now and end within 3 s of the start (empty/inverted windows); 3: start
+    ///        anywhere before now (backdated), raw end.
+    function testFuzz_invalidWindowRejected(
+        uint40 rawFrom,
+        uint40 rawUntil,
+        uint8 mode,
+        int8 fromDelta,
+        int8 untilDelta,
+        uint32 registerDelay
+    ) public {
+        uint256 nowTs = T0 + registerDelay % (HORIZON / 4);
+        vm.warp(nowTs);
+        uint40 validFrom = rawFrom;
+        uint40 validUntil = rawUntil;
+        mode %= 4;
+        if (mode == 1 || mode == 2) validFrom = uint40(uint256(int256(nowTs) + int256(fromDelta) % 4));
+        if (mode == 2) validUntil = uint40(uint256(int256(uint256(validFrom)) + int256(untilDelta) % 4));
+        if (mode == 3) validFrom = uint40(bound(rawFrom, 1, nowTs - 1));
+
+        uint40 effectiveFrom = validFrom == 0 ? uint40(nowTs) : validFrom;
+        bool backdated = effectiveFrom < nowTs;
+        bool valid = !backdated && effectiveFrom < validUntil;
+        if (mode == 3) assertTrue(backdated && !valid, "backdated start not classed invalid");
         vm.prank(ADMIN);
         if (!valid) vm.expectRevert(abi.encodeWithSelector(InvalidWindow.selector, effectiveFrom, validUntil));
         issuers.addIssuerKey(AGENCY, ISSUER, validFrom, validUntil);
+        IssuerRegistry.IssuerKey memory key = issuers.issuerKey(ISSUER);
         if (valid) {
-            IssuerRegistry.IssuerKey memory key = issuers.issuerKey(ISSUER);
             assertEq(key.validFrom, effectiveFrom, "stored validFrom");
             assertEq(key.validUntil, validUntil, "stored validUntil");
+            assertEq(key.addedAt, nowTs, "stored addedAt");
+        } else {
+            assertEq(key.agencyCode, 0, "refused key stored");
         }
+    }
+
+    /// @notice A key backdated by even one second is refused, whatever its end; from exactly now it is accepted.
+    function testFuzz_backdatedKeyRefused(uint32 registerDelay, uint256 backSeed, uint256 untilSeed) public {
+        uint256 nowTs = T0 + registerDelay % (HORIZON / 4);
+        vm.warp(nowTs);
+        uint40 validFrom = uint40(nowTs - bound(backSeed, 1, nowTs - 1));
+        uint40 validUntil = uint40(bound(untilSeed, nowTs + 1, T0 + HORIZON));
+        vm.prank(ADMIN);
+        vm.expectRevert(abi.encodeWithSelector(InvalidWindow.selector, validFrom, validUntil));
+        issuers.addIssuerKey(AGENCY, ISSUER, validFrom, validUntil);
+        (bool trusted,) = issuers.isTrustedIssuer(ISSUER, CIVIL_ID_TYPE, validFrom);
+        assertFalse(trusted, "refused backdated key trusted");
+
+        vm.prank(ADMIN);
+        issuers.addIssuerKey(AGENCY, ISSUER, uint40(nowTs), validUntil);
+        (trusted,) = issuers.isTrustedIssuer(ISSUER, CIVIL_ID_TYPE, uint64(nowTs - 1));
+        assertFalse(trusted, "key registered now trusts the second before");
+        (trusted,) = issuers.isTrustedIssuer(ISSUER, CIVIL_ID_TYPE, uint64(nowTs));
+        assertTrue(trusted, "key registered now not trusted now");
     }
 
     // ------------------------------------------------------------------ agency codes
@@ -253,16 +305,15 @@ contract IssuerRegistryTrustFuzzTest is ConsortiumFixture {
 
     // ------------------------------------------------------------------ helpers
 
-    /// @dev Adds `issuer` with a fuzzed window: validFrom anywhere from the past to the future (0 = now), validUntil
-    ///      after both validFrom and now. Returns the stored window.
+    /// @dev Adds `issuer` now with a fuzzed window: validFrom 0 (= now) or from now on (small seeds land within
+    ///      seconds of now, the registration edge), validUntil after validFrom. Returns the stored window.
     function _addKey(address issuer, uint256 fromSeed, uint256 untilSeed)
         private
         returns (uint40 validFrom, uint40 validUntil)
     {
-        validFrom = uint40(bound(fromSeed, 0, T0 + HORIZON / 2));
+        validFrom = fromSeed == 0 ? 0 : uint40(bound(fromSeed, block.timestamp, T0 + HORIZON / 2));
         uint40 effectiveFrom = validFrom == 0 ? uint40(block.timestamp) : validFrom;
-        uint256 floor = effectiveFrom > block.timestamp ? effectiveFrom : block.timestamp;
-        validUntil = uint40(bound(untilSeed, floor + 1, T0 + HORIZON));
+        validUntil = uint40(bound(untilSeed, uint256(effectiveFrom) + 1, T0 + HORIZON));
         vm.prank(ADMIN);
         issuers.addIssuerKey(AGENCY, issuer, validFrom, validUntil);
         validFrom = effectiveFrom;
@@ -271,15 +322,19 @@ contract IssuerRegistryTrustFuzzTest is ConsortiumFixture {
         assertEq(key.validUntil, validUntil, "stored validUntil");
     }
 
-    /// @dev A probe time: mostly within a few seconds of a window edge, sometimes anywhere.
-    function _probeTime(uint40 validFrom, uint40 validUntil, uint8 pointSeed, int16 delta, uint64 randomAt)
-        private
-        pure
-        returns (uint64)
-    {
-        uint256 mode = pointSeed % 3;
-        if (mode == 2) return randomAt;
-        int256 edge = int256(uint256(mode == 0 ? validFrom : validUntil));
+    /// @dev A probe time: mostly within a few seconds of a window edge or of the key's registration, sometimes
+    ///      anywhere.
+    function _probeTime(
+        uint40 validFrom,
+        uint40 validUntil,
+        uint40 registeredAt,
+        uint8 pointSeed,
+        int16 delta,
+        uint64 randomAt
+    ) private pure returns (uint64) {
+        uint256 mode = pointSeed % 4;
+        if (mode == 3) return randomAt;
+        int256 edge = int256(uint256(mode == 0 ? validFrom : mode == 1 ? validUntil : registeredAt));
         int256 at = edge + int256(delta) % 4; // edge - 3 .. edge + 3
         return at < 0 ? 0 : uint64(uint256(at));
     }

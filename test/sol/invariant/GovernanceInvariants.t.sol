@@ -18,9 +18,11 @@ import {
     MemberCountBelowThreshold,
     NotApproved,
     NotProposer,
+    TargetNotContract,
     SignatureExpired,
     InvalidSigner,
-    InvalidOrgStatus
+    InvalidOrgStatus,
+    ZeroAddress
 } from "../../../contracts/common/CivilIdErrors.sol";
 import {TestBase} from "../utils/TestBase.sol";
 import {InvariantBase} from "../utils/InvariantBase.sol";
@@ -29,10 +31,12 @@ import {CallTarget} from "../utils/CallTarget.sol";
 /// @title Invariant handler for the consortium governor
 /// @notice Six candidate ministries (known keys; three founders, threshold 2) and an outsider propose, approve
 ///         (by transaction and by relayed EIP-712 signature, sometimes signed by the wrong key), withdraw
-///         approvals, execute and cancel proposals that add or remove members, change the threshold, suspend or
-///         reinstate an organisation, or call an inert target; time moves on so proposals expire. An independent
-///         model of members, threshold, approvals and proposals predicts every outcome and error; the ghosts
-///         record disagreements, executions below threshold and nonce movements.
+///         approvals, burn their signature nonce (then relay the voided signature), execute and cancel proposals
+///         that add or remove members, change the threshold, suspend or reinstate an organisation, or call an
+///         inert target (and try to propose calls to the zero address or to addresses without code); time moves
+///         on so proposals expire. An independent model of members, membership epochs, threshold, approvals (with
+///         the epoch they were given in) and proposals predicts every outcome and error; the ghosts record
+///         disagreements, executions below threshold, nonce movements and approvals outliving a removal.
 contract GovernanceHandler is TestBase {
     enum Kind {
         AddMember,
@@ -40,7 +44,9 @@ contract GovernanceHandler is TestBase {
         SetThreshold,
         Suspend,
         Reinstate,
-        Ping
+        Ping,
+        NoCodeTarget, // always refused: an EOA, a precompile or an unused address
+        ZeroTarget // always refused
     }
 
     struct ModelProposal {
@@ -72,7 +78,11 @@ contract GovernanceHandler is TestBase {
     uint256 public modelThreshold;
     OrgStatus public modelOrgStatus;
     ModelProposal[] private _proposals; // index = proposalId - 1
-    mapping(uint256 proposalId => mapping(address member => bool)) public modelApproved;
+    uint256[] private _proposed; // ids created by the `propose` action
+    /// @notice Times each account became a member (the governor's `membershipEpoch`).
+    mapping(address account => uint256) public modelEpoch;
+    /// @notice The membership epoch an approval was given in (0 = none); it counts only in that same epoch.
+    mapping(uint256 proposalId => mapping(address member => uint256 epoch)) public modelApprovalEpoch;
     mapping(address member => uint256) public modelNonce;
 
     // ------------------------------------------------------------------ ghosts
@@ -81,13 +91,25 @@ contract GovernanceHandler is TestBase {
     /// @notice Executions that succeeded with fewer approvals by current members than the threshold in force.
     uint256 public executedBelowThreshold;
     uint256 public executions;
+    /// @notice Executions by the `execute` action (the rest are `readmit`'s).
+    uint256 public randomExecutions;
     mapping(uint256 proposalId => uint256) public approvalsAtExecution;
     mapping(uint256 proposalId => uint256) public thresholdAtExecution;
     /// @notice Times a governor nonce was seen lower than before.
     uint256 public nonceDecreases;
     mapping(address member => uint256) public lastSeenNonce;
     uint256 public approvalsBySig;
+    uint256 public nonceInvalidations;
+    /// @notice Signed approvals relayed after their signer burned the nonce; each must be refused.
+    uint256 public voidedSignaturesRelayed;
     uint256 public refusals;
+    uint256 public codelessTargetsRefused;
+    /// @notice Cancels refused because the proposer is no longer a member.
+    uint256 public cancelsByRemovedProposers;
+    /// @notice Members re-added after a removal, and approvals of open proposals from their earlier membership
+    ///         on record then.
+    uint256 public readmissions;
+    uint256 public staleApprovalsAtReadmission;
 
     /// @param closedProposals Proposals already executed before the handler starts (setup decisions).
     constructor(ConsortiumGovernor governor_, IssuerRegistry issuers_, CallTarget pingTarget_, uint256 closedProposals) {
@@ -99,6 +121,7 @@ contract GovernanceHandler is TestBase {
         }
         for (uint256 i = 0; i < 3; ++i) {
             modelMember[account(i)] = true;
+            modelEpoch[account(i)] = 1;
         }
         modelMemberCount = 3;
         modelThreshold = 2;
@@ -109,12 +132,23 @@ contract GovernanceHandler is TestBase {
 
     function propose(uint256 proposerSeed, uint8 kindSeed, uint256 argSeed, uint256 lifetimeSeed) external {
         address proposer = _actor(proposerSeed);
-        Kind kind = Kind(kindSeed % 6);
+        // Three times in sixteen a target the governor must refuse (no code, or the zero address).
+        uint8 k = kindSeed % 16;
+        Kind kind = k == 15 ? Kind.ZeroTarget : k >= 13 ? Kind.NoCodeTarget : Kind(k % 6);
         uint256 arg = _arg(kind, argSeed);
         // Mostly a valid lifetime; sometimes 0 or one second too long.
         uint256 l = lifetimeSeed % 16;
         uint64 lifetime = l == 0 ? 0 : l == 1 ? MAX_LIFETIME + 1 : uint64(1 + (lifetimeSeed >> 8) % MAX_LIFETIME);
+        uint256 id = _propose(proposer, kind, arg, lifetime);
+        if (id != 0) _proposed.push(id);
+    }
 
+    function approve(uint256 memberSeed, uint256 idSeed) external {
+        _approve(_actor(memberSeed), _pickProposal(idSeed));
+    }
+
+    /// @dev The proposal's id, or 0 if the governor refused it.
+    function _propose(address proposer, Kind kind, uint256 arg, uint64 lifetime) private returns (uint256 id) {
         (address target, bytes memory data) = _call(kind, arg);
         vm.prank(proposer);
         (bool ok, bytes memory ret) =
@@ -122,29 +156,30 @@ contract GovernanceHandler is TestBase {
 
         bytes memory expected;
         if (!modelMember[proposer]) expected = abi.encodeWithSelector(NotMember.selector, proposer);
+        else if (kind == Kind.ZeroTarget) expected = abi.encodeWithSelector(ZeroAddress.selector);
+        else if (kind == Kind.NoCodeTarget) expected = abi.encodeWithSelector(TargetNotContract.selector, target);
         else if (lifetime == 0 || lifetime > MAX_LIFETIME) {
             expected = abi.encodeWithSelector(InvalidLifetime.selector, lifetime, MAX_LIFETIME);
         }
         _compare(ok, ret, expected);
+        if (!ok && kind == Kind.NoCodeTarget && modelMember[proposer]) ++codelessTargetsRefused;
         if (ok && expected.length == 0) {
             _proposals.push(ModelProposal(kind, arg, uint64(block.timestamp) + lifetime, proposer, false, false));
-            uint256 id = _proposals.length;
+            id = _proposals.length;
             if (abi.decode(ret, (uint256)) != id) _mismatch("proposal id", ret);
-            modelApproved[id][proposer] = true;
+            modelApprovalEpoch[id][proposer] = modelEpoch[proposer];
         }
         _checkNonces();
     }
 
-    function approve(uint256 memberSeed, uint256 idSeed) external {
-        address member = _actor(memberSeed);
-        uint256 id = _pickProposal(idSeed);
+    function _approve(address member, uint256 id) private {
         vm.prank(member);
         (bool ok, bytes memory ret) = address(governor).call(abi.encodeCall(ConsortiumGovernor.approve, (id)));
         bytes memory expected = modelMember[member]
             ? _approveError(id, member)
             : abi.encodeWithSelector(NotMember.selector, member);
         _compare(ok, ret, expected);
-        if (ok && expected.length == 0) modelApproved[id][member] = true;
+        if (ok && expected.length == 0) modelApprovalEpoch[id][member] = modelEpoch[member];
         _checkNonces();
     }
 
@@ -153,10 +188,7 @@ contract GovernanceHandler is TestBase {
         external
     {
         address member = _actor(memberSeed);
-        uint256 memberIndex = POOL; // the outsider's "index": it has no key in the pool
-        for (uint256 i = 0; i < POOL; ++i) {
-            if (account(i) == member) memberIndex = i;
-        }
+        uint256 memberIndex = _poolIndex(member); // POOL for the outsider: it has no key in the pool
         uint256 id = _pickProposal(idSeed);
         // Mostly in the future, sometimes exactly now, sometimes one second ago.
         uint256 d = deadlineSeed % 8;
@@ -184,7 +216,7 @@ contract GovernanceHandler is TestBase {
         }
         _compare(ok, ret, expected);
         if (ok && expected.length == 0) {
-            modelApproved[id][member] = true;
+            modelApprovalEpoch[id][member] = modelEpoch[member];
             ++modelNonce[member];
             ++approvalsBySig;
         }
@@ -199,22 +231,64 @@ contract GovernanceHandler is TestBase {
         bytes memory expected;
         if (!modelMember[member]) expected = abi.encodeWithSelector(NotMember.selector, member);
         else expected = _openError(id);
-        if (expected.length == 0 && !modelApproved[id][member]) {
+        if (expected.length == 0 && !_modelCounts(id, member)) {
             expected = abi.encodeWithSelector(NotApproved.selector, id, member);
         }
         _compare(ok, ret, expected);
-        if (ok && expected.length == 0) modelApproved[id][member] = false;
+        if (ok && expected.length == 0) modelApprovalEpoch[id][member] = 0;
+        _checkNonces();
+    }
+
+    /// @notice A member signs an approval, burns its nonce before it is relayed, and (if `relay`) the voided
+    ///         signature is relayed anyway: it must be refused and record nothing.
+    function invalidateNonce(uint256 memberSeed, uint256 idSeed, bool relay) external {
+        address member = _actor(memberSeed);
+        uint256 id = _pickProposal(idSeed);
+        uint256 memberIndex = _poolIndex(member);
+        uint256 deadline = block.timestamp + 1 hours;
+        uint256 oldNonce = governor.nonces(member);
+        bytes memory signature = memberIndex < POOL ? _signApproval(memberIndex, id, oldNonce, deadline) : bytes("");
+
+        vm.prank(member);
+        (bool ok, bytes memory ret) = address(governor).call(abi.encodeCall(ConsortiumGovernor.invalidateNonce, ()));
+        bytes memory expected;
+        if (!modelMember[member]) expected = abi.encodeWithSelector(NotMember.selector, member);
+        _compare(ok, ret, expected);
+        if (ok && expected.length == 0) {
+            ++modelNonce[member];
+            ++nonceInvalidations;
+        }
+        _checkNonces();
+        if (!ok || !relay || signature.length == 0) return;
+
+        // Relay the signature over the burned nonce. The governor checks it against the current nonce, so it
+        // recovers some other address; the model predicts which, from the digest over the current nonce.
+        bool approvedBefore = governor.hasApproved(id, member);
+        (ok, ret) = address(governor).call(abi.encodeCall(ConsortiumGovernor.approveBySig, (id, member, deadline, signature)));
+        ++voidedSignaturesRelayed;
+        if (id == 0 || id > _proposals.length) {
+            expected = abi.encodeWithSelector(UnknownProposal.selector, id);
+        } else {
+            expected = abi.encodeWithSelector(
+                InvalidSigner.selector, _recover(id, governor.nonces(member), deadline, signature), member
+            );
+        }
+        _compare(ok, ret, expected);
+        if (governor.hasApproved(id, member) != approvedBefore) _mismatch("voided signature changed an approval", ret);
         _checkNonces();
     }
 
     function execute(uint256 executorSeed, uint256 idSeed) external {
-        address executor = _actor(executorSeed);
-        uint256 id = _pickProposal(idSeed);
+        if (_execute(_actor(executorSeed), _pickProposal(idSeed))) ++randomExecutions;
+    }
+
+    function _execute(address executor, uint256 id) private returns (bool ok) {
         uint256 approvals = _modelApprovalCount(id);
         uint256 thresholdNow = modelThreshold;
 
         vm.prank(executor);
-        (bool ok, bytes memory ret) = address(governor).call(abi.encodeCall(ConsortiumGovernor.execute, (id)));
+        bytes memory ret;
+        (ok, ret) = address(governor).call(abi.encodeCall(ConsortiumGovernor.execute, (id)));
 
         bytes memory expected;
         if (!modelMember[executor]) expected = abi.encodeWithSelector(NotMember.selector, executor);
@@ -239,18 +313,60 @@ contract GovernanceHandler is TestBase {
         _checkNonces();
     }
 
+    /// @dev A proposer removed since proposing always gets its turn (it must be refused as a non-member).
     function cancel(uint256 callerSeed, uint256 idSeed) external {
-        address caller = _actor(callerSeed);
         uint256 id = _pickProposal(idSeed);
+        address proposer = id != 0 && id <= _proposals.length ? _proposals[id - 1].proposer : address(0);
+        _cancel(proposer != address(0) && !modelMember[proposer] ? proposer : _actor(callerSeed), id);
+    }
+
+    function _cancel(address caller, uint256 id) private {
         vm.prank(caller);
         (bool ok, bytes memory ret) = address(governor).call(abi.encodeCall(ConsortiumGovernor.cancel, (id)));
-        bytes memory expected = _openError(id);
+        bytes memory expected;
+        if (!modelMember[caller]) expected = abi.encodeWithSelector(NotMember.selector, caller);
+        else expected = _openError(id);
         if (expected.length == 0 && _proposals[id - 1].proposer != caller) {
             expected = abi.encodeWithSelector(NotProposer.selector, id, caller);
         }
         _compare(ok, ret, expected);
+        if (!ok && !modelMember[caller] && id != 0 && id <= _proposals.length && _proposals[id - 1].proposer == caller) {
+            ++cancelsByRemovedProposers;
+        }
         if (ok && expected.length == 0) _proposals[id - 1].cancelled = true;
         _checkNonces();
+    }
+
+    /// @notice A member (often the proposer or an approver of an open proposal) is removed and re-added through
+    ///         two executed proposals. While removed it can neither approve nor cancel; once back, its approval
+    ///         from before the removal does not count (the invariants check every such approval), and it may
+    ///         approve again, once.
+    function readmit(uint256 memberSeed, uint256 idSeed) external {
+        if (modelMemberCount <= modelThreshold) return; // a removal would be refused: MemberCountBelowThreshold
+        uint256 id = _pickProposal(idSeed);
+        bool open = _openError(id).length == 0;
+        address proposer = open ? _proposals[id - 1].proposer : address(0);
+        address member = open && memberSeed % 2 == 0 && modelMember[proposer] ? proposer : _nthMember(memberSeed >> 8);
+        address other = _nthMember(0) == member ? _nthMember(1) : _nthMember(0);
+        if (open && !_modelCounts(id, member)) _approve(member, id);
+
+        uint256 removal = _propose(other, Kind.RemoveMember, uint160(member), 1 days);
+        _approveUntilThreshold(removal);
+        _execute(other, removal);
+        if (modelMember[member]) return; // refused: already recorded as a model mismatch
+        if (open) {
+            _approve(member, id); // NotMember
+            _cancel(member, id); // NotMember, even for its own proposal
+        }
+
+        uint256 addition = _propose(other, Kind.AddMember, uint160(member), 1 days);
+        _approveUntilThreshold(addition);
+        _execute(other, addition);
+        if (open) {
+            if (governor.hasApproved(id, member)) _mismatch("approval from before removal counts", abi.encode(id, member));
+            _approve(member, id); // counts again
+            _approve(member, id); // AlreadyApproved
+        }
     }
 
     function warp(uint256 secondsSeed) external {
@@ -276,11 +392,30 @@ contract GovernanceHandler is TestBase {
         return _modelApprovalCount(id);
     }
 
+    /// @notice The model's `hasApproved`: an approval given in the account's current membership epoch.
+    function modelHasApproved(uint256 id, address member) external view returns (bool) {
+        return _modelCounts(id, member);
+    }
+
     // ------------------------------------------------------------------ model internals
+
+    function _modelCounts(uint256 id, address member) private view returns (bool) {
+        uint256 epoch = modelApprovalEpoch[id][member];
+        return epoch != 0 && epoch == modelEpoch[member];
+    }
+
+    /// @dev Current members approve `id` in pool order until it has `threshold` counted approvals.
+    function _approveUntilThreshold(uint256 id) private {
+        if (id == 0) return;
+        for (uint256 i = 0; i < POOL && _modelApprovalCount(id) < modelThreshold; ++i) {
+            address a = account(i);
+            if (modelMember[a] && !_modelCounts(id, a)) _approve(a, id);
+        }
+    }
 
     function _modelApprovalCount(uint256 id) private view returns (uint256 count) {
         for (uint256 i = 0; i < POOL; ++i) {
-            if (modelMember[account(i)] && modelApproved[id][account(i)]) ++count;
+            if (modelMember[account(i)] && _modelCounts(id, account(i))) ++count;
         }
     }
 
@@ -295,7 +430,7 @@ contract GovernanceHandler is TestBase {
 
     function _approveError(uint256 id, address member) private view returns (bytes memory err) {
         err = _openError(id);
-        if (err.length == 0 && modelApproved[id][member]) err = abi.encodeWithSelector(AlreadyApproved.selector, id, member);
+        if (err.length == 0 && _modelCounts(id, member)) err = abi.encodeWithSelector(AlreadyApproved.selector, id, member);
     }
 
     /// @dev The error the proposal's call would raise now, or empty if it would succeed.
@@ -329,8 +464,17 @@ contract GovernanceHandler is TestBase {
         ModelProposal storage p = _proposals[id - 1];
         p.executed = true;
         if (p.kind == Kind.AddMember) {
-            modelMember[address(uint160(p.arg))] = true;
+            address a = address(uint160(p.arg));
+            modelMember[a] = true;
             ++modelMemberCount;
+            if (++modelEpoch[a] > 1) {
+                // Readmitted: whatever it approved while a member before must not count now.
+                ++readmissions;
+                for (uint256 i = 1; i <= _proposals.length; ++i) {
+                    uint256 epoch = modelApprovalEpoch[i][a];
+                    if (epoch != 0 && epoch < modelEpoch[a] && _openError(i).length == 0) ++staleApprovalsAtReadmission;
+                }
+            }
         } else if (p.kind == Kind.RemoveMember) {
             modelMember[address(uint160(p.arg))] = false;
             --modelMemberCount;
@@ -353,37 +497,74 @@ contract GovernanceHandler is TestBase {
         if (kind == Kind.SetThreshold) return (address(governor), abi.encodeCall(ConsortiumGovernor.setThreshold, (arg)));
         if (kind == Kind.Suspend) return (address(issuers), abi.encodeCall(IssuerRegistry.suspend, (AGENCY)));
         if (kind == Kind.Reinstate) return (address(issuers), abi.encodeCall(IssuerRegistry.reinstate, (AGENCY)));
+        if (kind == Kind.NoCodeTarget) return (address(uint160(arg)), abi.encodeCall(CallTarget.ping, (arg)));
+        if (kind == Kind.ZeroTarget) return (address(0), abi.encodeCall(CallTarget.ping, (arg)));
         return (address(pingTarget), abi.encodeCall(CallTarget.ping, (arg)));
     }
 
-    function _arg(Kind kind, uint256 seed) private pure returns (uint256) {
-        if (kind == Kind.AddMember || kind == Kind.RemoveMember) return uint160(account(seed % POOL));
-        if (kind == Kind.SetThreshold) return seed % (POOL + 2); // 0..7: includes invalid values
+    /// @dev Member changes mostly name an account they can apply to (a non-member to add, a member to remove), so
+    ///      members are removed and re-added often; one time in four any pool account (refused when executed).
+    function _arg(Kind kind, uint256 seed) private view returns (uint256) {
+        if (kind == Kind.AddMember || kind == Kind.RemoveMember) {
+            bool wantMember = kind == Kind.RemoveMember;
+            uint256 eligible = wantMember ? modelMemberCount : POOL - modelMemberCount;
+            if (seed % 4 == 0 || eligible == 0) return uint160(account((seed >> 8) % POOL));
+            uint256 nth = (seed >> 8) % eligible;
+            for (uint256 i = 0; i < POOL; ++i) {
+                if (modelMember[account(i)] != wantMember) continue;
+                if (nth == 0) return uint160(account(i));
+                --nth;
+            }
+        }
+        // Mostly 1 or 2 (so the consortium does not lock itself at threshold == members and stop deciding);
+        // one time in four 0..7, which includes invalid values and the member count itself.
+        if (kind == Kind.SetThreshold) return seed % 4 == 0 ? (seed >> 8) % (POOL + 2) : 1 + (seed >> 8) % 2;
+        if (kind == Kind.NoCodeTarget) {
+            // A pool member's own account (an EOA), a precompile (0x01..0x09: no code) or an unused address.
+            uint256 c = seed % 3;
+            if (c == 0) return uint160(account((seed >> 8) % POOL));
+            if (c == 1) return 1 + (seed >> 8) % 9;
+            return uint160(uint256(keccak256(abi.encode("no code", seed))));
+        }
         return seed;
+    }
+
+    /// @dev The account's index in the key pool, or POOL for an account without a pool key (the outsider).
+    function _poolIndex(address a) private pure returns (uint256 index) {
+        for (index = 0; index < POOL; ++index) {
+            if (account(index) == a) return index;
+        }
     }
 
     /// @dev Three times in four a current member (so proposals progress), otherwise any pool account or the
     ///      outsider.
     function _actor(uint256 seed) private view returns (address) {
-        if (seed % 4 != 0) {
-            uint256 nth = (seed >> 8) % modelMemberCount;
-            for (uint256 i = 0; i < POOL; ++i) {
-                if (!modelMember[account(i)]) continue;
-                if (nth == 0) return account(i);
-                --nth;
-            }
-        }
+        if (seed % 4 != 0) return _nthMember(seed >> 8);
         uint256 k = (seed >> 16) % (POOL + 1);
         return k == POOL ? OUTSIDER : account(k);
     }
 
-    /// @dev Mostly one of the latest proposals; sometimes 0 or one past the last (unknown).
+    /// @dev The (`seed` modulo member count)-th current member in pool order.
+    function _nthMember(uint256 seed) private view returns (address) {
+        uint256 nth = seed % modelMemberCount;
+        for (uint256 i = 0; i < POOL; ++i) {
+            if (!modelMember[account(i)]) continue;
+            if (nth == 0) return account(i);
+            --nth;
+        }
+        revert("no members"); // unreachable: the governor always keeps at least `threshold` >= 1 members
+    }
+
+    /// @dev Mostly one of the latest proposals of the `propose` action (not `readmit`'s, executed at once);
+    ///      sometimes any proposal, 0 or one past the last (unknown).
     function _pickProposal(uint256 seed) private view returns (uint256) {
         uint256 n = _proposals.length;
+        uint256 m = _proposed.length;
         uint256 k = seed % 16;
         if (n == 0 || k == 0) return k % 2 == 0 ? 0 : n + 1;
-        uint256 window = n < 4 ? n : 4;
-        return k < 12 ? n - (seed >> 8) % window : 1 + (seed >> 8) % n;
+        if (k >= 12 || m == 0) return 1 + (seed >> 8) % n;
+        uint256 window = m < 4 ? m : 4;
+        return _proposed[m - 1 - (seed >> 8) % window];
     }
 
     function _signApproval(uint256 signerIndex, uint256 id, uint256 nonce, uint256 deadline)
@@ -391,14 +572,29 @@ contract GovernanceHandler is TestBase {
         view
         returns (bytes memory)
     {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(privateKey(signerIndex), _approvalDigest(id, nonce, deadline));
+        return abi.encodePacked(r, s, v);
+    }
+
+    /// @dev The address a 65-byte signature recovers to over the Approve digest with `nonce`.
+    function _recover(uint256 id, uint256 nonce, uint256 deadline, bytes memory signature)
+        private
+        view
+        returns (address)
+    {
+        (bytes32 r, bytes32 s) = abi.decode(signature, (bytes32, bytes32));
+        uint8 v = uint8(signature[64]);
+        return ecrecover(_approvalDigest(id, nonce, deadline), v, r, s);
+    }
+
+    function _approvalDigest(uint256 id, uint256 nonce, uint256 deadline) private view returns (bytes32) {
         ConsortiumGovernor.Proposal memory p = governor.proposal(id);
         bytes32 domain = keccak256(
             abi.encode(DOMAIN_TYPEHASH, keccak256("CivilIdConsortiumGovernor"), keccak256("1"), block.chainid, address(governor))
         );
         bytes32 structHash =
             keccak256(abi.encode(APPROVE_TYPEHASH, id, p.target, keccak256(p.data), p.expiresAt, nonce, deadline));
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(privateKey(signerIndex), keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
-        return abi.encodePacked(r, s, v);
+        return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
     }
 
     function _compare(bool ok, bytes memory ret, bytes memory expected) private {
@@ -416,6 +612,9 @@ contract GovernanceHandler is TestBase {
             if (n < lastSeenNonce[a]) ++nonceDecreases;
             lastSeenNonce[a] = n;
             if (n != modelNonce[a]) _mismatch("nonce differs from model", abi.encode(a, n, modelNonce[a]));
+            if (governor.isMember(a) != modelMember[a] || governor.membershipEpoch(a) != modelEpoch[a]) {
+                _mismatch("membership differs from model", abi.encode(a, governor.membershipEpoch(a), modelEpoch[a]));
+            }
         }
     }
 
@@ -459,7 +658,7 @@ contract GovernanceInvariantsTest is TestBase, InvariantBase {
         assertEq(handler.account(0), founders[0], "handler key pool");
 
         _targetContract(address(handler));
-        bytes4[] memory actions = new bytes4[](7);
+        bytes4[] memory actions = new bytes4[](9);
         actions[0] = GovernanceHandler.propose.selector;
         actions[1] = GovernanceHandler.approve.selector;
         actions[2] = GovernanceHandler.approveBySig.selector;
@@ -467,6 +666,8 @@ contract GovernanceInvariantsTest is TestBase, InvariantBase {
         actions[4] = GovernanceHandler.execute.selector;
         actions[5] = GovernanceHandler.cancel.selector;
         actions[6] = GovernanceHandler.warp.selector;
+        actions[7] = GovernanceHandler.invalidateNonce.selector;
+        actions[8] = GovernanceHandler.readmit.selector;
         _targetSelector(address(handler), actions);
     }
 
@@ -509,7 +710,30 @@ contract GovernanceInvariantsTest is TestBase, InvariantBase {
         }
     }
 
-    /// @notice EIP-712 approval nonces only ever increase, by one per accepted signature.
+    /// @notice Membership epochs are the model's, and an approval counts (in `hasApproved` and, for members, in
+    ///         `approvalCount`) only if given in the account's current membership: an approval given before a
+    ///         removal never counts after the account is re-added.
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 64
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_approvalsFromEarlierMembershipNeverCount() public view {
+        uint256 n = governor.proposalCount();
+        for (uint256 i = 0; i < handler.POOL(); ++i) {
+            address a = handler.account(i);
+            uint256 epoch = governor.membershipEpoch(a);
+            assertEq(epoch, handler.modelEpoch(a), "membership epoch");
+            for (uint256 id = 2; id <= n; ++id) {
+                uint256 approvedIn = handler.modelApprovalEpoch(id, a);
+                bool counts = governor.hasApproved(id, a);
+                if (approvedIn != 0 && approvedIn < epoch) {
+                    assertFalse(counts, "approval from an earlier membership counts");
+                }
+                assertTrue(counts == handler.modelHasApproved(id, a), "hasApproved differs from model");
+            }
+        }
+    }
+
+    /// @notice EIP-712 approval nonces only ever increase: by one per accepted signature or invalidation.
     /// hardhat-config: invariant.runs = 64
     /// hardhat-config: invariant.depth = 64
     /// hardhat-config: invariant.failOnRevert = true
@@ -521,27 +745,40 @@ contract GovernanceInvariantsTest is TestBase, InvariantBase {
             assertEq(governor.nonces(a), handler.modelNonce(a), "nonce differs from accepted signatures");
             total += governor.nonces(a);
         }
-        assertEq(total, handler.approvalsBySig(), "nonces do not add up to accepted signatures");
+        assertEq(
+            total,
+            handler.approvalsBySig() + handler.nonceInvalidations(),
+            "nonces do not add up to accepted signatures and invalidations"
+        );
     }
 
     /// @notice The handler really exercises the governor (guards the invariants against being vacuous).
     function test_handlerMakesProgress() public {
-        for (uint256 i = 0; i < 300; ++i) {
+        for (uint256 i = 0; i < 1000; ++i) {
             uint256 r = uint256(keccak256(abi.encode("governance progress", i)));
-            uint256 action = r % 7;
+            uint256 action = r % 9;
             if (action == 0) handler.propose(r >> 16, uint8(r >> 24), r >> 32, r >> 64);
             else if (action == 1) handler.approve(r >> 16, r >> 32);
             else if (action == 2) handler.approveBySig(r >> 16, r >> 32, r >> 64, (r >> 8) % 4 == 0, address(uint160(r >> 96)));
             else if (action == 3) handler.revokeApproval(r >> 16, r >> 32);
             else if (action == 4) handler.execute(r >> 16, r >> 32);
             else if (action == 5) handler.cancel(r >> 16, r >> 32);
+            else if (action == 6) handler.invalidateNonce(r >> 16, r >> 32, (r >> 8) % 2 == 0);
+            else if (action == 7) handler.readmit(r >> 16, r >> 32);
             else handler.warp(r >> 16 & 0xffff);
         }
         invariant_membersThresholdAndApprovalsMatchModel(); // first: reports the first disagreement in full
-        assertGe(handler.executions(), 5, "too few executions");
+        assertGe(handler.randomExecutions(), 5, "too few executions");
         assertGe(handler.approvalsBySig(), 10, "too few signed approvals");
         assertGe(handler.refusals(), 30, "too few refusals");
+        assertGe(handler.nonceInvalidations(), 5, "too few nonce invalidations");
+        assertGe(handler.voidedSignaturesRelayed(), 3, "too few voided signatures relayed");
+        assertGe(handler.codelessTargetsRefused(), 3, "too few code-less targets proposed");
+        assertGe(handler.cancelsByRemovedProposers(), 3, "too few cancels by removed proposers");
+        assertGe(handler.readmissions(), 3, "too few readmissions");
+        assertGe(handler.staleApprovalsAtReadmission(), 3, "too few approvals from an earlier membership");
         invariant_executionsMetThresholdOfCurrentMembers();
         invariant_governorNoncesOnlyIncrease();
+        invariant_approvalsFromEarlierMembershipNeverCount();
     }
 }
