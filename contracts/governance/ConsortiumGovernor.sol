@@ -244,7 +244,8 @@ contract ConsortiumGovernor is EIP712, ReentrancyGuard {
         return _proposals[proposalId];
     }
 
-    /// @notice Whether `member` approved `proposalId` (the approval counts only while it is a member).
+    /// @notice Whether `member` approved `proposalId` during its latest membership (`approvalCount` counts it only
+    ///         while `member` is a member; approvals from an earlier membership are never reported).
     /// @param proposalId The proposal.
     /// @param member The member.
     /// @return True if approved.
