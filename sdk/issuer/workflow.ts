@@ -582,7 +582,11 @@ export class IssuanceWorkflow {
     }
     const devicePublicKey = proof.publicKey;
     this.transition(id, ["invited"], "activated", "activate", actor, { subject_did: input.did, device_public_key: devicePublicKey, activated_at: at },
-      { invitationId: invitation.id, subjectDid: input.did }, () => this.store.markInvitationUsed(invitation.id, at));
+      { invitationId: invitation.id, subjectDid: input.did }, () => {
+        this.store.markInvitationUsed(invitation.id, at);
+        // An invitation SMS still waiting for delivery carries a link that no longer works: drop its text, unsent.
+        this.store.expireSms(id, "invitation");
+      });
     return this.get(id);
   }
 

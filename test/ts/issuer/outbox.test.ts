@@ -1,4 +1,7 @@
 import { expect } from "chai";
+import { Wallet } from "ethers";
+import { activationMessage } from "../../../sdk/issuer/activation.js";
+import { didForAddress } from "../../../sdk/did/did.js";
 import { issuanceEnv, eSaramExport, hrRow, type IssuanceEnv } from "../helpers/issuance.js";
 import type { IssuanceWorkflow } from "../../../sdk/issuer/workflow.js";
 
@@ -43,5 +46,27 @@ describe("issuer/workflow: undelivered SMS for an operator or a carrier integrat
     expect(wf.undeliveredSms()).to.have.length(1);
     env.clock.advance(300);
     expect(wf.undeliveredSms()).to.deep.equal([]);
+  });
+
+  it("an invitation still waiting when the device activates is dropped unsent: its link no longer works", async () => {
+    const id = "e-saram:REQ-0001";
+    await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
+    wf.approve(id, "dept-head:7001");
+    await wf.startIdentityVerification(id);
+    await wf.verifyIdentity(id, { name: "홍길동", employeeRef: "E-20240001", code: env.sms.otp(id) });
+    env.sms.failNext = 1;
+    await wf.invite(id);
+    const [waiting] = wf.undeliveredSms();
+    expect(waiting).to.deep.include({ requestId: id, purpose: "invitation", status: "failed" });
+    // The operator hands the text over; the device activates with it.
+    const token = /[?&]token=([A-Za-z0-9_-]{43})/.exec(waiting!.body)![1]!;
+    const code = /활성화 코드 ([0-9]+)/.exec(waiting!.body)![1]!;
+    const device = Wallet.createRandom();
+    const did = didForAddress(env.chainId, device.address);
+    const signature = await device.signMessage(activationMessage(wf.activationChallenge(token), did));
+    expect(wf.activate({ token, code, did, publicKey: device.signingKey.publicKey, signature }).state).to.equal("activated");
+    expect(wf.undeliveredSms()).to.deep.equal([]);
+    expect(wf.outbox(id).at(-1)).to.deep.include({ purpose: "invitation", status: "expired", body: null });
+    expect((await wf.deliverOutbox())).to.deep.equal({ delivered: 0, failed: 0, expired: 0 });
   });
 });
