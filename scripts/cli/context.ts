@@ -39,7 +39,9 @@ export async function connectChain(options: GlobalOptions): Promise<ChainContext
     if (!/^https?:\/\/[^\s]+$/.test(url)) throw new CivilIdError("INVALID_INPUT", `--rpc-url ${JSON.stringify(url)} is not an http(s) URL.`);
     const expected = options.chainId !== undefined ? parseChainId(options.chainId) : options.rpcUrl === undefined ? LOCALHOST.chainId : undefined;
     if (expected === undefined) throw new CivilIdError("INVALID_INPUT", "--rpc-url needs --chain-id (the chain the deployment file is for).");
-    const provider = new JsonRpcProvider(url, expected, { staticNetwork: true });
+    // No response cache (ethers keeps identical answers for 250 ms by default): on a chain that mines at once, a
+    // second transaction of the same account would otherwise be given the nonce of the first.
+    const provider = new JsonRpcProvider(url, expected, { staticNetwork: true, cacheTimeout: -1 });
     let actual: bigint;
     try {
       const answer: unknown = await provider.send("eth_chainId", []);

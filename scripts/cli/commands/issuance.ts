@@ -200,6 +200,7 @@ export function registerIssuance(program: Command): void {
   // ------------------------------------------------------------------ reissue
   serverOptions(
     program.command("reissue")
+      .summary("Write a holder's reissue request (lost phone, PIN lockout, …) as an HR export for HR to file")
       .description("Reissue (lost or replaced phone, PIN lockout, app deleted): HR files a reissue request, which then goes through the same flow as a new one. " +
         "This writes that request as an HR export, from the holder's issued request, for HR to file with `mcid hr import`.")
       .requiredOption("--from <requestId>", "the holder's issued request")

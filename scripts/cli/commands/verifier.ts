@@ -3,7 +3,6 @@ import path from "node:path";
 import type { Command } from "commander";
 import { CivilIdError } from "../../../sdk/errors.js";
 import { parseAgencyCode } from "../../../sdk/chain/codes.js";
-import { CachingDidResolver } from "../../../sdk/did/resolver.js";
 import { LedgerIndex } from "../../../sdk/status/ledger-index.js";
 import { OnlineLedgerView, type LedgerView } from "../../../sdk/status/ledger-view.js";
 import { SqliteChallengeStore, type ChallengeScope } from "../../../sdk/verifier/challenge-store.js";
@@ -64,6 +63,8 @@ async function verifierFor(ctx: CommandContext, challenges: ChallengeStore, inde
     view = local;
     description = `index synced to block ${block}`;
   }
+  // Loaded here, not at start-up: ethr-did-resolver is the slowest module to load and only verification needs it.
+  const { CachingDidResolver } = await import("../../../sdk/did/resolver.js");
   const resolver = new CachingDidResolver({ provider, chainId, registry: ledger.deployment.didRegistry });
   return { verifier: new PresentationVerifier({ ledger: view, resolver, challenges }), view: description };
 }
@@ -82,6 +83,7 @@ function verdictLines(result: VerificationResult, what: string): string[] {
 export function registerVerifier(program: Command): void {
   program
     .command("challenge")
+    .summary("Issue a single-use challenge for a verifier and a use")
     .description(`Issue a single-use challenge for a verifier and a use, kept in <data-dir>/verifier.sqlite until \`mcid verify\` consumes it`)
     .requiredOption("--audience <id>", "this verifier's identifier (gate, login URL, …): the presentation must name it")
     .requiredOption("--policy <use>", USE_IDS.join(" | "))
@@ -103,6 +105,7 @@ export function registerVerifier(program: Command): void {
 
   program
     .command("verify")
+    .summary("Verify a presentation for one use (exit 1 when refused)")
     .description("Verify a presentation for one use: signature, holder binding, challenge (consumed), times, issuer accreditation and on-chain status. Exit 1 when refused")
     .requiredOption("--policy <use>", USE_IDS.join(" | "))
     .requiredOption("--audience <id>", "this verifier's identifier, as given to `mcid challenge`")
@@ -129,6 +132,7 @@ export function registerVerifier(program: Command): void {
 
   program
     .command("verify-document")
+    .summary("Verify a document e-signature (exit 1 when refused)")
     .description("Verify a document e-signature: made by the credential's device key over exactly this document, by an accredited issuer's credential that is active now. Exit 1 when refused (DOCUMENT_ALTERED for a changed document)")
     .requiredOption("--file <file>", "the document as received")
     .requiredOption("--signature <file>", "the signature file written by `mcid wallet sign`")
