@@ -36,10 +36,10 @@ export const NO_CARRIER = "no SMS carrier configured (--sms outbox): the message
 export function serverOptions(command: Command): Command {
   return command
     .requiredOption("--agency <code>", "the organisation whose issuing server this is (7-digit 기관코드)")
-    .option("--issuer-key <keystore>", "the organisation's issuer key (default MCID_ISSUER_KEY; password MCID_ISSUER_KEY_PASSWORD or prompt, asked only to sign)", process.env.MCID_ISSUER_KEY)
-    .option("--holder-secret-file <file>", "consortium holder-reference secret as hex (default MCID_HOLDER_SECRET_FILE, else the hex in MCID_HOLDER_SECRET)", process.env.MCID_HOLDER_SECRET_FILE)
-    .option("--sms <gateway>", "outbox: SMS wait in the outbox for `mcid sms outbox` (no carrier) | log: printed on stderr and marked sent", process.env.MCID_SMS ?? "outbox")
-    .option("--activation-url <url>", "install/activation page the invitation SMS links to (https)", process.env.MCID_ACTIVATION_URL ?? DEFAULT_ACTIVATION_URL)
+    .option("--issuer-key <keystore>", "the organisation's issuer key (default MCID_ISSUER_KEY; password MCID_ISSUER_KEY_PASSWORD or prompt, asked only to sign)", process.env.MCID_ISSUER_KEY || undefined)
+    .option("--holder-secret-file <file>", "consortium holder-reference secret as hex (default MCID_HOLDER_SECRET_FILE, else the hex in MCID_HOLDER_SECRET)", process.env.MCID_HOLDER_SECRET_FILE || undefined)
+    .option("--sms <gateway>", "outbox: SMS wait in the outbox for `mcid sms outbox` (no carrier) | log: printed on stderr and marked sent", process.env.MCID_SMS || "outbox")
+    .option("--activation-url <url>", "install/activation page the invitation SMS links to (https)", process.env.MCID_ACTIVATION_URL || DEFAULT_ACTIVATION_URL)
     .option("--actor <id>", "who is acting, for the audit trail (default operator:<login name>)");
 }
 

@@ -91,7 +91,7 @@ export function registerStatus(program: Command): void {
     )
     .requiredOption("--person-id-env <VAR>", "name of the environment variable holding the national person id")
     .requiredOption("--agency <code>", "your organisation: a credential of another organisation is reported as such")
-    .option("--holder-secret-file <file>", "consortium holder-reference secret as hex (default MCID_HOLDER_SECRET_FILE, else the hex in MCID_HOLDER_SECRET)", process.env.MCID_HOLDER_SECRET_FILE)
+    .option("--holder-secret-file <file>", "consortium holder-reference secret as hex (default MCID_HOLDER_SECRET_FILE, else the hex in MCID_HOLDER_SECRET)", process.env.MCID_HOLDER_SECRET_FILE || undefined)
     .addHelpText("after", "\nExample:\n  PERSON_ID=… mcid status holder --person-id-env PERSON_ID --agency 1741000 --network localhost")
     .action(run(async (ctx, o: { personIdEnv: string; agency: string; holderSecretFile?: string }) => {
       const agencyCode = parseAgencyCode(o.agency);

@@ -20,7 +20,7 @@ const readPin = () => readSecret("MCID_PIN", "PIN (6 digits): ");
 /** `--wallet <file>`, on every wallet command (default MCID_WALLET). */
 function walletCommand(parent: Command, name: string, description: string, example: string): Command {
   return parent.command(name).description(description)
-    .requiredOption("--wallet <file>", "the wallet file, the phone's app storage (default MCID_WALLET)", process.env.MCID_WALLET)
+    .requiredOption("--wallet <file>", "the wallet file, the phone's app storage (default MCID_WALLET)", process.env.MCID_WALLET || undefined)
     .addHelpText("after", `\nExample:\n  ${example}`);
 }
 
