@@ -98,20 +98,18 @@ describe("mcid ledger commands (spawned CLI)", function () {
     expect(proposed).to.include({ approvals: 1, threshold: 3 });
     expect(String(proposed.description)).to.match(/Suspend 6110000/);
 
-    const [early, outsider, unknownAction, noAgency, noProposal, badId] = await Promise.all([
+    const [early, outsider, unknownAction, noAgency, noProposal] = await Promise.all([
       run(["governance", "execute", id, ...key("ministry-1")], PASSWORD),
       run(["governance", "approve", id, ...key("outsider")], PASSWORD),
       run(["governance", "propose", "frobnicate", ...key("ministry-1")], PASSWORD),
       run(["governance", "propose", "suspend", ...key("ministry-1")], PASSWORD),
       run(["governance", "show", "999"]),
-      run(["governance", "approve", "abc", ...key("ministry-2")], PASSWORD),
     ]);
     refused(early, 4, /error \[CONTRACT_REVERTED\]: .*ThresholdNotReached.*Not enough members approved yet/);
     refused(outsider, 4, /error \[NOT_AUTHORISED\]: .*NotMember/);
     refused(unknownAction, 2, /Unknown action "frobnicate": use one of accredit, suspend/);
     refused(noAgency, 2, /This action needs --agency/);
     refused(noProposal, 2, /No proposal 999/);
-    refused(badId, 2, /"abc" is not a proposal id/);
     expect(await chain.ledger.issuerRegistry.isOrganisationActive(LOCAL)).to.equal(true);
 
     const shown = ok(await run(["governance", "show", id, "--json"]));
@@ -201,16 +199,14 @@ describe("mcid ledger commands (spawned CLI)", function () {
   });
 
   it("watch --once lists the consortium's events; bad options are refused", async () => {
-    const [watched, badInterval, badBlock] = await Promise.all([
+    const [watched, badInterval] = await Promise.all([
       run(["watch", "--once", "--json"]),
       run(["watch", "--once", "--interval", "0"]),
-      run(["watch", "--once", "--from-block", "x"]),
     ]);
     const events = ok(watched).events as { event: string; agencyCode?: string; state?: string }[];
     const names = events.map((e) => e.event);
     expect(names).to.include.members(["OrganisationAccredited", "IssuerKeyAdded", "OperatorSet", "CredentialRegistered", "CredentialStatusChanged", "CredentialsStatusChanged"]);
     expect(events.find((e) => e.event === "CredentialsStatusChanged")).to.include({ state: "Revoked" });
     refused(badInterval, 2, /--interval: "0" must be an integer from 1 to 600000/);
-    refused(badBlock, 2, /--from-block: "x" must be an integer/);
   });
 });

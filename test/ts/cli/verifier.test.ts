@@ -16,6 +16,7 @@ import { holderReference } from "../../../sdk/status/holder-ref.js";
 import { normalisePersonId } from "../../../sdk/issuer/hr-import.js";
 import { deviceKeyJwk, draftCredential, issuerFromPrivateKey, signCredential } from "../../../sdk/issuer/credential.js";
 import { HolderWallet, TEST_ONLY_SCRYPT } from "../../../sdk/wallet/index.js";
+import { SqliteChallengeStore } from "../../../sdk/verifier/challenge-store.js";
 import { startCliChain, mcid, refused, privateKeyOf, CENTRAL, LOCAL, PIN, type CliChain, type CliResult } from "../helpers/cli.js";
 
 const GATE = "gate:sejong-east";
@@ -40,7 +41,15 @@ describe("mcid verifier commands and status holder (spawned CLI)", function () {
   let phone: HolderWallet;
   let credentialId: string;
   const file = (name: string) => path.join(chain.dir, name);
-  const challenge = async (audience: string, policy: string): Promise<string> => String(ok(await mcid(chain, ["challenge", "--audience", audience, "--policy", policy, "--json"])).challenge);
+  /** A challenge issued into the verifier's store, as `mcid challenge` does (that command is tested on its own below). */
+  const challenge = (audience: string, policy: string): string => {
+    const store = new SqliteChallengeStore(path.join(chain.dataDir, "verifier.sqlite"));
+    try {
+      return store.issue({ audience, policy }).challenge;
+    } finally {
+      store.close();
+    }
+  };
   /** The phone's answer to a challenge, written to a file. */
   const answer = async (c: string, audience: string, name: string): Promise<string> => {
     writeFileSync(file(name), await phone.createPresentation({ pin: PIN, challenge: c, audience }));
@@ -113,7 +122,7 @@ describe("mcid verifier commands and status holder (spawned CLI)", function () {
   });
 
   it("verify: accepted from the chain and from a synced index; each policy discloses only its claims", async () => {
-    const [library, mail] = await Promise.all([challenge("library:sejong", "library-card"), challenge("https://mail.korea.kr", "mail-login")]);
+    const [library, mail] = [challenge("library:sejong", "library-card"), challenge("https://mail.korea.kr", "mail-login")];
     const [atLibrary, atMail] = await Promise.all([
       verify(["--policy", "library-card", "--audience", "library:sejong", "--challenge", library, "--presentation", await answer(library, "library:sejong", "library.jwt"), "--json"]),
       verify(["--policy", "mail-login", "--audience", "https://mail.korea.kr", "--challenge", mail, "--presentation", await answer(mail, "https://mail.korea.kr", "mail.jwt"), "--index", "--json"]),
@@ -125,7 +134,7 @@ describe("mcid verifier commands and status holder (spawned CLI)", function () {
   });
 
   it("verify refuses with reasons (exit 1), bad input with exit 2, an unreachable node with exit 3; the challenge survives what never reached it", async () => {
-    const [c1, c2, c3, c4, c5] = await Promise.all([GATE, GATE, "library:sejong", GATE, GATE].map((a, i) => challenge(a, i === 2 ? "library-card" : "building-gate")));
+    const [c1, c2, c3, c4, c5] = [GATE, GATE, "library:sejong", GATE, GATE].map((a, i) => challenge(a, i === 2 ? "library-card" : "building-gate"));
     writeFileSync(file("garbage.jwt"), "not.a.presentation");
     writeFileSync(file("empty.jwt"), "\n");
     const port = await new Promise<number>((resolve) => {
