@@ -19,6 +19,11 @@ export function proposalId(value: string): bigint {
   return BigInt(value);
 }
 
+export function nonNegativeInt(value: string, flag: string): number {
+  if (!/^[0-9]{1,15}$/.test(value)) throw new CivilIdError("INVALID_INPUT", `${flag}: ${JSON.stringify(value)} must be a whole number (0 or more).`);
+  return Number(value);
+}
+
 /** Durations such as 90s, 30m, 12h, 7d. */
 export function duration(value: string, flag: string): number {
   const m = /^([0-9]{1,6})([smhd])$/.exec(value);

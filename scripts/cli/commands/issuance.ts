@@ -8,7 +8,7 @@ import { WORKFLOW_STATES, type WorkflowState } from "../../../sdk/issuer/workflo
 import type { DeliveryOutcome, IssuanceRecord } from "../../../sdk/issuer/workflow.js";
 import { writeFileAtomic } from "../../../sdk/util/atomic-file.js";
 import { EXIT } from "../output.js";
-import { envValue, oneOf, positiveInt, requestId } from "../parse.js";
+import { envValue, nonNegativeInt, oneOf, positiveInt, requestId } from "../parse.js";
 import { run } from "../run.js";
 import { NO_CARRIER, actorOf, readHolderSecret, serverOptions, withWorkflow, type ServerOptions } from "../server.js";
 
@@ -92,7 +92,7 @@ export function registerIssuance(program: Command): void {
       const states = o.state?.split(",").map((s) => oneOf<WorkflowState>(s.trim(), "--state", WORKFLOW_STATES));
       const source = o.source === undefined ? undefined : oneOf<HrSource>(o.source, "--source", HR_SOURCES);
       const limit = positiveInt(o.limit, "--limit", 10_000);
-      const offset = o.offset === "0" ? 0 : positiveInt(o.offset, "--offset");
+      const offset = nonNegativeInt(o.offset, "--offset");
       const list = await withWorkflow(ctx, o, READ, (wf) => wf.list({ ...(states ? { state: states } : {}), ...(source ? { source } : {}), limit, offset }));
       ctx.out.result({ ok: true, count: list.length, requests: list }, list.length === 0 ? ["No requests."] : list.map(summary));
     }));

@@ -132,13 +132,15 @@ describe("mcid ledger commands (spawned CLI)", function () {
     const shown = ok(await run(["org", "show", ...agency, "--json"]));
     expect(shown).to.include({ agencyCode: CENTRAL, kind: "CentralAgency", status: "Active", admin: chain.address["org-admin-central"] });
 
-    const [notAdmin, badRole, badAddress, notAccredited, badCode, badDuration] = await Promise.all([
+    const [notAdmin, badRole, badAddress, notAccredited, badCode, badDuration, unknownOld, retiredTwice] = await Promise.all([
       run(["org", "add-key", ...agency, "--issuer", stranger, ...key("outsider")], PASSWORD),
       run(["org", "set-operator", ...agency, "--operator", stranger, "--role", "boss", ...key("org-admin-central")], PASSWORD),
       run(["org", "add-key", ...agency, "--issuer", "0x12", ...key("org-admin-central")], PASSWORD),
       run(["org", "show", "--agency", "1320000"]),
       run(["org", "show", "--agency", "12"]),
       run(["org", "add-key", ...agency, "--issuer", stranger, "--valid-for", "3 weeks", ...key("org-admin-central")], PASSWORD),
+      run(["org", "rotate-key", ...agency, "--old", stranger, "--new", Wallet.createRandom().address, ...key("org-admin-central")], PASSWORD),
+      run(["org", "retire-key", ...agency, "--issuer", second, "--compromised", ...key("org-admin-central")], PASSWORD),
     ]);
     refused(notAdmin, 4, /error \[NOT_AUTHORISED\]: .*NotOrgAdmin.*Only the organisation's admin account may do this/);
     refused(badRole, 2, /--role "boss": use registrar, lock-only or none/);
@@ -146,6 +148,8 @@ describe("mcid ledger commands (spawned CLI)", function () {
     refused(notAccredited, 2, /Organisation 1320000 is not accredited in this consortium/);
     refused(badCode, 2, /error \[INVALID_AGENCY_CODE\]: "12" is not an agency code: use the 7-digit 기관코드/);
     refused(badDuration, 2, /--valid-for: "3 weeks" is not a duration like 30m, 12h or 7d/);
+    refused(unknownOld, 4, /error \[CONTRACT_REVERTED\]: Key rotation refused by the contract: UnknownIssuerKey\(/);
+    refused(retiredTwice, 4, /Key retirement refused by the contract: IssuerKeyAlreadyRetired\(/);
     expect((await chain.ledger.issuerRegistry.issuerKey(stranger)).agencyCode).to.equal(0n);
     expect((await chain.ledger.statusRegistry.operators(stranger)).role).to.equal(0n);
   });
