@@ -132,7 +132,12 @@ describe("mcid issuing server and wallet commands (spawned CLI)", function () {
     expect(issuanceDb(chain, CENTRAL).audit).to.equal(audit);
   });
 
-  it("request verify-identity-start / sms outbox / verify-identity: the code waits in the outbox; wrong answers count attempts", async () => {
+  it("request verify-identity-start / sms outbox / verify-identity: the code is printed (--sms log) or waits in the outbox; wrong answers count attempts", async () => {
+    // With --sms log the operator's console is the carrier: the SMS is printed on stderr and recorded as sent.
+    const logged = await server(["request", "verify-identity-start", A, "--sms", "log", "--json"]);
+    expect(ok(logged).sms).to.deep.include({ delivered: true });
+    expect(logged.stderr).to.match(/^SMS #\d+ to \+821012345678 \(identity-code, e-saram:ES-A\): \[모바일 공무원증\] 본인확인 코드 [0-9]{6}/);
+    // A new session replaces that code; without a carrier the new one waits in the outbox.
     const started = ok(await server(["request", "verify-identity-start", A, "--json"]));
     expect(started.sms).to.deep.include({ delivered: false });
     const [outbox, notApproved, badGateway, badFilter] = await Promise.all([
@@ -275,7 +280,7 @@ describe("mcid issuing server and wallet commands (spawned CLI)", function () {
       server(["request", "reconcile"], { MCID_KEY_PASSWORD: "wrong" }),
     ]);
     const actions = (ok(audit).entries as { action: string }[]).map((e) => e.action);
-    expect(actions).to.include.ordered.members(["import", "approve", "identity-verification-started", "sms-failed"]);
+    expect(actions).to.include.ordered.members(["import", "approve", "identity-verification-started", "sms-sent", "identity-verification-started", "sms-failed"]);
     expect(actions).to.include.members(["identity-check-failed", "verify-identity", "invite", "activation-refused", "activate", "registration-intent", "register", "issue", "credential-collected"]);
     // Import-level entries: the two imports and the refused file (those ran concurrently, in either order).
     expect((ok(imports).entries as { action: string }[]).map((e) => e.action)).to.have.members(["import", "import", "import-refused"]);
