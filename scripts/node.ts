@@ -2,18 +2,23 @@
  * `npm run node`: a local development chain for running the story by hand in several terminals.
  * Starts a Hardhat JSON-RPC node on 127.0.0.1:8545, deploys the consortium (deployer = account 0, member
  * ministries = accounts 1-4, threshold 3), writes deployments/chain-31337.json and development keystores for
- * the well-known Hardhat accounts (password "dev-password", low scrypt cost — development only, never for real keys).
+ * the well-known Hardhat accounts (password "dev-password", low scrypt cost — development only, never for real keys)
+ * and a random holder-reference secret (holder-secret.hex) for the issuing servers. See docs/CLI.md for the walkthrough.
  */
 import path from "node:path";
 import { mkdir, stat } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { randomBytes } from "node:crypto";
 import { network } from "hardhat";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, encryptKeystoreJson } from "ethers";
 import { deployConsortium } from "../sdk/chain/deploy.js";
 import { saveDeployment } from "../sdk/chain/deployment.js";
 import { writeFileAtomic } from "../sdk/util/atomic-file.js";
 
-const ROLES = ["deployer", "ministry-1", "ministry-2", "ministry-3", "ministry-4", "org-admin-central", "org-admin-local", "registrar-central", "help-desk-central", "registrar-local"];
+const ROLES = [
+  "deployer", "ministry-1", "ministry-2", "ministry-3", "ministry-4", "org-admin-central", "org-admin-local", "registrar-central", "help-desk-central",
+  "registrar-local", "issuer-central", "issuer-local",
+];
 const DEV_PASSWORD = "dev-password";
 
 const { values } = parseArgs({
@@ -26,7 +31,9 @@ const { values } = parseArgs({
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port ${values.port} is not a TCP port.`);
 
-const server = await network.createServer("default", "127.0.0.1", port);
+// Blocks may share a timestamp, so the chain's clock follows the wall clock like a QBFT chain's does (otherwise a
+// burst of transactions runs it ahead, and a credential issued "now" predates an issuer key added a moment ago).
+const server = await network.createServer({ network: "default", override: { allowBlocksWithSameTimestamp: true } }, "127.0.0.1", port);
 const { address, port: actualPort } = await server.listen();
 const provider = new JsonRpcProvider(`http://${address}:${actualPort}`, 31337, { staticNetwork: true });
 const signers = await Promise.all(ROLES.map((_, i) => provider.getSigner(i)));
@@ -43,12 +50,17 @@ for (const [i, role] of ROLES.entries()) {
   await writeFileAtomic(keyFile, json);
 }
 
+// The consortium holder-reference secret every issuing server shares (development only: random per key directory).
+const holderSecretFile = path.join(values.keys, "holder-secret.hex");
+if (!(await stat(holderSecretFile).then(() => true, () => false))) await writeFileAtomic(holderSecretFile, randomBytes(32).toString("hex") + "\n");
+
 process.stdout.write(
   [
     `Local chain 31337 at http://${address}:${actualPort}`,
     `Deployment: ${file}`,
     `  governor ${ledger.deployment.governor}, issuer registry ${ledger.deployment.issuerRegistry}, status registry ${ledger.deployment.statusRegistry}, DID registry ${ledger.deployment.didRegistry}`,
     `Development keystores (password "${DEV_PASSWORD}") in ${values.keys}: ${ROLES.join(", ")}`,
+    `Development holder-reference secret: ${holderSecretFile}`,
     "Every mcid command now works with --network localhost. Ctrl-C stops the node (its state is not kept).",
   ].join("\n") + "\n",
 );

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { JsonRpcProvider, Wallet, type Provider, type Signer, type TransactionRequest, NonceManager } from "ethers";
+import { JsonRpcProvider, Wallet, getAddress, isAddress, type Provider, type Signer, type TransactionRequest, NonceManager } from "ethers";
 import { CivilIdError } from "../../sdk/errors.js";
 import { loadDeployment, type Deployment } from "../../sdk/chain/deployment.js";
 import { connectLedger, type LedgerContracts } from "../../sdk/chain/contracts.js";
@@ -39,7 +39,9 @@ export async function connectChain(options: GlobalOptions): Promise<ChainContext
     if (!/^https?:\/\/[^\s]+$/.test(url)) throw new CivilIdError("INVALID_INPUT", `--rpc-url ${JSON.stringify(url)} is not an http(s) URL.`);
     const expected = options.chainId !== undefined ? parseChainId(options.chainId) : options.rpcUrl === undefined ? LOCALHOST.chainId : undefined;
     if (expected === undefined) throw new CivilIdError("INVALID_INPUT", "--rpc-url needs --chain-id (the chain the deployment file is for).");
-    const provider = new JsonRpcProvider(url, expected, { staticNetwork: true });
+    // No response cache (ethers keeps identical answers for 250 ms by default): on a chain that mines at once, a
+    // second transaction of the same account would otherwise be given the nonce of the first.
+    const provider = new JsonRpcProvider(url, expected, { staticNetwork: true, cacheTimeout: -1 });
     let actual: bigint;
     try {
       const answer: unknown = await provider.send("eth_chainId", []);
@@ -64,6 +66,17 @@ export async function connectChain(options: GlobalOptions): Promise<ChainContext
   const provider = connection.ethers.provider;
   const chainId = Number((await provider.getNetwork()).chainId);
   return { provider, chainId, embedded: true, devSigners: await connection.ethers.getSigners(), close: () => connection.close() };
+}
+
+/**
+ * The chain id the options point at, without connecting (a phone creates its wallet offline): --chain-id, or 31337
+ * for --network localhost. The embedded network lives for one command, so nothing can belong to it.
+ */
+export function expectedChainId(options: GlobalOptions): number {
+  if (options.chainId !== undefined) return parseChainId(options.chainId);
+  if (options.rpcUrl !== undefined) throw new CivilIdError("INVALID_INPUT", "--rpc-url needs --chain-id (the chain the deployment file is for).");
+  if (options.network === "localhost") return LOCALHOST.chainId;
+  throw new CivilIdError("INVALID_INPUT", "A wallet belongs to a chain that outlives this command: pass --network localhost (npm run node), or --chain-id.");
 }
 
 export function parseChainId(text: string): number {
@@ -93,23 +106,50 @@ export async function loadLedger(options: GlobalOptions, chain: ChainContext, ru
   return connectLedger(deployment, runner);
 }
 
+/** An encrypted keystore file, read but not decrypted: its address is known without the password. */
+export interface KeystoreFile {
+  readonly file: string;
+  readonly json: string;
+  readonly address: string;
+}
+
+/** Reads an ethers JSON keystore and its address (no password needed). `flag` names the option in messages. */
+export async function readKeystore(file: string, flag: string): Promise<KeystoreFile> {
+  const resolved = path.resolve(file);
+  let json: string;
+  try {
+    json = await readFile(resolved, "utf8");
+  } catch (error) {
+    throw new CivilIdError("INVALID_INPUT", `${flag}: cannot read the keystore ${resolved}.`, { cause: error });
+  }
+  let address: unknown;
+  try {
+    address = (JSON.parse(json) as { address?: unknown }).address;
+  } catch (error) {
+    throw new CivilIdError("INVALID_INPUT", `${flag}: ${resolved} is not a JSON keystore.`, { cause: error });
+  }
+  const hex = typeof address === "string" ? (address.startsWith("0x") ? address : `0x${address}`) : "";
+  if (!isAddress(hex)) throw new CivilIdError("INVALID_INPUT", `${flag}: ${resolved} has no address field; is it an ethers JSON keystore?`);
+  return { file: resolved, json, address: getAddress(hex) };
+}
+
+/** Decrypts a keystore with the password from `passwordEnv` or a prompt; refuses a wrong password clearly. */
+export async function decryptKeystore(keystore: KeystoreFile, passwordEnv: string): Promise<Wallet> {
+  const password = await readSecret(passwordEnv, `Password for ${path.basename(keystore.file)}: `);
+  let wallet: Wallet;
+  try {
+    wallet = (await Wallet.fromEncryptedJson(keystore.json, password)) as Wallet;
+  } catch (error) {
+    throw new CivilIdError("INVALID_INPUT", `Cannot open ${keystore.file}: wrong password (${passwordEnv}) or not an ethers JSON keystore.`, { cause: error });
+  }
+  if (wallet.address !== keystore.address) throw new CivilIdError("INVALID_INPUT", `${keystore.file}: the decrypted key is not the keystore's address ${keystore.address}.`);
+  return wallet;
+}
+
 /** Opens the signer from an encrypted keystore file (password from MCID_KEY_PASSWORD or a prompt). */
 export async function openSigner(options: GlobalOptions, chain: ChainContext): Promise<Signer> {
   if (!options.key) throw new CivilIdError("INVALID_INPUT", "This command sends a transaction: pass --key <keystore.json> (create one with `mcid key new`).");
-  const file = path.resolve(options.key);
-  let json: string;
-  try {
-    json = await readFile(file, "utf8");
-  } catch (error) {
-    throw new CivilIdError("INVALID_INPUT", `Cannot read the keystore ${file}.`, { cause: error });
-  }
-  const password = await readSecret("MCID_KEY_PASSWORD", `Password for ${path.basename(file)}: `);
-  let wallet: Wallet;
-  try {
-    wallet = (await Wallet.fromEncryptedJson(json, password)) as Wallet;
-  } catch (error) {
-    throw new CivilIdError("INVALID_INPUT", `Cannot open ${file}: wrong password or not an ethers JSON keystore.`, { cause: error });
-  }
+  const wallet = await decryptKeystore(await readKeystore(options.key, "--key"), "MCID_KEY_PASSWORD");
   const signer = wallet.connect(chain.provider);
   return options.gasPrice === undefined ? signer : new FixedGasPriceSigner(signer, parseGasPrice(options.gasPrice));
 }

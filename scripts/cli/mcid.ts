@@ -10,6 +10,9 @@ import { registerOrg } from "./commands/org.js";
 import { registerStatus } from "./commands/status.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerWatch } from "./commands/watch.js";
+import { registerIssuance } from "./commands/issuance.js";
+import { registerWallet } from "./commands/wallet.js";
+import { registerVerifier } from "./commands/verifier.js";
 
 export function buildProgram(): Command {
   const program = new Command("mcid")
@@ -19,7 +22,7 @@ export function buildProgram(): Command {
     .option("--chain-id <id>", "chain id expected at --rpc-url")
     .option("--deployments <dir>", "where deployment files are", process.env.MCID_DEPLOYMENTS ?? "deployments")
     .option("--data-dir <dir>", "workflow database, verifier state, wallets", process.env.MCID_DATA_DIR ?? "data")
-    .option("--key <keystore>", "encrypted keystore of the account that signs transactions (password: MCID_KEY_PASSWORD or prompt)")
+    .option("--key <keystore>", "encrypted keystore of the account that signs transactions (default MCID_KEY; password: MCID_KEY_PASSWORD or prompt)", process.env.MCID_KEY || undefined)
     .option("--gas-price <wei>", "fixed legacy gas price for transactions (0 on a zero-gas consortium chain)")
     .option("--json", "print one JSON object instead of text", false)
     .showHelpAfterError()
@@ -30,6 +33,9 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerKeys(program);
   registerWatch(program);
+  registerIssuance(program);
+  registerWallet(program);
+  registerVerifier(program);
   return program;
 }
 

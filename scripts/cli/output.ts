@@ -16,7 +16,7 @@ export const EXIT = {
 const INFRA: ReadonlySet<ErrorCode> = new Set(["CHAIN_UNREACHABLE", "INDEX_STALE", "CHAIN_ID_MISMATCH"]);
 const USAGE: ReadonlySet<ErrorCode> = new Set([
   "INVALID_INPUT", "INVALID_DEPLOYMENT", "DEPLOYMENT_NOT_FOUND", "INVALID_AGENCY_CODE", "INVALID_CREDENTIAL_ID", "MALFORMED_JWT",
-  "WEAK_PIN", "WALLET_NOT_FOUND", "WALLET_EXISTS", "WALLET_CORRUPT",
+  "WEAK_PIN", "WALLET_NOT_FOUND", "WALLET_EXISTS", "WALLET_CORRUPT", "REQUEST_NOT_FOUND",
 ]);
 
 export function exitCodeFor(error: unknown): number {

@@ -23,3 +23,16 @@ export async function readSecret(envName: string, prompt: string): Promise<strin
     });
   });
 }
+
+/**
+ * Reads a new secret (e.g. a new wallet PIN): from the environment variable, or typed twice at a prompt without echo
+ * (a typo would otherwise lock the holder out of a key only they can open).
+ */
+export async function readNewSecret(envName: string, prompt: string): Promise<string> {
+  const fromEnv = process.env[envName];
+  if (fromEnv !== undefined && fromEnv.length > 0) return fromEnv;
+  const first = await readSecret(envName, prompt);
+  const second = await readSecret(envName, "Again, to confirm: ");
+  if (first !== second) throw new CivilIdError("INVALID_INPUT", "The two entries differ; nothing was changed.");
+  return first;
+}

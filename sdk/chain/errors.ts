@@ -3,7 +3,7 @@ import { CivilIdError } from "../errors.js";
 
 /** What to tell an operator for each contract refusal. */
 const ADVICE: Record<string, string> = {
-  NotAuthorised: "The account has no status-operator role for this action; ask the organisation admin (mcid operator set).",
+  NotAuthorised: "The account has no status-operator role for this action; ask the organisation admin (mcid org set-operator).",
   WrongOrganisation: "The credential belongs to another organisation; only its issuing organisation may change it.",
   UnknownCredential: "No credential with this id was registered; check the id.",
   InvalidTransition: "The credential's current status does not allow this (revoked is final; only locked can be unlocked).",

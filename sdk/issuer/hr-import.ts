@@ -249,8 +249,8 @@ function validateRow(row: number, v: Partial<Record<JsonField, unknown>>, now: n
   if (requestId !== undefined && !REQUEST_ID.test(requestId)) err("requestId", "must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit");
 
   const personRaw = str("personId");
-  const personId = personRaw?.replace(/[\s-]/g, "").toUpperCase();
-  if (personId !== undefined && !PERSON_ID.test(personId)) err("personId", "must be 6-64 letters or digits (hyphens and spaces are ignored)");
+  const personId = personRaw === undefined ? undefined : normalisePersonId(personRaw);
+  if (personRaw !== undefined && personId === undefined) err("personId", "must be 6-64 letters or digits (hyphens and spaces are ignored)");
 
   const name = text("name", 100);
   let agencyCode: number | undefined;
@@ -311,6 +311,42 @@ function validateRow(row: number, v: Partial<Record<JsonField, unknown>>, now: n
     reissueReason,
     requestedAt: requestedAt!,
   };
+}
+
+/**
+ * Normalises a national person identifier the way an HR import does (spaces and hyphens dropped, upper-cased), so
+ * that a holder reference computed elsewhere (e.g. an operator's look-up) matches the one the import derived;
+ * undefined if it is not 6-64 letters or digits.
+ */
+export function normalisePersonId(input: string): string | undefined {
+  const id = input.replace(/[\s-]/g, "").toUpperCase();
+  return PERSON_ID.test(id) ? id : undefined;
+}
+
+/** One request as an HR system exports it: the twelve fields of {@link HR_FIELDS} as text (`reissueReason` "" for a new credential). */
+export type HrExportRow = { readonly [K in JsonField]: string };
+
+/**
+ * Writes requests in an HR system's export format: e-사람 JSON (`reissueReason` omitted when empty) or 차세대 인사랑 CSV
+ * (header row, RFC 4180 quoting, CRLF). Nothing is validated here: read the text back with {@link parseHrExport}
+ * to check it before handing it on.
+ * @param exportedAt ISO 8601 time with offset (e-사람 only).
+ */
+export function formatHrExport(source: HrSource, rows: readonly HrExportRow[], exportedAt: string): string {
+  if (!HR_SOURCES.includes(source)) {
+    throw new CivilIdError("INVALID_INPUT", `Unknown HR source ${JSON.stringify(source)}; use "e-saram" or "insarang".`);
+  }
+  if (source === "e-saram") {
+    const requests = rows.map((row) => {
+      const out: Record<string, string> = {};
+      for (const [, key] of HR_FIELDS) if (!(key === "reissueReason" && row[key] === "")) out[key] = row[key];
+      return out;
+    });
+    return JSON.stringify({ format: E_SARAM_FORMAT, exportedAt, requests }, null, 2) + "\n";
+  }
+  const quote = (value: string) => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+  const lines = [HR_FIELDS.map(([csv]) => csv).join(","), ...rows.map((row) => HR_FIELDS.map(([, key]) => quote(row[key])).join(","))];
+  return lines.join("\r\n") + "\r\n";
 }
 
 /** Normalises a Korean mobile number to E.164 (+8210xxxxxxxx); undefined if it is not one. */

@@ -5,6 +5,7 @@ export { parseCsv, type CsvRecord } from "./csv.js";
 export * from "./identity.js";
 export * from "./sms.js";
 export * from "./activation.js";
+export * from "./collection.js";
 export { deriveCodeKey } from "./secrets.js";
 export { WORKFLOW_STATES, FINAL_STATES, type WorkflowState } from "./workflow-store.js";
 export * from "./workflow.js";

@@ -20,6 +20,7 @@ import { deviceKeyJwk, draftCredential, signCredential, type CredentialDraft } f
 import { hasControlCharacters, parseHrExport, type HrRequest, type HrRowError, type HrSource, type ReissueReason, type RequestKind } from "./hr-import.js";
 import { HrOtpIdentityVerifier, type IdentitySubject, type IdentityVerifier, type JsonObject } from "./identity.js";
 import { checkActivationInput, checkPossessionProof, type ActivationChallenge } from "./activation.js";
+import { COLLECTION_TTL_MS, checkCollectionSignature, type CollectionChallenge } from "./collection.js";
 import { checkKey, deriveCodeKey, hashEquals, randomDigits, randomToken, secretHash } from "./secrets.js";
 import type { SmsGateway, SmsPurpose } from "./sms.js";
 import { WorkflowStore, type AuditRow, type RequestRow, type WorkflowState } from "./workflow-store.js";
@@ -581,7 +582,11 @@ export class IssuanceWorkflow {
     }
     const devicePublicKey = proof.publicKey;
     this.transition(id, ["invited"], "activated", "activate", actor, { subject_did: input.did, device_public_key: devicePublicKey, activated_at: at },
-      { invitationId: invitation.id, subjectDid: input.did }, () => this.store.markInvitationUsed(invitation.id, at));
+      { invitationId: invitation.id, subjectDid: input.did }, () => {
+        this.store.markInvitationUsed(invitation.id, at);
+        // An invitation SMS still waiting for delivery carries a link that no longer works: drop its text, unsent.
+        this.store.expireSms(id, "invitation");
+      });
     return this.get(id);
   }
 
@@ -815,6 +820,60 @@ export class IssuanceWorkflow {
     await this.step("issued", id);
   }
 
+  // ================================================================== 7. collected
+
+  /**
+   * What the device that activated a request signs to collect the issued credential (see collection.ts): bound to
+   * the request, the device DID and an expiry by a keyed hash, so nothing is stored. REQUEST_NOT_FOUND when no
+   * request of this server was activated with `did`; INVALID_WORKFLOW_STATE while the credential is not issued yet.
+   */
+  collectionChallenge(did: string): CollectionChallenge {
+    const row = this.collectableRequest(did);
+    const expiresAt = new Date(this.now() + COLLECTION_TTL_MS).toISOString();
+    return { chainId: this.options.chainId, requestId: row.id, challenge: this.collectionChallengeValue(row.id, did, expiresAt), expiresAt };
+  }
+
+  /**
+   * Hands the issued credential to the device that activated the request, once it proves possession of the device
+   * key by signing `collectionMessage(challenge, did)`. A refusal is audited and throws NOT_AUTHORISED with
+   * `details.reason`: BAD_CHALLENGE (not issued by this server for this request and device), EXPIRED,
+   * MALFORMED_DID, WRONG_CHAIN or BAD_SIGNATURE.
+   */
+  collectCredential(input: { did: string; challenge: CollectionChallenge; signature: string }, actor = "device"): { requestId: string; credentialId: bigint; credentialJwt: string } {
+    checkActor(actor);
+    const row = this.collectableRequest(input?.did);
+    const c = input.challenge;
+    const refuse = (reason: string, message: string): never => {
+      this.record(row.id, actor, "collection-refused", row.state, { reason });
+      throw new CivilIdError("NOT_AUTHORISED", message, { details: { reason } });
+    };
+    const wellFormed = typeof c === "object" && c !== null && typeof c.challenge === "string" && /^0x[0-9a-f]{64}$/.test(c.challenge) && typeof c.expiresAt === "string";
+    if (!wellFormed || c.chainId !== this.options.chainId || c.requestId !== row.id || !hashEquals(c.challenge.slice(2), this.collectionChallengeValue(row.id, input.did, c.expiresAt).slice(2))) {
+      return refuse("BAD_CHALLENGE", "The collection challenge was not issued by this server for this device; ask for a new one.");
+    }
+    if (!(this.now() < Date.parse(c.expiresAt))) return refuse("EXPIRED", "The collection challenge expired; ask for a new one.");
+    const failure = checkCollectionSignature(c, input.did, input.signature);
+    if (failure !== null) return refuse(failure, `Credential collection refused (${failure}): the device did not prove possession of its key.`);
+    this.record(row.id, actor, "credential-collected", row.state, { subjectDid: input.did, credentialId: row.credential_id });
+    return { requestId: row.id, credentialId: BigInt(row.credential_id!), credentialJwt: row.credential_jwt! };
+  }
+
+  /** The request activated with `did`, which must be issued. */
+  private collectableRequest(did: unknown): RequestRow {
+    const parsed = parseEthrDid(did);
+    if (parsed.chainId !== BigInt(this.options.chainId)) {
+      throw new CivilIdError("INVALID_INPUT", `The device DID ${String(did)} is not on chain ${this.options.chainId}.`);
+    }
+    const row = this.store.requestBySubject(did as string);
+    if (!row) throw new CivilIdError("REQUEST_NOT_FOUND", `No request of organisation ${this.agencyCode} was activated with the device DID ${String(did)}.`);
+    if (row.state !== "issued") throw this.wrongState(row, "credential collection", ["issued"]);
+    return row;
+  }
+
+  private collectionChallengeValue(requestId: string, did: string, expiresAt: string): string {
+    return "0x" + secretHash(this.codeKey, "collection-challenge", requestId, `${did}\0${expiresAt}`);
+  }
+
   // ================================================================== SMS outbox
 
   /** Delivers every queued SMS that is still useful; expired ones are dropped (their text erased). */
@@ -829,6 +888,20 @@ export class IssuanceWorkflow {
       else failed++;
     }
     return { delivered, failed, expired };
+  }
+
+  /**
+   * SMS still waiting for delivery (pending, or failed and to be retried) whose code has not expired, oldest first,
+   * with their plain text: what an operator hands over, or a carrier integration picks up, when none was delivered.
+   */
+  undeliveredSms(): { id: number; requestId: string; purpose: SmsPurpose; to: string; body: string; status: "pending" | "failed"; attempts: number; lastError: string | undefined; createdAt: string; expiresAt: string }[] {
+    const at = this.now();
+    return this.store.undelivered()
+      .filter((m) => m.body !== null && at < m.expires_at)
+      .map((m) => ({
+        id: m.id, requestId: m.request_id, purpose: m.purpose as SmsPurpose, to: m.to_phone, body: m.body!, status: m.status as "pending" | "failed",
+        attempts: m.attempts, lastError: opt(m.last_error), createdAt: new Date(m.created_at).toISOString(), expiresAt: new Date(m.expires_at).toISOString(),
+      }));
   }
 
   private queueSms(requestId: string, purpose: SmsPurpose, to: string, sms: { body: string; redactedBody: string }, at: number, expiresAt: number): number {

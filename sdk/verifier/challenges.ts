@@ -3,12 +3,23 @@ import { randomBytes } from "node:crypto";
 export type ChallengeVerdict = "ok" | "unknown" | "replayed" | "expired";
 
 /**
+ * Where a verifier's challenges live: issued once, consumed at most once. {@link ChallengeRegistry} keeps them in
+ * memory (one verifier process); `SqliteChallengeStore` (challenge-store.ts) in a database shared by processes.
+ */
+export interface ChallengeStore {
+  /** A fresh challenge. */
+  issue(): string;
+  /** Marks the challenge used, atomically; says why not if it cannot be. */
+  consume(challenge: string): ChallengeVerdict;
+}
+
+/**
  * Single-use challenges (nonces) a verifier hands to the wallet. A presentation is accepted only with a challenge
  * this verifier issued, not yet used and not expired; consuming is synchronous, so two concurrent verifications
  * of the same presentation can never both succeed. Memory is bounded: expired entries are dropped, and at most
  * `maxOutstanding` challenges are outstanding (the oldest are dropped first).
  */
-export class ChallengeRegistry {
+export class ChallengeRegistry implements ChallengeStore {
   private readonly outstanding = new Map<string, number>(); // challenge -> expires at (ms)
   private readonly used = new Map<string, number>(); //        challenge -> forget after (ms)
 

@@ -1,3 +1,4 @@
 export * from "./challenges.js";
 export * from "./policies.js";
 export * from "./verifier.js";
+export * from "./challenge-store.js";

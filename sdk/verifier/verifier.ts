@@ -6,7 +6,7 @@ import { CivilIdError, isCivilIdError } from "../errors.js";
 import { CredentialState, OrgStatus, ReasonCode, credentialTypeId, reasonName } from "../chain/codes.js";
 import { MAX_JWT_LENGTH, parseCredentialJwt, type CivilServantClaims, type ParsedCredential } from "../issuer/credential.js";
 import type { LedgerView, StatusEntry, IssuerTrust } from "../status/ledger-view.js";
-import { ChallengeRegistry } from "./challenges.js";
+import type { ChallengeStore } from "./challenges.js";
 import { verifyDocumentSignature } from "../wallet/document-signature.js";
 import { decodeCompactJws, importDeviceKey, isCanonicalEs256kSignature, verifyEs256k, type CompactJws } from "./jws.js";
 import type { UsePolicy } from "./policies.js";
@@ -104,8 +104,8 @@ export interface VerifierOptions {
   readonly fallback?: LedgerView;
   /** Resolves issuer DIDs to check credential signatures (our CachingDidResolver). */
   readonly resolver: Resolvable;
-  /** Issues and consumes single-use challenges. */
-  readonly challenges: ChallengeRegistry;
+  /** Issues and consumes single-use challenges (in memory: ChallengeRegistry; shared: SqliteChallengeStore). */
+  readonly challenges: ChallengeStore;
   /** Allowed clock difference with the wallet / issuer (s). Default 30. */
   readonly clockSkewSeconds?: number;
   /** How long a credential whose signature was verified is remembered (ms). Default 10 min. */

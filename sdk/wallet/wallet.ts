@@ -28,6 +28,7 @@ import { ES256KSigner, type Signer } from "did-jwt";
 import { getBytes, hashMessage, type SigningKey } from "ethers";
 import { CivilIdError } from "../errors.js";
 import { activationMessage, type ActivationChallenge } from "../issuer/activation.js";
+import { collectionMessage, type CollectionChallenge } from "../issuer/collection.js";
 import { describeCredential, inspectCredential, type HeldCredentialInfo } from "./credential.js";
 import { holderDid, parseChainId } from "./did.js";
 import { checkDocumentSigningRequest, signDocumentJwt, type DocumentSignature } from "./document-signature.js";
@@ -324,6 +325,30 @@ export class HolderWallet {
       const message = activationMessage(c, this.did);
       const signature = key.sign(hashMessage(message)).serialized;
       return { did: this.did, publicKey: key.publicKey, signature };
+    });
+  }
+
+  /**
+   * Proves possession of the device key again to collect the issued credential: signs the issuer's collection
+   * challenge (an EIP-191 message naming the chain, the request, this wallet's DID, the challenge and its expiry;
+   * see issuer/collection.ts) for `IssuanceWorkflow.collectCredential`. Needs the PIN and, if configured, the
+   * biometric gate; store the credential it returns with {@link storeCredential}.
+   */
+  async collectionProof(options: { pin: string; challenge: CollectionChallenge }): Promise<{ did: string; signature: string }> {
+    return exclusive(this.file, async () => {
+      const state = await this.load();
+      if (state.lockout !== null) throw lockedError(state);
+      const c = options.challenge;
+      if (
+        typeof c !== "object" || c === null || BigInt(c.chainId) !== this.chainId || typeof c.requestId !== "string" ||
+        !/^0x[0-9a-fA-F]{64}$/.test(c.challenge) || typeof c.expiresAt !== "string" || Number.isNaN(Date.parse(c.expiresAt))
+      ) {
+        throw new CivilIdError("INVALID_INPUT", "The collection challenge is malformed or for another chain.");
+      }
+      requirePinFormat(options.pin);
+      await this.requireBiometric("Receive your civil-servant ID on this phone");
+      const { key } = await this.unlock(state, options.pin);
+      return { did: this.did, signature: key.sign(hashMessage(collectionMessage(c, this.did))).serialized };
     });
   }
 

@@ -2,7 +2,12 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { CivilIdError } from "../../../sdk/errors.js";
 import { StatusClient, type StatusChangeOutcome } from "../../../sdk/status/client.js";
-import { parseCredentialId } from "../../../sdk/chain/codes.js";
+import { agencyOfCredential, parseAgencyCode, parseCredentialId } from "../../../sdk/chain/codes.js";
+import { toCivilIdError } from "../../../sdk/chain/errors.js";
+import { normalisePersonId } from "../../../sdk/issuer/hr-import.js";
+import { holderReference } from "../../../sdk/status/holder-ref.js";
+import { envValue } from "../parse.js";
+import { readHolderSecret } from "../server.js";
 import { run, type CommandContext } from "../run.js";
 
 type ChangeOpts = { reason: string; file?: string };
@@ -66,14 +71,52 @@ export function registerStatus(program: Command): void {
       .addHelpText("after", `\nExample:\n  ${example}`)
       .action(run(async (ctx, o: ChangeOpts, [id]) => change(ctx, verb, id, o)));
   }
-  program
-    .command("status <credentialId>")
-    .description("Show a credential's on-chain status")
-    .addHelpText("after", "\nExample:\n  mcid status 1914249743958016000 --network localhost --json")
+  const status = program
+    .command("status")
+    .argument("[credentialId]", "the credential id (decimal)")
+    .description("Show a credential's on-chain status (or `status holder`: a holder's latest credential)")
+    .addHelpText("after", "\nExample:\n  mcid status 1914249743958016000 --network localhost --json\n  PERSON_ID=… mcid status holder --person-id-env PERSON_ID --agency 1741000 --network localhost")
     .action(run(async (ctx, _o, [id]) => {
+      if (id === undefined) throw new CivilIdError("INVALID_INPUT", "Give a credential id (mcid status <credentialId>), or use mcid status holder.");
       const credentialId = parseCredentialId(id);
       const s = await new StatusClient((await ctx.ledger()).statusRegistry).status(credentialId);
       if (!s.registered) throw new CivilIdError("INVALID_CREDENTIAL_ID", `Credential ${credentialId} is not registered on this chain.`);
       ctx.out.result({ ok: true, ...s }, [`${credentialId}: ${s.stateName}${s.reason !== "NONE" ? ` (${s.reason.toLowerCase().replace(/_/g, "-")})` : ""}`]);
+    }));
+  status
+    .command("holder")
+    .description(
+      "Show a holder's latest credential and its status, found by the holder reference (HMAC of the consortium secret and the person id). " +
+        "The person id is read from the environment variable you name, never from the command line, and is not printed.",
+    )
+    .requiredOption("--person-id-env <VAR>", "name of the environment variable holding the national person id")
+    .requiredOption("--agency <code>", "your organisation: a credential of another organisation is reported as such")
+    .option("--holder-secret-file <file>", "consortium holder-reference secret as hex (default MCID_HOLDER_SECRET_FILE, else the hex in MCID_HOLDER_SECRET)", process.env.MCID_HOLDER_SECRET_FILE || undefined)
+    .addHelpText("after", "\nExample:\n  PERSON_ID=… mcid status holder --person-id-env PERSON_ID --agency 1741000 --network localhost")
+    .action(run(async (ctx, o: { personIdEnv: string; agency: string; holderSecretFile?: string }) => {
+      const agencyCode = parseAgencyCode(o.agency);
+      const personId = normalisePersonId(envValue(o.personIdEnv, "--person-id-env"));
+      if (personId === undefined) throw new CivilIdError("INVALID_INPUT", `${o.personIdEnv} does not hold a person id (6-64 letters or digits; hyphens and spaces are ignored).`);
+      const holderRef = holderReference(await readHolderSecret(o.holderSecretFile), personId);
+      const registry = (await ctx.ledger()).statusRegistry;
+      let latest: bigint;
+      try {
+        latest = await registry.latestCredentialOf(holderRef);
+      } catch (error) {
+        throw toCivilIdError(error, registry.interface, "Holder look-up");
+      }
+      if (latest === 0n) {
+        ctx.out.result({ ok: true, holderRef, credential: null }, [`No credential was ever registered for this holder (holder reference ${holderRef}).`]);
+        return;
+      }
+      const s = await new StatusClient(registry).status(latest);
+      const owner = agencyOfCredential(latest);
+      const elsewhere = owner !== agencyCode;
+      ctx.out.result({ ok: true, holderRef, credential: { ...s, agencyCode: owner, ofThisOrganisation: !elsewhere } }, [
+        `Latest credential of this holder: ${latest}, ${s.stateName}${s.reason !== "NONE" ? ` (${s.reason.toLowerCase().replace(/_/g, "-")})` : ""}, of organisation ${owner}.`,
+        ...(elsewhere && s.stateName !== "revoked"
+          ? [`It belongs to organisation ${owner}: it must revoke it (e.g. left-service) before ${agencyCode} can issue to this holder.`]
+          : []),
+      ]);
     }));
 }

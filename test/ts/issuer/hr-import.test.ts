@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { parseCsv } from "../../../sdk/issuer/csv.js";
-import { parseHrExport, normaliseMobile, E_SARAM_FORMAT, HR_FIELDS, MAX_EXPORT_ROWS } from "../../../sdk/issuer/hr-import.js";
+import { parseHrExport, normaliseMobile, normalisePersonId, formatHrExport, E_SARAM_FORMAT, HR_FIELDS, MAX_EXPORT_ROWS, type HrExportRow } from "../../../sdk/issuer/hr-import.js";
 import { isCivilIdError } from "../../../sdk/errors.js";
 import { eSaramExport, insarangCsv, hrRow, CENTRAL_AGENCY } from "../helpers/issuance.js";
 
@@ -151,5 +151,37 @@ describe("issuer/hr-import: e-사람 JSON and 인사랑 CSV exports", () => {
     for (const bad of ["02-123-4567", "010-12-34", "+1 415 555 0100", "01012345678901", "phone"]) {
       expect(normaliseMobile(bad), bad).to.equal(undefined);
     }
+  });
+});
+
+describe("issuer/hr-import: person ids and writing exports", () => {
+  it("normalises person ids as the import does, so holder references computed elsewhere match", () => {
+    expect(normalisePersonId("900101-1234567")).to.equal("9001011234567");
+    expect(normalisePersonId(" ab 12-cd34 ")).to.equal("AB12CD34");
+    for (const bad of ["12345", "9001011234567!", "홍길동123456", "-- --", "A".repeat(65)]) expect(normalisePersonId(bad), bad).to.equal(undefined);
+    const [parsed] = parseHrExport("e-saram", eSaramExport([hrRow({ personId: "ab 12-cd34" })]), NOW);
+    expect(parsed!.personId).to.equal(normalisePersonId("ab 12-cd34"));
+  });
+
+  it("writes e-사람 JSON and 인사랑 CSV that parse back to the same requests", () => {
+    const rows: HrExportRow[] = [
+      hrRow({ requestId: "R-1", department: 'Policy, "A" team' }),
+      hrRow({ requestId: "R-2", personId: "8001011234567", requestKind: "reissue", reissueReason: "lost-device", name: "김 철수" }),
+    ];
+    const json = formatHrExport("e-saram", rows, "2026-01-05T09:30:00+09:00");
+    const doc = JSON.parse(json) as { format: string; exportedAt: string; requests: Record<string, unknown>[] };
+    expect(doc.format).to.equal(E_SARAM_FORMAT);
+    expect(doc.requests[0]).to.not.have.property("reissueReason");
+    expect(doc.requests[1]).to.include({ requestKind: "reissue", reissueReason: "lost-device" });
+    const csv = formatHrExport("insarang", rows, "ignored");
+    expect(csv.split("\r\n")[0]).to.equal(HR_FIELDS.map(([name]) => name).join(","));
+    expect(csv).to.contain('"Policy, ""A"" team"');
+    const strip = (list: ReturnType<typeof parseHrExport>) => list.map(({ row: _row, ...rest }) => rest);
+    expect(strip(parseHrExport("e-saram", json, NOW))).to.deep.equal(strip(parseHrExport("insarang", csv, NOW)));
+    expect(parseHrExport("insarang", csv, NOW).map((r) => [r.requestId, r.department, r.kind])).to.deep.equal([
+      ["R-1", 'Policy, "A" team', "new"],
+      ["R-2", "디지털정부국", "reissue"],
+    ]);
+    expect(() => formatHrExport("excel" as never, rows, "")).to.throw(/Unknown HR source/);
   });
 });

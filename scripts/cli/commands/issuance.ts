@@ -1,0 +1,268 @@
+import { readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import type { Command } from "commander";
+import { CivilIdError } from "../../../sdk/errors.js";
+import { holderReference } from "../../../sdk/status/holder-ref.js";
+import { HR_SOURCES, REISSUE_REASONS, formatHrExport, normalisePersonId, parseHrExport, type HrExportRow, type HrSource } from "../../../sdk/issuer/hr-import.js";
+import { WORKFLOW_STATES, type WorkflowState } from "../../../sdk/issuer/workflow-store.js";
+import type { DeliveryOutcome, IssuanceRecord } from "../../../sdk/issuer/workflow.js";
+import { writeFileAtomic } from "../../../sdk/util/atomic-file.js";
+import { EXIT } from "../output.js";
+import { envValue, nonNegativeInt, oneOf, positiveInt, requestId } from "../parse.js";
+import { run } from "../run.js";
+import { NO_CARRIER, actorOf, readHolderSecret, serverOptions, withWorkflow, type ServerOptions } from "../server.js";
+
+const SIGN = { sign: true, create: false };
+const READ = { sign: false, create: false };
+
+/** One line per request, for lists. */
+function summary(r: IssuanceRecord): string {
+  return `${r.id}  ${r.state}  ${r.name} (${r.position}, ${r.department})  ${r.kind}${r.reissueReason ? `/${r.reissueReason}` : ""}`;
+}
+
+/** What an operator needs to know about a request. */
+function describe(r: IssuanceRecord): string[] {
+  const lines: (string | false)[] = [
+    `${r.id}: ${r.state} — next: ${r.nextStep}`,
+    `  ${r.name}, ${r.position}, ${r.department}, ${r.organisationName} (${r.agencyCode}); employee ${r.employeeRef}; mobile ${r.mobile}`,
+    `  ${r.kind === "reissue" ? `reissue (${r.reissueReason})` : "new credential"}, requested ${r.requestedAt} in ${r.source} as ${r.hrRequestId}`,
+    r.refusal !== undefined && `  refused: ${r.refusal.code} — ${r.refusal.reason}`,
+    r.approver !== undefined && `  ${r.state === "rejected" ? "rejected" : "approved"} by ${r.approver} at ${r.decidedAt}${r.rejectionReason ? `: ${r.rejectionReason}` : ""}`,
+    r.identityVerifiedAt !== undefined && `  identity verified (${r.identityMethod}) at ${r.identityVerifiedAt}`,
+    r.subjectDid !== undefined && `  device ${r.subjectDid}, activated at ${r.activatedAt}`,
+    r.credentialId !== undefined &&
+      `  credential ${r.credentialId} (tx ${r.txHash}, block ${r.blockNumber})${r.supersededId !== undefined ? `, superseding ${r.supersededId}` : ""}`,
+    r.supersededBy !== undefined && `  superseded by credential ${r.supersededBy}`,
+  ];
+  return lines.filter((l): l is string => l !== false);
+}
+
+function smsLine(what: string, outcome: DeliveryOutcome | undefined, agency: string): string {
+  if (outcome === undefined) return `${what}: no SMS (this identity method sends none).`;
+  if (outcome.delivered) return `${what}: SMS #${outcome.outboxId} sent.`;
+  if (outcome.error === NO_CARRIER) return `${what}: SMS #${outcome.outboxId} waits in the outbox (no carrier): mcid sms outbox --agency ${agency}`;
+  return `${what}: SMS #${outcome.outboxId} not delivered (${outcome.error}); retried by mcid request reconcile, readable with mcid sms outbox --agency ${agency}`;
+}
+
+async function readInput(file: string, flag: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw new CivilIdError("INVALID_INPUT", `${flag}: cannot read ${path.resolve(file)}.`, { cause: error });
+  }
+}
+
+/** A request command: `request <name> …` with the server options. */
+function requestCommand(parent: Command, spec: string, description: string, example: string): Command {
+  return serverOptions(parent.command(spec).description(description)).addHelpText("after", `\nExample:\n  ${example}`);
+}
+
+export function registerIssuance(program: Command): void {
+  // ------------------------------------------------------------------ HR import
+  const hr = program.command("hr").description("HR requests for mobile IDs (e-사람, 차세대 인사랑) into the issuing server");
+  serverOptions(
+    hr.command("import")
+      .description("Import an HR export: a file with any invalid row imports nothing; otherwise each row is created, a duplicate, refused or a conflict")
+      .requiredOption("--source <system>", "e-saram (central agencies, JSON) | insarang (local governments, CSV)")
+      .requiredOption("--file <file>", "the export file (UTF-8)"),
+  )
+    .addHelpText("after", "\nExample:\n  mcid hr import --source e-saram --file requests.json --agency 1741000 --key keys/registrar.json --issuer-key keys/issuer.json --network localhost")
+    .action(run(async (ctx, o: ServerOptions & { source: string; file: string }) => {
+      const source = oneOf<HrSource>(o.source, "--source", HR_SOURCES);
+      const bytes = await readInput(o.file, "--file");
+      const report = await withWorkflow(ctx, o, { sign: false, create: true }, (wf) => wf.importRequests(source, bytes, actorOf(o)));
+      ctx.out.result({ ok: true, ...report }, [
+        `${report.rows} row(s) from ${source}: ${report.created.length} created, ${report.duplicates.length} duplicate(s), ${report.refused.length} refused, ${report.conflicts.length} conflict(s)`,
+        ...report.created.map((id) => `  created   ${id} — next: mcid request approve ${id} --approver <department head> --agency ${o.agency}`),
+        ...report.duplicates.map((id) => `  duplicate ${id} (already imported, unchanged)`),
+        ...report.refused.map((r) => `  refused   ${r.id} (row ${r.row}): ${r.code} — ${r.reason}`),
+        ...report.conflicts.map((c) => `  conflict  ${c.id} (row ${c.row}): exported again with other content; left unchanged, HR must use a new request id`),
+      ]);
+    }));
+
+  // ------------------------------------------------------------------ requests
+  const request = program.command("request").description("The issuing server's requests: approval, identity check, invitation, issuance, audit");
+
+  requestCommand(request, "list", "List requests (oldest first)", "mcid request list --agency 1741000 --state requested,approved --network localhost")
+    .option("--state <states>", `comma-separated: ${WORKFLOW_STATES.join(", ")}`)
+    .option("--source <system>", "e-saram | insarang")
+    .option("--limit <n>", "at most this many", "100")
+    .option("--offset <n>", "skip this many", "0")
+    .action(run(async (ctx, o: ServerOptions & { state?: string; source?: string; limit: string; offset: string }) => {
+      const states = o.state?.split(",").map((s) => oneOf<WorkflowState>(s.trim(), "--state", WORKFLOW_STATES));
+      const source = o.source === undefined ? undefined : oneOf<HrSource>(o.source, "--source", HR_SOURCES);
+      const limit = positiveInt(o.limit, "--limit", 10_000);
+      const offset = nonNegativeInt(o.offset, "--offset");
+      const list = await withWorkflow(ctx, o, READ, (wf) => wf.list({ ...(states ? { state: states } : {}), ...(source ? { source } : {}), limit, offset }));
+      ctx.out.result({ ok: true, count: list.length, requests: list }, list.length === 0 ? ["No requests."] : list.map(summary));
+    }));
+
+  requestCommand(request, "show <requestId>", "Show a request, its next step and its SMS", "mcid request show e-saram:ES-2026-000123 --agency 1741000 --network localhost")
+    .action(run(async (ctx, o: ServerOptions, [id]) => {
+      const rid = requestId(id);
+      const { record, sms } = await withWorkflow(ctx, o, READ, (wf) => ({ record: wf.get(rid), sms: wf.outbox(rid) }));
+      ctx.out.result({ ok: true, request: record, sms }, [
+        ...describe(record),
+        ...sms.map((m) => `  SMS #${m.id} ${m.purpose} to ${m.to}: ${m.status}${m.attempts > 0 ? ` after ${m.attempts} attempt(s)` : ""}`),
+      ]);
+    }));
+
+  requestCommand(request, "approve <requestId>", "Approve a request (department head's 결재)", "mcid request approve e-saram:ES-2026-000123 --approver dept-head:kim --agency 1741000 --network localhost")
+    .requiredOption("--approver <id>", "the department head approving, for the record")
+    .action(run(async (ctx, o: ServerOptions & { approver: string }, [id]) => {
+      const rid = requestId(id);
+      const record = await withWorkflow(ctx, o, READ, (wf) => wf.approve(rid, o.approver));
+      ctx.out.result({ ok: true, request: record }, [`${rid} approved by ${o.approver}. Next: mcid request verify-identity-start ${rid} --agency ${o.agency}`]);
+    }));
+
+  requestCommand(request, "reject <requestId>", "Reject a request for good (department head), with the reason", 'mcid request reject e-saram:ES-2026-000123 --approver dept-head:kim --reason "not in this department" --agency 1741000 --network localhost')
+    .requiredOption("--approver <id>", "the department head rejecting, for the record")
+    .requiredOption("--reason <text>", "why (1-500 characters)")
+    .action(run(async (ctx, o: ServerOptions & { approver: string; reason: string }, [id]) => {
+      const rid = requestId(id);
+      const record = await withWorkflow(ctx, o, READ, (wf) => wf.reject(rid, o.approver, o.reason));
+      ctx.out.result({ ok: true, request: record }, [`${rid} rejected by ${o.approver}: ${record.rejectionReason}`]);
+    }));
+
+  requestCommand(request, "cancel <requestId>", "Cancel a request before it is registered (e.g. the phone was lost during activation)", 'mcid request cancel e-saram:ES-2026-000123 --reason "phone lost before activation" --agency 1741000 --network localhost')
+    .requiredOption("--reason <text>", "why (1-500 characters)")
+    .action(run(async (ctx, o: ServerOptions & { reason: string }, [id]) => {
+      const rid = requestId(id);
+      const record = await withWorkflow(ctx, o, READ, (wf) => wf.cancel(rid, actorOf(o), o.reason));
+      ctx.out.result({ ok: true, request: record }, [`${rid} cancelled; its invitation link no longer works.`]);
+    }));
+
+  requestCommand(request, "verify-identity-start <requestId>", "Start the identity check: a one-time code is texted to the phone HR registered",
+    "mcid request verify-identity-start e-saram:ES-2026-000123 --agency 1741000 --network localhost")
+    .action(run(async (ctx, o: ServerOptions, [id]) => {
+      const rid = requestId(id);
+      const started = await withWorkflow(ctx, o, READ, (wf) => wf.startIdentityVerification(rid, actorOf(o)));
+      ctx.out.result({ ok: true, requestId: rid, ...started }, [
+        smsLine(`Identity check of ${rid} started (code valid until ${started.expiresAt})`, started.sms, o.agency),
+        `Next: mcid request verify-identity ${rid} --name <name> --employee-ref <employee no.> --code <code> --agency ${o.agency}`,
+      ]);
+    }));
+
+  requestCommand(request, "verify-identity <requestId>", "Check the applicant's name, employee number and the one-time code against the HR record",
+    "mcid request verify-identity e-saram:ES-2026-000123 --name 홍길동 --employee-ref MOIS-20150042 --code 123456 --agency 1741000 --network localhost")
+    .requiredOption("--name <name>", "the name the applicant states")
+    .requiredOption("--employee-ref <ref>", "the employee number the applicant states")
+    .requiredOption("--code <digits>", "the one-time code from the SMS (single use)")
+    .action(run(async (ctx, o: ServerOptions & { name: string; employeeRef: string; code: string }, [id]) => {
+      const rid = requestId(id);
+      const record = await withWorkflow(ctx, o, READ, (wf) => wf.verifyIdentity(rid, { name: o.name, employeeRef: o.employeeRef, code: o.code }, o.actor ?? "applicant"));
+      ctx.out.result({ ok: true, request: record }, [`Identity of ${rid} verified. Next: mcid request invite ${rid} --agency ${o.agency}`]);
+    }));
+
+  requestCommand(request, "invite <requestId>", "Send the invitation SMS: install/activation link and activation code (again: replaces the previous one)",
+    "mcid request invite e-saram:ES-2026-000123 --agency 1741000 --network localhost")
+    .action(run(async (ctx, o: ServerOptions, [id]) => {
+      const rid = requestId(id);
+      const invited = await withWorkflow(ctx, o, READ, (wf) => wf.invite(rid, actorOf(o)));
+      ctx.out.result({ ok: true, requestId: rid, ...invited }, [
+        smsLine(`Invitation ${invited.invitationId} for ${rid} (valid until ${invited.expiresAt})`, invited.sms, o.agency),
+        "Next, on the phone: mcid wallet activate --token <token from the link> --code <activation code> --agency " + o.agency,
+      ]);
+    }));
+
+  requestCommand(request, "issue <requestId>", "Register the credential on chain and sign it (unlocks the registrar and issuer keys)",
+    "mcid request issue e-saram:ES-2026-000123 --agency 1741000 --key keys/registrar.json --issuer-key keys/issuer.json --network localhost")
+    .action(run(async (ctx, o: ServerOptions, [id]) => {
+      const rid = requestId(id);
+      const record = await withWorkflow(ctx, o, SIGN, (wf) => wf.issue(rid, actorOf(o)));
+      ctx.out.result({ ok: true, request: record }, [
+        `Issued credential ${record.credentialId} for ${rid} (tx ${record.txHash}, block ${record.blockNumber})${record.supersededId !== undefined ? `; it supersedes ${record.supersededId}` : ""}.`,
+        `The phone collects it: mcid wallet collect --agency ${o.agency}`,
+      ]);
+    }));
+
+  requestCommand(request, "audit [requestId]", "The audit trail of a request (without an id: the imports)", "mcid request audit e-saram:ES-2026-000123 --agency 1741000 --network localhost --json")
+    .action(run(async (ctx, o: ServerOptions, [id]) => {
+      const rid = id === undefined ? undefined : requestId(id);
+      const entries = await withWorkflow(ctx, o, READ, (wf) => wf.audit(rid));
+      ctx.out.result({ ok: true, requestId: rid ?? null, entries }, entries.length === 0 ? ["No audit entries."] : entries.map((e) =>
+        `#${e.seq} ${e.at} ${e.actor} ${e.action}${e.from !== undefined || e.to !== undefined ? ` ${e.from ?? "-"} → ${e.to ?? "-"}` : ""}${Object.keys(e.details).length > 0 ? ` ${JSON.stringify(e.details)}` : ""}`));
+    }));
+
+  requestCommand(request, "reconcile", "Finish what an interruption left half done (registrations, signatures) and retry undelivered SMS (unlocks the keys)",
+    "mcid request reconcile --agency 1741000 --key keys/registrar.json --issuer-key keys/issuer.json --network localhost")
+    .action(run(async (ctx, o: ServerOptions) => {
+      const report = await withWorkflow(ctx, o, SIGN, (wf) => wf.reconcile(actorOf(o)));
+      ctx.out.result({ ok: report.failed.length === 0, ...report }, [
+        `Completed ${report.completed.length}, pending ${report.pending.length}, failed ${report.failed.length}; SMS delivered ${report.sms.delivered}, failed ${report.sms.failed}, expired ${report.sms.expired}.`,
+        ...report.completed.map((id) => `  completed ${id}`),
+        ...report.pending.map((p) => `  pending   ${p.id}: ${p.reason}`),
+        ...report.failed.map((f) => `  failed    ${f.id}: ${f.code} — ${f.message}`),
+      ]);
+      return report.failed.length > 0 ? EXIT.OPERATION_REFUSED : EXIT.OK;
+    }));
+
+  // ------------------------------------------------------------------ reissue
+  serverOptions(
+    program.command("reissue")
+      .summary("Write a holder's reissue request (lost phone, PIN lockout, …) as an HR export for HR to file")
+      .description("Reissue (lost or replaced phone, PIN lockout, app deleted): HR files a reissue request, which then goes through the same flow as a new one. " +
+        "This writes that request as an HR export, from the holder's issued request, for HR to file with `mcid hr import`.")
+      .requiredOption("--from <requestId>", "the holder's issued request")
+      .requiredOption("--reason <reason>", REISSUE_REASONS.join(" | "))
+      .requiredOption("--request-id <id>", "the new HR request id")
+      .requiredOption("--person-id-env <VAR>", "name of the environment variable holding the holder's national person id (never on the command line)")
+      .requiredOption("--out <file>", "the HR export to write (e-사람 JSON or 인사랑 CSV, as the original request)"),
+  )
+    .addHelpText("after", [
+      "",
+      "A reissue is an ordinary HR request with requestKind \"reissue\": in production HR exports it from e-사람 or 인사랑 like any",
+      "other. Issuing it registers a new credential that supersedes the holder's current one on chain (Revoked,",
+      "SUPERSEDED_BY_REISSUE) in the same transaction.",
+      "",
+      "Example:",
+      "  PERSON_ID=… mcid reissue --from e-saram:ES-2026-000123 --reason lost-device --request-id ES-2026-000187 --person-id-env PERSON_ID --out reissue.json --agency 1741000 --network localhost",
+      "  mcid hr import --source e-saram --file reissue.json --agency 1741000 --network localhost",
+    ].join("\n"))
+    .action(run(async (ctx, o: ServerOptions & { from: string; reason: string; requestId: string; personIdEnv: string; out: string }) => {
+      const from = requestId(o.from);
+      const reason = oneOf(o.reason, "--reason", REISSUE_REASONS);
+      const personId = normalisePersonId(envValue(o.personIdEnv, "--person-id-env"));
+      if (personId === undefined) throw new CivilIdError("INVALID_INPUT", `${o.personIdEnv} does not hold a person id (6-64 letters or digits; hyphens and spaces are ignored).`);
+      const out = path.resolve(o.out);
+      if (await stat(out).then(() => true, () => false)) throw new CivilIdError("INVALID_INPUT", `${out} exists; choose another --out.`);
+      const original = await withWorkflow(ctx, o, READ, (wf) => wf.get(from));
+      const holderSecret = await readHolderSecret(o.holderSecretFile);
+      if (original.state !== "issued") {
+        throw new CivilIdError("INVALID_WORKFLOW_STATE", `${from} is ${original.state}, not issued: a reissue replaces an issued credential (file a new request otherwise).`);
+      }
+      if (holderReference(holderSecret, personId) !== original.holderRef) {
+        throw new CivilIdError("INVALID_INPUT", `The person id in ${o.personIdEnv} is not the holder of ${from}.`);
+      }
+      const now = new Date();
+      const row: HrExportRow = {
+        requestId: o.requestId, personId, name: original.name, agencyCode: String(original.agencyCode), organisationName: original.organisationName,
+        department: original.department, position: original.position, employeeRef: original.employeeRef, mobile: original.mobile,
+        requestKind: "reissue", reissueReason: reason, requestedAt: now.toISOString(),
+      };
+      const text = formatHrExport(original.source, [row], now.toISOString());
+      parseHrExport(original.source, text, now.getTime()); // the request must be one HR could file (e.g. a valid --request-id)
+      await writeFileAtomic(out, text);
+      ctx.out.result({ ok: true, file: out, source: original.source, requestId: `${original.source}:${o.requestId}`, from, reissueReason: reason }, [
+        `Reissue request ${original.source}:${o.requestId} for the holder of ${from} (${reason}) written to ${out}.`,
+        `HR files it: mcid hr import --source ${original.source} --file ${o.out} --agency ${o.agency}`,
+      ]);
+    }));
+
+  // ------------------------------------------------------------------ SMS
+  const sms = program.command("sms").description("The issuing server's SMS outbox");
+  serverOptions(
+    sms.command("outbox")
+      .description("Show the SMS waiting for delivery, with their text (identity codes, invitation links and codes): what an operator hands over when no carrier is configured")
+      .option("--request <requestId>", "only this request's"),
+  )
+    .addHelpText("after", "\nExample:\n  mcid sms outbox --agency 1741000 --network localhost")
+    .action(run(async (ctx, o: ServerOptions & { request?: string }) => {
+      const only = o.request === undefined ? undefined : requestId(o.request);
+      const messages = (await withWorkflow(ctx, o, READ, (wf) => wf.undeliveredSms())).filter((m) => only === undefined || m.requestId === only);
+      ctx.out.result({ ok: true, count: messages.length, messages }, messages.length === 0 ? ["No SMS waiting."] : messages.flatMap((m) => [
+        `#${m.id} ${m.purpose} for ${m.requestId} to ${m.to} (${m.status}, expires ${m.expiresAt}):`,
+        `  ${m.body}`,
+      ]));
+    }));
+}

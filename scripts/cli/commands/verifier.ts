@@ -1,0 +1,165 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { Command } from "commander";
+import { CivilIdError } from "../../../sdk/errors.js";
+import { parseAgencyCode } from "../../../sdk/chain/codes.js";
+import { LedgerIndex } from "../../../sdk/status/ledger-index.js";
+import { OnlineLedgerView, type LedgerView } from "../../../sdk/status/ledger-view.js";
+import { SqliteChallengeStore, type ChallengeScope } from "../../../sdk/verifier/challenge-store.js";
+import { ChallengeRegistry, type ChallengeStore } from "../../../sdk/verifier/challenges.js";
+import { POLICIES, restrictToOrganisations, type UsePolicy } from "../../../sdk/verifier/policies.js";
+import { PresentationVerifier, type VerificationResult } from "../../../sdk/verifier/verifier.js";
+import { DOCUMENT_SIGNATURE_FORMAT } from "../../../sdk/wallet/document-signature.js";
+import { EXIT } from "../output.js";
+import { duration, oneOf } from "../parse.js";
+import { run, type CommandContext } from "../run.js";
+
+/** The uses a presentation can be verified for (document signatures have their own command). */
+const USES: Record<string, UsePolicy> = Object.fromEntries(
+  [POLICIES.buildingGate, POLICIES.mailLogin, POLICIES.businessSystemLogin, POLICIES.libraryCard, POLICIES.onDutyIdentity].map((p) => [p.id, p]),
+);
+const USE_IDS = Object.keys(USES);
+/** Presentations and signature files are a few kilobytes; anything much larger is not one. */
+const MAX_INPUT_BYTES = 256 * 1024;
+
+function challengeStore(ctx: CommandContext, ttlMs?: number): SqliteChallengeStore {
+  return new SqliteChallengeStore(path.join(ctx.global.dataDir, "verifier.sqlite"), ttlMs === undefined ? {} : { ttlMs });
+}
+
+async function readText(file: string, flag: string): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = file === "-" ? await readStdin() : await readFile(file);
+  } catch (error) {
+    throw new CivilIdError("INVALID_INPUT", `${flag}: cannot read ${file === "-" ? "standard input" : path.resolve(file)}.`, { cause: error });
+  }
+  if (bytes.length > MAX_INPUT_BYTES) throw new CivilIdError("INVALID_INPUT", `${flag}: ${file} is larger than ${MAX_INPUT_BYTES} bytes; it is not a presentation or signature.`);
+  const text = bytes.toString("utf8").trim();
+  if (text.length === 0) throw new CivilIdError("INVALID_INPUT", `${flag}: ${file === "-" ? "standard input" : file} is empty.`);
+  return text;
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    chunks.push(buffer);
+    if (size > MAX_INPUT_BYTES) break;
+  }
+  return Buffer.concat(chunks);
+}
+
+/** A verifier on the connected chain: online ledger reads, or a freshly synced local index with --index. */
+async function verifierFor(ctx: CommandContext, challenges: ChallengeStore, index: boolean): Promise<{ verifier: PresentationVerifier; view: string }> {
+  const ledger = await ctx.ledger();
+  const { provider, chainId } = await ctx.chain();
+  let view: LedgerView = new OnlineLedgerView(ledger, provider);
+  let description = "online";
+  if (index) {
+    const local = new LedgerIndex({ provider, deployment: ledger.deployment, maxStalenessMs: 60_000 });
+    const block = await local.sync();
+    view = local;
+    description = `index synced to block ${block}`;
+  }
+  // Loaded here, not at start-up: ethr-did-resolver is the slowest module to load and only verification needs it.
+  const { CachingDidResolver } = await import("../../../sdk/did/resolver.js");
+  const resolver = new CachingDidResolver({ provider, chainId, registry: ledger.deployment.didRegistry });
+  return { verifier: new PresentationVerifier({ ledger: view, resolver, challenges }), view: description };
+}
+
+function verdictLines(result: VerificationResult, what: string): string[] {
+  if (result.ok) {
+    const claims = Object.entries(result.claims ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(", ");
+    return [`ACCEPTED ${what}: credential ${result.credentialId}; ${claims}`];
+  }
+  return [
+    `REFUSED ${what}: ${result.reasons.join(", ")}${result.statusReason ? ` (${result.statusReason})` : ""}`,
+    ...result.details.map((d) => `  ${d}`),
+  ];
+}
+
+export function registerVerifier(program: Command): void {
+  program
+    .command("challenge")
+    .summary("Issue a single-use challenge for a verifier and a use")
+    .description(`Issue a single-use challenge for a verifier and a use, kept in <data-dir>/verifier.sqlite until \`mcid verify\` consumes it`)
+    .requiredOption("--audience <id>", "this verifier's identifier (gate, login URL, …): the presentation must name it")
+    .requiredOption("--policy <use>", USE_IDS.join(" | "))
+    .option("--ttl <duration>", "how long it may be answered (1s to 60m)", "2m")
+    .addHelpText("after", "\nPrints the challenge alone on standard output (for C=$(mcid challenge …)); --json prints it with its expiry.\n\nExample:\n  mcid challenge --audience gate:sejong-east --policy building-gate")
+    .action(run((ctx, o: { audience: string; policy: string; ttl: string }) => {
+      const policy = oneOf(o.policy, "--policy", USE_IDS);
+      const ttlMs = duration(o.ttl, "--ttl") * 1000;
+      const store = challengeStore(ctx);
+      try {
+        const issued = store.issue({ audience: o.audience, policy }, ttlMs);
+        if (!ctx.global.json) process.stderr.write(`Challenge for ${o.audience} (${policy}), valid until ${issued.expiresAt}. The wallet answers:\n  mcid wallet present --challenge ${issued.challenge} --audience ${o.audience}\n`);
+        ctx.out.result({ ok: true, ...issued }, [issued.challenge]);
+      } finally {
+        store.close();
+      }
+      return Promise.resolve();
+    }));
+
+  program
+    .command("verify")
+    .summary("Verify a presentation for one use (exit 1 when refused)")
+    .description("Verify a presentation for one use: signature, holder binding, challenge (consumed), times, issuer accreditation and on-chain status. Exit 1 when refused")
+    .requiredOption("--policy <use>", USE_IDS.join(" | "))
+    .requiredOption("--audience <id>", "this verifier's identifier, as given to `mcid challenge`")
+    .requiredOption("--challenge <challenge>", "the challenge this verifier issued for this use")
+    .requiredOption("--presentation <file>", "the presentation JWT, or - for standard input")
+    .option("--index", "sync a local ledger index from the chain's events first and answer from it (a gate's mode)", false)
+    .option("--organisations <codes>", "accept only these organisations (comma-separated agency codes), e.g. a ministry's own business system")
+    .addHelpText("after", "\nExample:\n  mcid verify --policy building-gate --audience gate:sejong-east --challenge Xy3… --presentation vp.jwt --network localhost\n  mcid wallet present … | mcid verify --policy mail-login --audience https://mail.korea.kr --challenge Xy3… --presentation - --network localhost")
+    .action(run(async (ctx, o: { policy: string; audience: string; challenge: string; presentation: string; index: boolean; organisations?: string }) => {
+      const id = oneOf(o.policy, "--policy", USE_IDS);
+      const policy = o.organisations === undefined ? USES[id]! : restrictToOrganisations(USES[id]!, o.organisations.split(",").map((c) => parseAgencyCode(c.trim())));
+      const presentation = await readText(o.presentation, "--presentation");
+      const scope: ChallengeScope = { audience: o.audience, policy: id };
+      const store = challengeStore(ctx);
+      try {
+        const { verifier, view } = await verifierFor(ctx, store.scoped(scope), o.index);
+        const result = await verifier.verify(presentation, { challenge: o.challenge, audience: o.audience, policy });
+        ctx.out.result({ ...result, ledgerView: view }, verdictLines(result, `for ${id} at ${o.audience}`));
+        return result.ok ? EXIT.OK : EXIT.REFUSED;
+      } finally {
+        store.close();
+      }
+    }));
+
+  program
+    .command("verify-document")
+    .summary("Verify a document e-signature (exit 1 when refused)")
+    .description("Verify a document e-signature: made by the credential's device key over exactly this document, by an accredited issuer's credential that is active now. Exit 1 when refused (DOCUMENT_ALTERED for a changed document)")
+    .requiredOption("--file <file>", "the document as received")
+    .requiredOption("--signature <file>", "the signature file written by `mcid wallet sign`")
+    .addHelpText("after", "\nExample:\n  mcid verify-document --file 출장신청서.pdf --signature 출장신청서.sig.json --network localhost")
+    .action(run(async (ctx, o: { file: string; signature: string }) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(await readText(o.signature, "--signature"));
+      } catch (error) {
+        if (error instanceof CivilIdError) throw error;
+        throw new CivilIdError("INVALID_INPUT", `--signature: ${o.signature} is not JSON; give the file \`mcid wallet sign\` wrote.`, { cause: error });
+      }
+      const sig = parsed as { format?: unknown; jwt?: unknown; credential?: unknown };
+      if (typeof sig !== "object" || sig === null || sig.format !== DOCUMENT_SIGNATURE_FORMAT || typeof sig.jwt !== "string" || typeof sig.credential !== "string") {
+        throw new CivilIdError("INVALID_INPUT", `--signature: ${o.signature} is not a ${DOCUMENT_SIGNATURE_FORMAT} file (format, jwt and credential).`);
+      }
+      let document: Uint8Array;
+      try {
+        document = new Uint8Array(await readFile(o.file));
+      } catch (error) {
+        throw new CivilIdError("INVALID_INPUT", `--file: cannot read ${path.resolve(o.file)}.`, { cause: error });
+      }
+      const { verifier } = await verifierFor(ctx, new ChallengeRegistry(), false);
+      const result = await verifier.verifySignedDocument({ signature: sig.jwt, document, credential: sig.credential, policy: POLICIES.documentSignature });
+      ctx.out.result({ ...result }, result.ok
+        ? [`VALID signature of ${path.basename(o.file)} by credential ${result.credentialId}, signed at ${result.signedAt}; ${Object.entries(result.claims ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(", ")}`]
+        : verdictLines(result, `signature of ${path.basename(o.file)}`));
+      return result.ok ? EXIT.OK : EXIT.REFUSED;
+    }));
+}

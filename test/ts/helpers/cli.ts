@@ -1,0 +1,224 @@
+/**
+ * Harness of the spawned-CLI tests: a Hardhat JSON-RPC node in this process on a free port with the consortium
+ * deployed (as `npm run node` does), development keystores at a low scrypt cost, and `mcid()` that spawns
+ * `bin/mcid.js` against it the way an operator does, with secrets only in the child's environment.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { DatabaseSync } from "node:sqlite";
+import { fileURLToPath } from "node:url";
+import { network } from "hardhat";
+import { HDNodeWallet, JsonRpcProvider, Mnemonic, encryptKeystoreJson, type JsonRpcSigner } from "ethers";
+import { deployConsortium } from "../../../sdk/chain/deploy.js";
+import { saveDeployment } from "../../../sdk/chain/deployment.js";
+import type { LedgerContracts } from "../../../sdk/chain/contracts.js";
+import { CIVIL_SERVANT_ID_TYPE, OperatorRole, OrgKind, credentialTypeId } from "../../../sdk/chain/codes.js";
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const NODE = path.join(REPO, "node_modules", ".bin", "node");
+const MCID = path.join(REPO, "bin", "mcid.js");
+
+export const CENTRAL = 1741000; // 행정안전부: e-사람
+export const LOCAL = 6110000; //   서울특별시: 차세대 인사랑
+export const DEV_PASSWORD = "dev-password";
+export const PIN = "482915";
+
+/** The accounts of `npm run node`, by role (Hardhat's well-known mnemonic, same order), plus an outsider. */
+export const ROLES = [
+  "deployer", "ministry-1", "ministry-2", "ministry-3", "ministry-4", "org-admin-central", "org-admin-local", "registrar-central",
+  "help-desk-central", "registrar-local", "issuer-central", "issuer-local", "outsider",
+] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout parsed, when it is one JSON object. */
+  readonly json: Record<string, unknown> | undefined;
+}
+
+export interface CliChain {
+  readonly url: string;
+  /** Temporary root: deployments/, data/, keys/ and the tests' files. */
+  readonly dir: string;
+  readonly deployments: string;
+  readonly dataDir: string;
+  readonly keyFile: Record<Role, string>;
+  readonly address: Record<Role, string>;
+  readonly holderSecretFile: string;
+  readonly provider: JsonRpcProvider;
+  readonly ledger: LedgerContracts;
+  signer(role: Role): Promise<JsonRpcSigner>;
+  /** Flags that point a command at this chain and its files. */
+  readonly flags: readonly string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the node, deploys (4 ministries, threshold 3) and writes the deployment file and keystores. With
+ * `accredit`, both organisations are accredited with their operators and issuer keys, directly through the SDK.
+ */
+export async function startCliChain(options: { accredit?: boolean } = {}): Promise<CliChain> {
+  const dir = mkdtempSync(path.join(tmpdir(), "mcid-cli-"));
+  const server = await network.createServer({ network: "default", override: { allowBlocksWithSameTimestamp: true } }, "127.0.0.1", 0);
+  const { address: host, port } = await server.listen();
+  const url = `http://${host}:${port}`;
+  const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true, cacheTimeout: -1 });
+  const signer = (role: Role) => provider.getSigner(ROLES.indexOf(role));
+  const members = await Promise.all(([1, 2, 3, 4] as const).map((i) => signer(ROLES[i]).then((s) => s.getAddress())));
+  const ledger = await deployConsortium(await signer("deployer"), { members, threshold: 3 });
+  const deployments = path.join(dir, "deployments");
+  await saveDeployment(deployments, ledger.deployment);
+
+  const mnemonic = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
+  const keyFile = {} as Record<Role, string>;
+  const address = {} as Record<Role, string>;
+  mkdirSync(path.join(dir, "keys"));
+  await Promise.all(ROLES.map(async (role, i) => {
+    const wallet = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`);
+    keyFile[role] = path.join(dir, "keys", `${role}.json`);
+    address[role] = wallet.address;
+    const json = await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, DEV_PASSWORD, { scrypt: { N: 1 << 10 } });
+    writeFileSync(keyFile[role], json, { mode: 0o600 });
+  }));
+  const holderSecretFile = path.join(dir, "keys", "holder-secret.hex");
+  writeFileSync(holderSecretFile, randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
+
+  if (options.accredit) {
+    const type = credentialTypeId(CIVIL_SERVANT_ID_TYPE);
+    const registry = ledger.issuerRegistry;
+    const target = await registry.getAddress();
+    for (const [code, kind, admin] of [[CENTRAL, OrgKind.CentralAgency, "org-admin-central"], [LOCAL, OrgKind.LocalGovernment, "org-admin-local"]] as const) {
+      const data = registry.interface.encodeFunctionData("accredit", [code, kind, address[admin], [type]]);
+      const governor = ledger.governor;
+      await (await governor.connect(await signer("ministry-1")).propose(target, data, 3600, "accredit")).wait();
+      const id = await governor.proposalCount();
+      for (const m of ["ministry-2", "ministry-3"] as const) await (await governor.connect(await signer(m)).approve(id)).wait();
+      await (await governor.connect(await signer("ministry-1")).execute(id)).wait();
+    }
+    const until = (await provider.getBlock("latest"))!.timestamp + 365 * 86_400;
+    const central = await signer("org-admin-central");
+    const local = await signer("org-admin-local");
+    await (await registry.connect(central).addIssuerKey(CENTRAL, address["issuer-central"], 0, until)).wait();
+    await (await registry.connect(local).addIssuerKey(LOCAL, address["issuer-local"], 0, until)).wait();
+    await (await ledger.statusRegistry.connect(central).setOperator(address["registrar-central"], CENTRAL, OperatorRole.Registrar)).wait();
+    await (await ledger.statusRegistry.connect(central).setOperator(address["help-desk-central"], CENTRAL, OperatorRole.LockOnly)).wait();
+    await (await ledger.statusRegistry.connect(local).setOperator(address["registrar-local"], LOCAL, OperatorRole.Registrar)).wait();
+  }
+
+  const dataDir = path.join(dir, "data");
+  return {
+    url, dir, deployments, dataDir, keyFile, address, holderSecretFile, provider,
+    ledger: { ...ledger, statusRegistry: ledger.statusRegistry.connect(provider), issuerRegistry: ledger.issuerRegistry.connect(provider), governor: ledger.governor.connect(provider) },
+    signer,
+    flags: ["--rpc-url", url, "--chain-id", "31337", "--deployments", deployments, "--data-dir", dataDir],
+    close: async () => {
+      provider.destroy();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface MCidOptions {
+  /** Extra environment (secrets); the parent's MCID_* variables are never passed on. */
+  readonly env?: Record<string, string>;
+  /** Written to the child's standard input. */
+  readonly input?: string;
+  /** Append the chain's flags (default true); a flag the arguments already give is not appended. */
+  readonly chain?: boolean;
+  readonly cwd?: string;
+}
+
+/** Spawns `node bin/mcid.js <args>` (plus the chain's flags) and collects its exit code and output. */
+export function mcid(chain: CliChain, args: readonly string[], options: MCidOptions = {}): Promise<CliResult> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("MCID_")) env[k] = v;
+  Object.assign(env, options.env);
+  // The chain's flags, except those the command gives itself.
+  const flags: string[] = [];
+  for (let i = 0; options.chain !== false && i < chain.flags.length; i += 2) {
+    if (!args.includes(chain.flags[i]!)) flags.push(chain.flags[i]!, chain.flags[i + 1]!);
+  }
+  const argv = [MCID, ...args, ...flags];
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, argv, { cwd: options.cwd ?? REPO, env, stdio: ["pipe", "pipe", "pipe"], timeout: 60_000 });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code, sig) => {
+      if (code === null) return reject(new Error(`mcid ${args.join(" ")} was killed (${sig}); stderr: ${stderr}`));
+      let json: Record<string, unknown> | undefined;
+      const text = stdout.trim();
+      if (text.startsWith("{")) {
+        try {
+          json = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          json = undefined;
+        }
+      }
+      resolve({ code, stdout, stderr, json });
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** The issuing server's configuration for an organisation, as environment and flags. */
+export function serverEnv(chain: CliChain, agency: typeof CENTRAL | typeof LOCAL = CENTRAL): Record<string, string> {
+  const who = agency === CENTRAL ? "central" : "local";
+  return {
+    MCID_KEY: chain.keyFile[`registrar-${who}`],
+    MCID_ISSUER_KEY: chain.keyFile[`issuer-${who}`],
+    MCID_HOLDER_SECRET_FILE: chain.holderSecretFile,
+    MCID_KEY_PASSWORD: DEV_PASSWORD,
+    MCID_ISSUER_KEY_PASSWORD: DEV_PASSWORD,
+  };
+}
+
+/** A read-only look into an organisation's issuance database: request states, audit rows and outbox. */
+export function issuanceDb(chain: CliChain, agency: number) {
+  const db = new DatabaseSync(path.join(chain.dataDir, `issuance-${agency}.sqlite`), { readOnly: true });
+  try {
+    return {
+      states: Object.fromEntries((db.prepare("SELECT id, state FROM requests ORDER BY id").all() as { id: string; state: string }[]).map((r) => [r.id, r.state])),
+      audit: Number((db.prepare("SELECT count(*) AS n FROM audit").get() as { n: number }).n),
+      outbox: db.prepare("SELECT id, request_id, purpose, status, body FROM outbox ORDER BY id").all() as { id: number; request_id: string; purpose: string; status: string; body: string | null }[],
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** Extracts the one-time identity code, or the invitation token and activation code, from an SMS text. */
+export function otpOf(body: string): string {
+  const m = /본인확인 코드 ([0-9]+)/.exec(body);
+  if (!m) throw new Error(`no identity code in ${body}`);
+  return m[1]!;
+}
+
+export function invitationOf(body: string): { link: string; token: string; code: string } {
+  const link = /https:\/\/\S+/.exec(body)?.[0];
+  const token = /[?&]token=([A-Za-z0-9_-]{43})/.exec(body)?.[1];
+  const code = /활성화 코드 ([0-9]+)/.exec(body)?.[1];
+  if (!link || !token || !code) throw new Error(`no invitation in ${body}`);
+  return { link, token, code };
+}
+
+/** The private key of a role's account (Hardhat's well-known mnemonic). */
+export function privateKeyOf(role: Role): string {
+  const mnemonic = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
+  return HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${ROLES.indexOf(role)}`).privateKey;
+}
+
+/** Expects a refusal printed for people: exit code, `error [CODE]: …` on stderr matching `message`, nothing on stdout. */
+export function refused(r: CliResult, code: number, message: RegExp): void {
+  if (r.code !== code || !message.test(r.stderr)) {
+    throw new Error(`expected exit ${code} and stderr matching ${message}, got exit ${r.code}\nstderr: ${r.stderr}\nstdout: ${r.stdout}`);
+  }
+}
