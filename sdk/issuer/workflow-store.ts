@@ -5,9 +5,8 @@
  * credential and the SMS need; the national person id is never stored (only the holder reference derived
  * from it). The database is bound to one organisation, chain and status registry on creation.
  */
-import { mkdirSync } from "node:fs";
-import path from "node:path";
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import { openDurableDatabase } from "../util/sqlite.js";
 import { CivilIdError } from "../errors.js";
 import type { JsonObject } from "./identity.js";
 
@@ -260,13 +259,9 @@ export class WorkflowStore {
   private open = true;
 
   constructor(file: string, binding: StoreBinding) {
-    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new DatabaseSync(file);
+    this.db = openDurableDatabase(file);
     try {
-      this.db.exec("PRAGMA busy_timeout = 5000");
-      const mode = this.db.prepare("PRAGMA journal_mode = WAL").get() as { journal_mode: string } | undefined;
-      if (mode?.journal_mode !== "wal") throw new CivilIdError("INVALID_INPUT", `${file}: the database cannot use WAL mode.`);
-      this.db.exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;");
+      this.db.exec("PRAGMA foreign_keys = ON;");
       this.transaction(() => {
         this.db.exec(SCHEMA);
         this.bind(file, binding);

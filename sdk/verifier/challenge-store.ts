@@ -7,9 +7,8 @@
  * that was never issued; then they are deleted.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import path from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
+import { openDurableDatabase } from "../util/sqlite.js";
 import { CivilIdError } from "../errors.js";
 import type { ChallengeStore, ChallengeVerdict } from "./challenges.js";
 
@@ -62,13 +61,8 @@ export class SqliteChallengeStore {
     this.retentionMs = options.retentionMs ?? 86_400_000;
     if (!Number.isSafeInteger(this.retentionMs) || this.retentionMs < 0) throw new CivilIdError("INVALID_INPUT", "retentionMs must be a non-negative integer.");
     this.now = options.now ?? Date.now;
-    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new DatabaseSync(file);
+    this.db = openDurableDatabase(file);
     try {
-      this.db.exec("PRAGMA busy_timeout = 5000");
-      const mode = this.db.prepare("PRAGMA journal_mode = WAL").get() as { journal_mode: string } | undefined;
-      if (mode?.journal_mode !== "wal") throw new CivilIdError("INVALID_INPUT", `${file}: the database cannot use WAL mode.`);
-      this.db.exec("PRAGMA synchronous = FULL;");
       this.db.exec(SCHEMA);
     } catch (error) {
       this.db.close();
