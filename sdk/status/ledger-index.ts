@@ -230,18 +230,31 @@ export class LedgerIndex implements LedgerView {
     }
     const target = head - this.confirmations;
     let from = this.syncedBlock < 0 ? this.deployment.deploymentBlock : this.syncedBlock + 1;
+    // The range of one getLogs call: `blocksPerQuery`, halved whenever the node refuses a range as too large (nodes
+    // cap the block span or the number of results of eth_getLogs), then grown back after each answered range.
+    let span = this.blocksPerQuery;
     while (from <= target) {
-      const to = Math.min(target, from + this.blocksPerQuery - 1);
+      const to = Math.min(target, from + span - 1);
       // The hash of the last applied block moves with it, range by range: a sync failing half-way leaves a
       // (syncedBlock, syncedHash) pair that the next sync's reorg check can trust. It is read before the logs, so a
       // reorg between the two reads makes the next sync rebuild rather than keep logs of an abandoned branch.
       const block = await this.provider.getBlock(to);
       if (!block?.hash) throw new CivilIdError("CHAIN_UNREACHABLE", `The node did not return block ${to}.`);
-      const logs = await this.provider.getLogs({ address: [this.statusRegistry, this.issuerRegistry], fromBlock: from, toBlock: to });
+      let logs: Log[];
+      try {
+        logs = await this.provider.getLogs({ address: [this.statusRegistry, this.issuerRegistry], fromBlock: from, toBlock: to });
+      } catch (error) {
+        if (to > from && isRangeTooLarge(error)) {
+          span = Math.max(1, Math.floor((to - from + 1) / 2));
+          continue;
+        }
+        throw error;
+      }
       this.apply(logs, from, to);
       this.syncedBlock = to;
       this.syncedHash = block.hash;
       from = to + 1;
+      span = Math.min(this.blocksPerQuery, span * 2);
     }
     this.lastSyncAt = this.now();
     return this.syncedBlock;
@@ -356,6 +369,15 @@ export class LedgerIndex implements LedgerView {
         break;
     }
   }
+}
+
+/**
+ * Whether a failed eth_getLogs was refused for its size (geth: "query returned more than 10000 results"; Besu:
+ * "Requested range exceeds maximum RPC range limit"; providers: "block range too large", "response size exceeded").
+ */
+function isRangeTooLarge(error: unknown): boolean {
+  const text = error instanceof Error ? `${error.message} ${JSON.stringify((error as { info?: unknown }).info ?? "")}` : String(error);
+  return /more than \d+ results|range (?:is )?too (?:large|wide)|exceeds? (?:the )?maximum|range limit|too many (?:results|logs)|response size|limit exceeded/i.test(text);
 }
 
 /** Runs a synchronous lookup with promise semantics (a throw becomes a rejection). */

@@ -176,6 +176,32 @@ describe("LedgerIndex", function () {
       return idx;
     }
 
+    it("halves its getLogs range when the node refuses a range as too large, and still catches up completely", async () => {
+      await register(CENTRAL_AGENCY, Array.from({ length: 40 }, (_, i) => i));
+      await change("lock", CENTRAL_AGENCY, 3, 5, 1);
+      await register(LOCAL_GOV, [3, 50, 51]);
+      const asked: [number, number][] = [];
+      const capped = providerWith(provider, {
+        getLogs: (filter: never) => {
+          const { fromBlock, toBlock } = filter as { fromBlock: number; toBlock: number };
+          asked.push([fromBlock, toBlock]);
+          // A node that serves at most 4 blocks per query, refusing like geth does.
+          if (toBlock - fromBlock >= 4) return Promise.reject(new Error("query returned more than 10000 results"));
+          return provider.getLogs(filter);
+        },
+      });
+      const adaptive = new LedgerIndex({ provider: capped, deployment: f.ledger.deployment, blocksPerQuery: 64 });
+      expect(await adaptive.sync()).to.equal(await provider.getBlockNumber());
+      expect(asked.some(([a, b]) => b - a >= 4)).to.equal(true); // it did try large ranges
+      await expectStatusesMatch(adaptive, "adaptive ranges");
+      // Other errors are not taken for a size limit: the sync fails and the index stays stale.
+      const broken = new LedgerIndex({
+        provider: providerWith(provider, { getLogs: () => Promise.reject(new Error("connect ECONNREFUSED")) }),
+        deployment: f.ledger.deployment,
+      });
+      await broken.sync().then(() => expect.fail("sync should fail"), (error: Error) => expect(error.message).to.contain("ECONNREFUSED"));
+    });
+
     it("catches up in many small block ranges to the same state as in one range, asking each block exactly once", async () => {
       await register(CENTRAL_AGENCY, Array.from({ length: 40 }, (_, i) => i));
       await change("lock", CENTRAL_AGENCY, 3, 5, 1);
