@@ -971,7 +971,7 @@ export class IssuanceWorkflow {
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.chainQueue.then(fn, fn);
-    this.chainQueue = run.catch(() => undefined);
+    this.chainQueue = run.catch(() => undefined); // the caller gets the error through `run`; the queue goes on
     return run;
   }
 
