@@ -5,6 +5,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {DIDRegistry} from "../../../contracts/did/DIDRegistry.sol";
 import {SignatureExpired, InvalidSigner, IdentityDeactivated} from "../../../contracts/common/CivilIdErrors.sol";
 import {TestBase} from "../utils/TestBase.sol";
+import {DIDRegistryEip712} from "../utils/DIDRegistryEip712.sol";
 
 /// @title Fuzz tests of DIDRegistry's EIP-712 signed writes
 /// @notice The digests are rebuilt here from the EIP-712 spec and the documented struct types, independently of
@@ -42,20 +43,6 @@ contract DIDRegistrySignedFuzzTest is TestBase {
         uint256 nonce;
     }
 
-    bytes32 private constant DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
-    bytes32 private constant CHANGE_OWNER_TYPEHASH =
-        keccak256("ChangeOwner(address identity,address newOwner,uint256 nonce,uint256 deadline)");
-    bytes32 private constant ADD_DELEGATE_TYPEHASH = keccak256(
-        "AddDelegate(address identity,bytes32 delegateType,address delegate,uint256 validity,uint256 nonce,uint256 deadline)"
-    );
-    bytes32 private constant REVOKE_DELEGATE_TYPEHASH =
-        keccak256("RevokeDelegate(address identity,bytes32 delegateType,address delegate,uint256 nonce,uint256 deadline)");
-    bytes32 private constant SET_ATTRIBUTE_TYPEHASH = keccak256(
-        "SetAttribute(address identity,bytes32 name,bytes value,uint256 validity,uint256 nonce,uint256 deadline)"
-    );
-    bytes32 private constant REVOKE_ATTRIBUTE_TYPEHASH =
-        keccak256("RevokeAttribute(address identity,bytes32 name,bytes value,uint256 nonce,uint256 deadline)");
 
     uint256 private constant T0 = 1_700_000_000;
     uint256 private constant MAX_DEADLINE_AHEAD = 365 days;
@@ -388,32 +375,28 @@ contract DIDRegistrySignedFuzzTest is TestBase {
 
     function _structHash(SignedCall memory c) private pure returns (bytes32) {
         if (c.op == Op.ChangeOwner) {
-            return keccak256(abi.encode(CHANGE_OWNER_TYPEHASH, c.identity, c.newOwner, c.nonce, c.deadline));
+            return keccak256(abi.encode(DIDRegistryEip712.CHANGE_OWNER_TYPEHASH, c.identity, c.newOwner, c.nonce, c.deadline));
         }
         if (c.op == Op.AddDelegate) {
             return keccak256(
-                abi.encode(ADD_DELEGATE_TYPEHASH, c.identity, c.kind, c.delegate, c.validity, c.nonce, c.deadline)
+                abi.encode(DIDRegistryEip712.ADD_DELEGATE_TYPEHASH, c.identity, c.kind, c.delegate, c.validity, c.nonce, c.deadline)
             );
         }
         if (c.op == Op.RevokeDelegate) {
-            return keccak256(abi.encode(REVOKE_DELEGATE_TYPEHASH, c.identity, c.kind, c.delegate, c.nonce, c.deadline));
+            return keccak256(abi.encode(DIDRegistryEip712.REVOKE_DELEGATE_TYPEHASH, c.identity, c.kind, c.delegate, c.nonce, c.deadline));
         }
         if (c.op == Op.SetAttribute) {
             return keccak256(
-                abi.encode(SET_ATTRIBUTE_TYPEHASH, c.identity, c.kind, keccak256(c.value), c.validity, c.nonce, c.deadline)
+                abi.encode(DIDRegistryEip712.SET_ATTRIBUTE_TYPEHASH, c.identity, c.kind, keccak256(c.value), c.validity, c.nonce, c.deadline)
             );
         }
         return keccak256(
-            abi.encode(REVOKE_ATTRIBUTE_TYPEHASH, c.identity, c.kind, keccak256(c.value), c.nonce, c.deadline)
+            abi.encode(DIDRegistryEip712.REVOKE_ATTRIBUTE_TYPEHASH, c.identity, c.kind, keccak256(c.value), c.nonce, c.deadline)
         );
     }
 
     function _domainSeparator(address verifyingContract, uint256 chainId) private pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                DOMAIN_TYPEHASH, keccak256("CivilIdDIDRegistry"), keccak256("1"), chainId, verifyingContract
-            )
-        );
+        return DIDRegistryEip712.domainSeparator(chainId, verifyingContract);
     }
 
     function _sign(uint256 pk, address verifyingContract, uint256 chainId, SignedCall memory c)

@@ -9,6 +9,7 @@ import {
     IdentityDeactivated
 } from "../../../contracts/common/CivilIdErrors.sol";
 import {TestBase} from "../utils/TestBase.sol";
+import {DIDRegistryEip712} from "../utils/DIDRegistryEip712.sol";
 import {InvariantBase} from "../utils/InvariantBase.sol";
 
 /// @title Invariant handler for DIDRegistry signed writes
@@ -19,20 +20,6 @@ import {InvariantBase} from "../utils/InvariantBase.sol";
 contract DIDHandler is TestBase {
     uint256 public constant KEYS = 4;
     uint256 public constant IDENTITIES = 6;
-    bytes32 private constant DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
-    bytes32 private constant CHANGE_OWNER_TYPEHASH =
-        keccak256("ChangeOwner(address identity,address newOwner,uint256 nonce,uint256 deadline)");
-    bytes32 private constant ADD_DELEGATE_TYPEHASH = keccak256(
-        "AddDelegate(address identity,bytes32 delegateType,address delegate,uint256 validity,uint256 nonce,uint256 deadline)"
-    );
-    bytes32 private constant REVOKE_DELEGATE_TYPEHASH =
-        keccak256("RevokeDelegate(address identity,bytes32 delegateType,address delegate,uint256 nonce,uint256 deadline)");
-    bytes32 private constant SET_ATTRIBUTE_TYPEHASH = keccak256(
-        "SetAttribute(address identity,bytes32 name,bytes value,uint256 validity,uint256 nonce,uint256 deadline)"
-    );
-    bytes32 private constant REVOKE_ATTRIBUTE_TYPEHASH =
-        keccak256("RevokeAttribute(address identity,bytes32 name,bytes value,uint256 nonce,uint256 deadline)");
 
     DIDRegistry public immutable registry;
 
@@ -99,16 +86,16 @@ contract DIDHandler is TestBase {
 
         bytes32 structHash;
         if (op == 0) {
-            structHash = keccak256(abi.encode(CHANGE_OWNER_TYPEHASH, identity, newOwner, signedNonce, deadline));
+            structHash = keccak256(abi.encode(DIDRegistryEip712.CHANGE_OWNER_TYPEHASH, identity, newOwner, signedNonce, deadline));
         } else if (op == 1) {
-            structHash = keccak256(abi.encode(ADD_DELEGATE_TYPEHASH, identity, kind, newOwner, validity, signedNonce, deadline));
+            structHash = keccak256(abi.encode(DIDRegistryEip712.ADD_DELEGATE_TYPEHASH, identity, kind, newOwner, validity, signedNonce, deadline));
         } else if (op == 2) {
-            structHash = keccak256(abi.encode(REVOKE_DELEGATE_TYPEHASH, identity, kind, newOwner, signedNonce, deadline));
+            structHash = keccak256(abi.encode(DIDRegistryEip712.REVOKE_DELEGATE_TYPEHASH, identity, kind, newOwner, signedNonce, deadline));
         } else if (op == 3) {
             structHash =
-                keccak256(abi.encode(SET_ATTRIBUTE_TYPEHASH, identity, kind, keccak256(value), validity, signedNonce, deadline));
+                keccak256(abi.encode(DIDRegistryEip712.SET_ATTRIBUTE_TYPEHASH, identity, kind, keccak256(value), validity, signedNonce, deadline));
         } else {
-            structHash = keccak256(abi.encode(REVOKE_ATTRIBUTE_TYPEHASH, identity, kind, keccak256(value), signedNonce, deadline));
+            structHash = keccak256(abi.encode(DIDRegistryEip712.REVOKE_ATTRIBUTE_TYPEHASH, identity, kind, keccak256(value), signedNonce, deadline));
         }
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(privateKey(signerIndex), _digest(structHash));
 
@@ -195,9 +182,7 @@ contract DIDHandler is TestBase {
     }
 
     function _digest(bytes32 structHash) private view returns (bytes32) {
-        bytes32 domain = keccak256(
-            abi.encode(DOMAIN_TYPEHASH, keccak256("CivilIdDIDRegistry"), keccak256("1"), block.chainid, address(registry))
-        );
+        bytes32 domain = DIDRegistryEip712.domainSeparator(block.chainid, address(registry));
         return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
     }
 

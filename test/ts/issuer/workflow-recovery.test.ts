@@ -33,6 +33,17 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     open.push(wf);
     return wf;
   };
+  /** Imports a request, takes it to activation and lets `issue()` crash at `step`; returns the crashed workflow. */
+  async function crashDuringIssue(step: Parameters<typeof crashAt>[0], id: string) {
+    const wf = reopen({ hooks: crashAt(step, id) });
+    await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
+    await env.toInvited(wf, id);
+    await env.activateDevice(wf, id);
+    await wf.issue(id).catch((error) => {
+      if (!(error instanceof Crash)) throw error;
+    });
+    return wf;
+  }
   beforeEach(async () => {
     env = await issuanceEnv();
   });
@@ -132,13 +143,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
 
   it("finishes an interrupted issuance only with the issuer key its registration was bound to", async () => {
     const id = "e-saram:REQ-0001";
-    let wf = reopen({ hooks: crashAt("credential-id-recorded", id) });
-    await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
-    await env.toInvited(wf, id);
-    await env.activateDevice(wf, id);
-    await wf.issue(id).catch((error) => {
-      if (!(error instanceof Crash)) throw error;
-    });
+    let wf = await crashDuringIssue("credential-id-recorded", id);
     wf.close();
     const rotated = Wallet.createRandom();
     wf = reopen({ extra: { issuer: issuerFromPrivateKey(env.chainId, rotated.privateKey) } });
@@ -156,13 +161,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
 
   it("issue() on an interrupted request resumes it like reconcile(), without registering again", async () => {
     const id = "e-saram:REQ-0001";
-    let wf = reopen({ hooks: crashAt("registered-on-chain", id) });
-    await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
-    await env.toInvited(wf, id);
-    await env.activateDevice(wf, id);
-    await wf.issue(id).catch((error) => {
-      if (!(error instanceof Crash)) throw error;
-    });
+    let wf = await crashDuringIssue("registered-on-chain", id);
     wf.close();
     wf = reopen();
     const record = await wf.issue(id);
@@ -199,13 +198,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
 
   it("waits while the registration transaction is still pending, and records it once mined", async () => {
     const id = "e-saram:REQ-0001";
-    let wf = reopen({ hooks: crashAt("intent-recorded", id) });
-    await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
-    await env.toInvited(wf, id);
-    await env.activateDevice(wf, id);
-    await wf.issue(id).catch((error) => {
-      if (!(error instanceof Crash)) throw error;
-    });
+    let wf = await crashDuringIssue("intent-recorded", id);
     const { holderRef, bindingDigest } = wf.get(id);
     wf.close();
     // The dying process had broadcast its transaction; it is not mined yet.
