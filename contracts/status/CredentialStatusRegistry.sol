@@ -43,6 +43,8 @@ contract CredentialStatusRegistry {
 
     /// @notice Largest batch accepted by the batch functions.
     uint256 public constant MAX_BATCH = 2000;
+    /// @notice Most words one `statusWords` call returns (2,048 words = 65,536 credentials, ~4.6 M gas of reads).
+    uint256 public constant MAX_STATUS_WORDS_PAGE = 2048;
 
     /// @dev Reasons accepted for lock and revoke (bit i set = code i allowed): 1-4, 6-8. SUPERSEDED_BY_REISSUE
     ///      is set only by registration; FOUND_DEVICE only unlocks.
@@ -221,6 +223,30 @@ contract CredentialStatusRegistry {
             uint64 id = credentialIds[i];
             registered[i] = _isRegistered(id);
             (states[i], reasons[i]) = _read(_statusWords[id >> 5], id);
+        }
+    }
+
+    /// @notice Packed status words of one organisation, so a new verifier reads the whole status state at one
+    /// block instead of replaying every event. Word `fromWord + i` holds the organisation's sequences
+    /// 32·(fromWord+i) … 32·(fromWord+i)+31, one byte each, lowest sequence in the lowest byte; per byte bits 0–1
+    /// are the state, 2–6 the reason, bit 7 a storage marker (ignore it). Bytes at or past `registeredCount` are
+    /// not registered credentials.
+    /// @param agencyCode The organisation.
+    /// @param fromWord The first word (sequence / 32).
+    /// @param count How many words, at most MAX_STATUS_WORDS_PAGE (page larger ranges).
+    /// @return registeredCount The organisation's number of registered credentials (its next sequence).
+    /// @return words The packed words.
+    function statusWords(uint32 agencyCode, uint256 fromWord, uint256 count)
+        external
+        view
+        returns (uint64 registeredCount, uint256[] memory words)
+    {
+        if (count > MAX_STATUS_WORDS_PAGE || fromWord > type(uint40).max >> 5) revert InvalidBatch(count);
+        registeredCount = nextSequence[agencyCode];
+        uint256 base = (uint256(agencyCode) << 35) + fromWord;
+        words = new uint256[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            words[i] = _statusWords[base + i];
         }
     }
 

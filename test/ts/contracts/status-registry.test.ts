@@ -551,6 +551,37 @@ describe("CredentialStatusRegistry", function () {
     });
   });
 
+  describe("statusWords (snapshot reads)", function () {
+    it("returns the organisation's packed words and registered count, matching statusOf byte for byte", async function () {
+      await registerMany(reg().connect(a().registrar), 40, "sw"); // central(0..39): words 0 and 1
+      await mined(reg().connect(a().helpDesk).lock(central(3), ReasonCode.LOST_DEVICE));
+      await mined(reg().connect(a().registrar).revoke(central(33), ReasonCode.LEFT_SERVICE));
+      const [count, words] = await reg().statusWords(CENTRAL_AGENCY, 0, 3);
+      expect(count).to.equal(40n);
+      expect(words).to.have.length(3);
+      expect(words[0]).to.equal(await statusWord(fx.f, central(0)));
+      expect(words[1]).to.equal(await statusWord(fx.f, central(32)));
+      expect(words[2]).to.equal(0n); // nothing registered there yet
+      for (const [id, state, reason] of [[3, Locked, ReasonCode.LOST_DEVICE], [33, Revoked, ReasonCode.LEFT_SERVICE], [4, Active, 0]] as const) {
+        const byte = (words[id >> 5]! >> BigInt((id & 31) * 8)) & 0x7fn;
+        expect(byte, `credential ${id}`).to.equal(statusByte(state, reason));
+      }
+      const [, fromSecond] = await reg().statusWords(CENTRAL_AGENCY, 1, 1);
+      expect(fromSecond).to.deep.equal([words[1]]);
+      const [otherCount, otherWords] = await reg().statusWords(LOCAL_GOV, 0, 1);
+      expect([otherCount, otherWords]).to.deep.equal([0n, [0n]]);
+    });
+
+    it("refuses pages above MAX_STATUS_WORDS_PAGE and word indexes beyond the sequence space", async function () {
+      const max = await reg().MAX_STATUS_WORDS_PAGE();
+      expect((await reg().statusWords(CENTRAL_AGENCY, 0, max))[1]).to.have.length(Number(max));
+      await expect(reg().statusWords(CENTRAL_AGENCY, 0, max + 1n))
+        .to.be.revertedWithCustomError(reg(), "InvalidBatch").withArgs(max + 1n);
+      await expect(reg().statusWords(CENTRAL_AGENCY, (1n << 35n), 1n))
+        .to.be.revertedWithCustomError(reg(), "InvalidBatch");
+    });
+  });
+
   describe("packing: 32 credentials per storage word", function () {
     beforeEach(async function () {
       await registerMany(reg().connect(a().registrar), 96, "p"); // central(0..95): exactly 3 words
