@@ -30,7 +30,7 @@ import { didForAddress } from "../sdk/did/did.js";
 import { deviceKeyJwk, draftCredential, issuerFromPrivateKey, signCredential } from "../sdk/issuer/credential.js";
 import { ChallengeRegistry, POLICIES, PresentationVerifier } from "../sdk/verifier/index.js";
 import type { Deployment } from "../sdk/chain/deployment.js";
-import { importDeviceKey, verifyEs256k } from "../sdk/verifier/jws.js";
+import { importPublicJwk as importDeviceKey, verifyEs256k } from "../sdk/credential/jws.js";
 import { BENCH_HARDFORK, fixed, int, mean, percentile, ratio, sleep, table, yieldToLoop } from "./lib.js";
 
 const AUD = "gate:sejong-complex-1";
@@ -329,7 +329,7 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
     const onlineVerifier = (memo: boolean) =>
       new PresentationVerifier({
         ledger: new OnlineLedgerView(connectLedger(deployment, provider), provider),
-        resolver: resolverFor(),
+       
         challenges: new ChallengeRegistry(),
         ...(memo ? {} : { credentialMemoTtlMs: 0 }),
       });
@@ -341,7 +341,7 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
       return index;
     }
     const indexedVerifier = (index: LedgerIndex, memo: boolean) =>
-      new PresentationVerifier({ ledger: index, resolver: resolverFor(), challenges: new ChallengeRegistry(), ...(memo ? {} : { credentialMemoTtlMs: 0 }) });
+      new PresentationVerifier({ ledger: index, challenges: new ChallengeRegistry(), ...(memo ? {} : { credentialMemoTtlMs: 0 }) });
 
     const modes: GateMode[] = [];
     // Reference floor measured on this machine in this run: one secp256k1 signature verification.

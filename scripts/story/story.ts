@@ -13,7 +13,6 @@ import { connectLedger, type LedgerContracts } from "../../sdk/chain/contracts.j
 import { CIVIL_SERVANT_ID_TYPE, OperatorRole, OrgKind, reasonName } from "../../sdk/chain/codes.js";
 import { GovernanceActions, GovernanceClient, type GovernanceAction } from "../../sdk/governance/client.js";
 import { signApproval, readEip712Domain, GOVERNOR_EIP712 } from "../../sdk/did/signed-writes.js";
-import { CachingDidResolver } from "../../sdk/did/resolver.js";
 import { issuerFromPrivateKey } from "../../sdk/issuer/credential.js";
 import { IssuanceWorkflow, type IssuanceRecord } from "../../sdk/issuer/workflow.js";
 import { E_SARAM_FORMAT, HR_FIELDS } from "../../sdk/issuer/hr-import.js";
@@ -143,11 +142,10 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
   };
   const mois = workflowFor(MOIS, moisRegistrar, moisIssuerKey);
   const seoul = workflowFor(SEOUL, seoulRegistrar, seoulIssuerKey);
-  const resolver = new CachingDidResolver({ provider: env.provider, chainId, registry: ledger.deployment.didRegistry });
   const online = new OnlineLedgerView(ledger, env.provider);
   const index = new LedgerIndex({ provider: env.provider, deployment: ledger.deployment, maxStalenessMs: 60_000 });
-  const gate = new PresentationVerifier({ ledger: index, fallback: undefined, resolver, challenges: new ChallengeRegistry() });
-  const mail = new PresentationVerifier({ ledger: online, fallback: index, resolver, challenges: new ChallengeRegistry() });
+  const gate = new PresentationVerifier({ ledger: index, fallback: undefined, challenges: new ChallengeRegistry() });
+  const mail = new PresentationVerifier({ ledger: online, fallback: index, challenges: new ChallengeRegistry() });
   const lastSms = (requestId: string, purpose: SmsMessage["purpose"]) => {
     const m = sms.filter((s) => s.requestId === requestId && s.purpose === purpose).at(-1);
     expect(m, `an SMS (${purpose}) for ${requestId}`);

@@ -13,7 +13,6 @@ import { OnlineLedgerView } from "../../../sdk/status/ledger-view.js";
 import { ChallengeRegistry } from "../../../sdk/verifier/challenges.js";
 import { PresentationVerifier } from "../../../sdk/verifier/verifier.js";
 import { POLICIES } from "../../../sdk/verifier/policies.js";
-import { CachingDidResolver } from "../../../sdk/did/resolver.js";
 import { didForAddress } from "../../../sdk/did/did.js";
 import { createVerifiablePresentationJwt } from "did-jwt-vc";
 import { ES256KSigner } from "did-jwt";
@@ -37,7 +36,6 @@ describe("privacy: no personal data on chain or in the issuing database beyond n
     // A verification (reads only, but presentations could have been written somewhere by a careless verifier).
     const verifier = new PresentationVerifier({
       ledger: new OnlineLedgerView(env.ledger, env.ethers.provider),
-      resolver: new CachingDidResolver({ provider: env.ethers.provider, chainId: env.chainId, registry: env.ledger.deployment.didRegistry }),
       challenges: new ChallengeRegistry(),
     });
     const challenge = verifier.issueChallenge();
