@@ -16,8 +16,11 @@ export const MAX_PRESENTATION_LIFETIME_SECONDS = 300;
 /** Challenges and audiences are short identifiers (a nonce, a DID or URL), not documents. */
 export const MAX_CHALLENGE_LENGTH = 512;
 export const MAX_AUDIENCE_LENGTH = 2048;
-/** One credential plus the envelope: anything longer is refused before parsing. */
-export const MAX_PRESENTATION_JWT_LENGTH = MAX_CREDENTIAL_JWT_LENGTH + 4 * 1024;
+/**
+ * Anything longer is refused before parsing. One credential plus its envelope is far less; the slack lets an
+ * oversized embedded credential be refused for what it is (MALFORMED_CREDENTIAL, by the credential limit).
+ */
+export const MAX_PRESENTATION_JWT_LENGTH = 4 * MAX_CREDENTIAL_JWT_LENGTH;
 
 export interface PresentationRequest {
   /** The verifier's one-time challenge; becomes the JWT `nonce`. */
