@@ -25,7 +25,6 @@ import { StatusClient } from "../sdk/status/client.js";
 import { holderReference } from "../sdk/status/holder-ref.js";
 import { OnlineLedgerView } from "../sdk/status/ledger-view.js";
 import { LedgerIndex } from "../sdk/status/ledger-index.js";
-import { CachingDidResolver } from "../sdk/did/resolver.js";
 import { didForAddress } from "../sdk/did/did.js";
 import { deviceKeyJwk, draftCredential, issuerFromPrivateKey, signCredential } from "../sdk/issuer/credential.js";
 import { ChallengeRegistry, POLICIES, PresentationVerifier } from "../sdk/verifier/index.js";
@@ -325,7 +324,6 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
       const r = await v.verify(tap.vp, { challenge: tap.challenge, audience: AUD, policy: POLICIES.buildingGate });
       return r.ok ? true : r.reasons.join(",");
     };
-    const resolverFor = () => new CachingDidResolver({ provider, chainId, registry: deployment.didRegistry });
     const onlineVerifier = (memo: boolean) =>
       new PresentationVerifier({
         ledger: new OnlineLedgerView(connectLedger(deployment, provider), provider),

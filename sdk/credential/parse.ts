@@ -169,8 +169,8 @@ export function parseCredentialJwt(jwt: unknown): ParsedCredential {
   if (status.id !== ref.id || Object.keys(status).length !== 5) throw credentialRefusal("BAD_STATUS", "credentialStatus.id does not match its fields");
   if (payload.jti !== undefined && payload.jti !== credentialJti(issuer.chainId, credentialId)) throw credentialRefusal("BAD_JTI", "jti does not name this credential");
   const statusList = parseStatusListRef(payload.status, credentialId);
-  const issuerDid = payload.iss as string;
-  const subjectDid = payload.sub as string;
+  const issuerDid = payload.iss;
+  const subjectDid = subject.did;
   return {
     jwt: jwt as string,
     header,

@@ -44,11 +44,9 @@ export function checkPossessionProof(
   did: unknown,
   publicKey: unknown,
   signature: unknown,
-): { failure: ProofFailure } | { failure: null; publicKey: string; address: string; did: string } {
-  let address: string;
-  let chainId: bigint;
+): { failure: ProofFailure } | { failure: null; publicKey: string; address: string } {
   if (!isCanonicalEthrDid(did)) return { failure: "MALFORMED_DID" };
-  ({ address, chainId } = parseEthrDid(did));
+  const { address, chainId } = parseEthrDid(did);
   if (chainId !== BigInt(challenge.chainId)) return { failure: "WRONG_CHAIN" };
   let uncompressed: string;
   try {
@@ -61,12 +59,12 @@ export function checkPossessionProof(
   if (typeof signature !== "string" || !/^0x[0-9a-fA-F]{130}$/.test(signature)) return { failure: "BAD_SIGNATURE" };
   let signer: string;
   try {
-    signer = verifyMessage(activationMessage(challenge, did as string), signature);
+    signer = verifyMessage(activationMessage(challenge, did), signature);
   } catch {
     return { failure: "BAD_SIGNATURE" };
   }
   if (signer !== address) return { failure: "BAD_SIGNATURE" };
-  return { failure: null, publicKey: uncompressed, address, did };
+  return { failure: null, publicKey: uncompressed, address };
 }
 
 /** Validates the shape of an activation code / token before any lookup (cheap refusal of garbage). */

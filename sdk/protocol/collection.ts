@@ -39,14 +39,12 @@ export type CollectionProofFailure = "MALFORMED_DID" | "WRONG_CHAIN" | "BAD_SIGN
 
 /** Checks that `signature` over the collection message was made by the key of `did` on the challenge's chain (null when it was). */
 export function checkCollectionSignature(challenge: CollectionChallenge, did: unknown, signature: unknown): CollectionProofFailure | null {
-  let address: string;
-  let chainId: bigint;
   if (!isCanonicalEthrDid(did)) return "MALFORMED_DID"; // one device, one DID spelling (see activation.ts)
-  ({ address, chainId } = parseEthrDid(did));
+  const { address, chainId } = parseEthrDid(did);
   if (chainId !== BigInt(challenge.chainId)) return "WRONG_CHAIN";
   if (typeof signature !== "string" || !/^0x[0-9a-fA-F]{130}$/.test(signature)) return "BAD_SIGNATURE";
   try {
-    return verifyMessage(collectionMessage(challenge, did as string), signature) === address ? null : "BAD_SIGNATURE";
+    return verifyMessage(collectionMessage(challenge, did), signature) === address ? null : "BAD_SIGNATURE";
   } catch {
     return "BAD_SIGNATURE";
   }

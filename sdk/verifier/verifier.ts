@@ -163,7 +163,7 @@ export class PresentationVerifier {
     const decoded = decodePresentation(presentation);
     if (!decoded.ok) return refuse(decoded.failure, decoded.detail);
     const vp = decoded.presentation.jws;
-    const credential = await this.verifiedCredential(decoded.presentation.credential);
+    const credential = this.verifiedCredential(decoded.presentation.credential);
     const parsed = credential.parsed;
     const p = vp.payload;
     try {
@@ -214,7 +214,7 @@ export class PresentationVerifier {
     if (typeof input.signature !== "string" || input.signature.length > MAX_DOCUMENT_SIGNATURE_LENGTH) {
       refuse("BAD_DOCUMENT_SIGNATURE", "The signature is not a JWT of acceptable size.");
     }
-    const credential = await this.verifiedCredential(input.credential);
+    const credential = this.verifiedCredential(input.credential);
     const parsed = credential.parsed;
     const checked = verifyDocumentSignature(input.signature, input.document, parsed, {
       deviceKey: credential.deviceKey, now: Math.floor(this.now() / 1000), clockSkewSeconds: this.skew,
@@ -246,7 +246,7 @@ export class PresentationVerifier {
   }
 
   /** Parses and signature-checks the credential once; later taps reuse the result until the memo expires. */
-  private async verifiedCredential(jwt: string): Promise<VerifiedCredential> {
+  private verifiedCredential(jwt: string): VerifiedCredential {
     const t = this.now();
     const known = this.memo.get(jwt);
     if (known && t - known.verifiedAt < this.memoTtlMs) return known;
