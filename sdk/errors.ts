@@ -13,7 +13,12 @@ export type ErrorCode =
   // chain
   | "CHAIN_UNREACHABLE"
   | "CHAIN_ID_MISMATCH"
+  /** A contract refused: a decoded revert, with `details.error` (name) and `details.args`. */
   | "CONTRACT_REVERTED"
+  /** The node refused the transaction before execution (nonce, fee, underpriced, funds, gas limit). */
+  | "TRANSACTION_REJECTED"
+  /** A call or transaction failed and the failure could not be decoded (no revert data we know, bad answer). */
+  | "CHAIN_CALL_FAILED"
   | "NOT_AUTHORISED"
   // workflow
   | "ORGANISATION_NOT_PARTICIPATING"
