@@ -345,6 +345,19 @@ describe("holder wallet", () => {
       await expectCode(wallet.createPresentation({ pin: OTHER_PIN, challenge: "n-3", audience: "did:web:gate.example" }), "WRONG_PIN");
     });
 
+    it("gates verifyPin too: without the holder's biometrics a thief has no PIN oracle and cannot wipe the key", async () => {
+      const gate = new ScriptedGate(false);
+      const wallet = await newWallet(dir, { biometricGate: gate });
+      for (let i = 0; i < MAX_FAILED_ATTEMPTS + 2; i++) await expectCode(wallet.verifyPin(OTHER_PIN), "BIOMETRIC_REFUSED");
+      await expectCode(wallet.verifyPin(PIN), "BIOMETRIC_REFUSED");
+      expect(await wallet.status()).to.include({ locked: false, failedAttempts: 0 });
+      expect(gate.reasons).to.have.length(MAX_FAILED_ATTEMPTS + 3);
+      gate.answer = true;
+      await expectCode(wallet.verifyPin(OTHER_PIN), "WRONG_PIN");
+      await wallet.verifyPin(PIN);
+      expect((await wallet.status()).failedAttempts).to.equal(0);
+    });
+
     it("is not asked when the request cannot succeed anyway", async () => {
       const gate = new ScriptedGate(true);
       const wallet = await newWallet(dir, { biometricGate: gate });
