@@ -13,6 +13,7 @@ export type ErrorCode =
   // chain
   | "CHAIN_UNREACHABLE"
   | "CHAIN_ID_MISMATCH"
+  | "DEPLOYMENT_MISMATCH"
   | "CONTRACT_REVERTED"
   | "NOT_AUTHORISED"
   // workflow
