@@ -13,6 +13,7 @@ export type ErrorCode =
   // chain
   | "CHAIN_UNREACHABLE"
   | "CHAIN_ID_MISMATCH"
+  | "DEPLOYMENT_MISMATCH"
   /** A contract refused: a decoded revert, with `details.error` (name) and `details.args`. */
   | "CONTRACT_REVERTED"
   /** The node refused the transaction before execution (nonce, fee, underpriced, funds, gas limit). */

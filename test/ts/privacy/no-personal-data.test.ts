@@ -24,7 +24,7 @@ describe("privacy: no personal data on chain or in the issuing database beyond n
 
   it("issues and verifies without any personal datum reaching the chain; discloses only the policy's claims", async () => {
     env = await issuanceEnv();
-    const wf = env.workflow();
+    const wf = await env.workflow();
     const row = hrRow({ requestId: "PRIV-1", personId: "7705051234567", name: "박비밀", employeeRef: "SECRET-EMP-4242", mobile: "010-5555-4242" });
     const report = await wf.importRequests("e-saram", eSaramExport([row]), "hr-sync");
     const id = report.created[0]!;
