@@ -198,7 +198,7 @@ export class LedgerIndex implements LedgerView {
   private generation = 0;
   private lastSyncAt = -Infinity;
   private lastPersistAt = -Infinity;
-  private persisting: Promise<void> | undefined;
+  private persisting: Promise<void> = Promise.resolve();
   private restored = false;
   private syncing: Promise<number> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -692,21 +692,23 @@ export class LedgerIndex implements LedgerView {
   // ------------------------------------------------------------------ persistence
 
   private persistInBackground(): void {
-    if (this.persisting) return;
     this.lastPersistAt = this.now();
-    this.persisting = this.persist()
-      .catch((error: unknown) => this.onBackgroundError(error))
-      .finally(() => {
-        this.persisting = undefined;
-      });
+    this.persist().catch((error: unknown) => this.onBackgroundError(error));
   }
 
   /**
    * Writes the index to `stateFile` atomically (temp file + rename): a JSON header (deployment identity, synced block
-   * and hash, organisations, keys, DID owners) then, per organisation, its status bytes, flags and digests.
+   * and hash, organisations, keys, DID owners) then, per organisation, its status bytes, flags and digests. Writes are
+   * serialised, each taking the state as of its turn, so the file on disk is never older than a write that finished.
    */
-  async persist(): Promise<void> {
-    if (!this.stateFile) throw new CivilIdError("INVALID_INPUT", "The index has no stateFile to persist to.");
+  persist(): Promise<void> {
+    if (!this.stateFile) return Promise.reject(new CivilIdError("INVALID_INPUT", "The index has no stateFile to persist to."));
+    const job = this.persisting.then(() => this.writeState(this.stateFile!));
+    this.persisting = job.catch(() => undefined);
+    return job;
+  }
+
+  private async writeState(file: string): Promise<void> {
     if (this.syncedBlock < 0) return;
     const tables = [...this.tables].map(([agency, t]) => ({ agency, count: t.count }));
     const header = {
@@ -726,7 +728,7 @@ export class LedgerIndex implements LedgerView {
     const head = Buffer.from(JSON.stringify(header), "utf8");
     const parts: Uint8Array[] = [uint32(head.length), head];
     for (const [, t] of this.tables) parts.push(t.status.subarray(0, t.count), t.flags.subarray(0, t.count), t.digests.subarray(0, t.count * 32));
-    await writeFileAtomic(this.stateFile, Buffer.concat(parts));
+    await writeFileAtomic(file, Buffer.concat(parts));
   }
 
   /** Loads `stateFile` if present and consistent; trusted only once the quorum confirms its synced block's hash. */

@@ -1,6 +1,6 @@
 import { CivilIdError, isCivilIdError } from "../errors.js";
 import type { Deployment } from "../chain/deployment.js";
-import { JsonRpcNodeError, type LedgerNode } from "./ledger-node.js";
+import { JsonRpcNodeError, isRangeTooLarge, type LedgerNode } from "./ledger-node.js";
 
 /** A node answered differently from the agreed answer (a lying, forked or misconfigured node: alert its operator). */
 export interface DissentEvent {
@@ -152,7 +152,9 @@ export class NodeQuorum {
   /** Nodes not in their back-off window whose chain identity is verified (checking it when due). */
   private async usableNodes(): Promise<LedgerNode[]> {
     const t = this.now();
-    const candidates = this.nodes.filter((node) => this.health.get(node)!.downUntil <= t);
+    // Nodes in their back-off window are asked again when the others cannot make a quorum (nothing to lose then).
+    const resting = this.nodes.filter((node) => this.health.get(node)!.downUntil <= t);
+    const candidates = resting.length >= this.quorum ? resting : [...this.nodes];
     const anchor = await this.anchor(candidates);
     const checked = await Promise.all(
       candidates.map(async (node) => {
@@ -215,7 +217,8 @@ export class NodeQuorum {
       const message = error instanceof Error ? error.message : String(error);
       const wrong = isCivilIdError(error, "WRONG_CHAIN");
       h.lastError = wrong ? `WRONG_CHAIN: ${message}` : message;
-      if (!(error instanceof JsonRpcNodeError) && !/lagging/.test(message)) h.downUntil = this.now() + this.retryAfterMs;
+      // A node's own error answer, a lagging node and a range refusal are no reason to stop asking the node.
+      if (!(error instanceof JsonRpcNodeError) && !/lagging/.test(message) && !isRangeTooLarge(error)) h.downUntil = this.now() + this.retryAfterMs;
       if (wrong) h.verifiedAt = -Infinity;
       onFailure?.(`${node.name}: ${message}`);
       return undefined;
