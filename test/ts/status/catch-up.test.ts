@@ -235,6 +235,36 @@ describe("LedgerIndex catch-up from state, backfill, persistence and DID followi
     ); // … caught against state
   });
 
+  it("a following index fooled by a dropped log finds out from the periodic state check and rebuilds from state", async () => {
+    let dropping = false;
+    const changed = f.ledger.statusRegistry.interface.getEvent("CredentialStatusChanged").topicHash;
+    const liar = providerWith(provider, {
+      getLogs: (async (filter: never) => (await provider.getLogs(filter)).filter((l: Log) => !(dropping && l.topics[0] === changed))) as never,
+    });
+    const errors: unknown[] = [];
+    const idx = new LedgerIndex({ provider: liar, deployment: f.ledger.deployment, stateCheckEveryMs: 1, onBackgroundError: (e) => errors.push(e) });
+    await idx.sync();
+    await idx.whenBackfilled();
+    dropping = true;
+    const target = makeCredentialId(CENTRAL_AGENCY, 0n);
+    await send(f.ledger.statusRegistry.connect(f.actors.helpDesk).lock(target, 1));
+    idx.follow(10, (e) => errors.push(e));
+    try {
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && !errors.some((e) => isCivilIdError(e, "LEDGER_DISAGREEMENT"))) await new Promise((r) => setTimeout(r, 10));
+      expect(errors.some((e) => isCivilIdError(e, "LEDGER_DISAGREEMENT")), String(errors)).to.equal(true);
+      let state: CredentialState | undefined;
+      while (Date.now() < deadline && state !== CredentialState.Locked) {
+        state = (await idx.credentialStatus(target).catch(() => undefined))?.state;
+        if (state !== CredentialState.Locked) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(state).to.equal(CredentialState.Locked);
+    } finally {
+      idx.stop();
+      await idx.whenBackfilled();
+    }
+  });
+
   it("the online view's digest cache does not survive a reorg (an id re-used on the new branch)", async () => {
     const view = new OnlineLedgerView(f.ledger, provider);
     const fork = await f.networkHelpers.takeSnapshot();
