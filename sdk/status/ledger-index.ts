@@ -162,7 +162,8 @@ const TOPIC = {
 const ISSUER_TOPICS = [TOPIC.accredited, TOPIC.orgStatus, TOPIC.orgAdmin, TOPIC.typeSet, TOPIC.keyAdded, TOPIC.keyRetired];
 const SEQUENCE_LIMIT = 2 ** 32; // typed-array tables index sequences as numbers
 const WORDS_PAGE = 2048; // CredentialStatusRegistry.MAX_STATUS_WORDS_PAGE
-const TARGET_LOGS_PER_PAGE = 10_000; // keeps one getLogs answer (and its parse) small during backfill
+const FIRST_PAGE = 128;
+const TARGET_LOGS_PER_PAGE = 2_000; // keeps one getLogs answer (and its parse, ≈ 1.2 MB of JSON) small during backfill
 const STATE_FORMAT = "mobile-civil-id/ledger-index@1";
 
 /**
@@ -547,27 +548,28 @@ export class LedgerIndex implements LedgerView {
     // Organisations removed from the registry's list may still hold credentials the index learned from events.
     for (const [agency, table] of this.tables) if (table.count > 0 && !agencies.includes(agency)) agencies.push(agency);
     const state = new Map<number, { count: number; words: string }>();
-    const pages: { agency: number; from: number; count: number }[] = [];
-    const counts = await mapLimit(agencies, 8, async (agency) => {
-      const { value } = await this.quorum.agree(`the credential count of organisation ${agency} at block ${height}`, height,
-        (node) => node.call(this.statusRegistry, statusIface.encodeFunctionData("statusWords", [agency, 0, 0]), height), (v) => v);
-      return decodeStatusWords(value).count;
-    });
-    agencies.forEach((agency, i) => {
-      const count = counts[i]!;
-      state.set(agency, { count, words: "" });
-      for (let w = 0; w * 32 < count; w += WORDS_PAGE) pages.push({ agency, from: w, count: Math.min(WORDS_PAGE, Math.ceil(count / 32) - w) });
-    });
-    const answers = await mapLimit(pages, 8, async (page) => {
-      const { value } = await this.quorum.agree(`status words ${page.from}.. of organisation ${page.agency} at block ${height}`, height,
-        (node) => node.call(this.statusRegistry, statusIface.encodeFunctionData("statusWords", [page.agency, page.from, page.count]), height), (v) => v);
+    const readWords = async (agency: number, from: number, count: number) => {
+      const { value } = await this.quorum.agree(`status words ${from}.. of organisation ${agency} at block ${height}`, height,
+        (node) => node.call(this.statusRegistry, statusIface.encodeFunctionData("statusWords", [agency, from, count]), height), (v) => v, { reuseBlockHash: true });
       const decoded = decodeStatusWords(value);
-      if (decoded.words.length !== page.count * 64) throw new CivilIdError("CHAIN_UNREACHABLE", "The nodes answered a status-words page of the wrong size.");
-      return decoded.words;
+      if (decoded.words.length !== count * 64) throw new CivilIdError("CHAIN_UNREACHABLE", "The nodes answered a status-words page of the wrong size.");
+      return decoded;
+    };
+    // One call per organisation in the common case: the first page (FIRST_PAGE words = 4,096 credentials) brings the
+    // organisation's count with it; larger organisations page on.
+    const firsts = await mapLimit(agencies, 8, (agency) => readWords(agency, 0, FIRST_PAGE));
+    const pages: { agency: number; from: number; count: number }[] = [];
+    agencies.forEach((agency, i) => {
+      const { count, words } = firsts[i]!;
+      const needed = Math.ceil(count / 32);
+      state.set(agency, { count, words: words.slice(0, Math.min(needed, FIRST_PAGE) * 64) });
+      for (let w = FIRST_PAGE; w < needed; w += WORDS_PAGE) pages.push({ agency, from: w, count: Math.min(WORDS_PAGE, needed - w) });
     });
+    const rest = await mapLimit(pages, 8, (page) => readWords(page.agency, page.from, page.count));
     pages.forEach((page, i) => {
       const entry = state.get(page.agency)!;
-      entry.words += answers[i]!;
+      if (rest[i]!.count !== entry.count) throw new CivilIdError("CHAIN_UNREACHABLE", "The nodes answered different credential counts at one block.");
+      entry.words += rest[i]!.words;
     });
     return state;
   }

@@ -56,6 +56,7 @@ export class NodeQuorum {
   /** The deployment block's hash: from the deployment file, or learned once from a quorum (older files). */
   private anchorHash: string | undefined;
   private learning: Promise<string> | undefined;
+  private readonly hashes = new Map<string, { at: number; hash: Promise<string | undefined> }>();
 
   constructor(options: QuorumOptions) {
     this.nodes = [...options.nodes];
@@ -101,7 +102,13 @@ export class NodeQuorum {
    * (the block hash at `height` is part of every answer). Returns as soon as the outcome is decided, so a hanging
    * node costs nothing once k nodes agreed. Returns the agreed value and the agreed hash of block `height`.
    */
-  async agree<T>(what: string, height: number, read: (node: LedgerNode) => Promise<T>, fingerprint: (value: T) => string): Promise<{ value: T; blockHash: string }> {
+  async agree<T>(
+    what: string,
+    height: number,
+    read: (node: LedgerNode) => Promise<T>,
+    fingerprint: (value: T) => string,
+    options: { reuseBlockHash?: boolean } = {},
+  ): Promise<{ value: T; blockHash: string }> {
     const nodes = await this.usableNodes();
     if (nodes.length < this.quorum) throw this.unavailable(`${nodes.length} node(s) usable for ${what}`);
     return new Promise<{ value: T; blockHash: string }>((resolve, reject) => {
@@ -129,7 +136,7 @@ export class NodeQuorum {
       const answers = new Map<LedgerNode, string>();
       for (const node of nodes) {
         void this.guard(node, async () => {
-          const [value, hash] = await Promise.all([read(node), node.blockHash(height)]);
+          const [value, hash] = await Promise.all([read(node), options.reuseBlockHash ? this.blockHashOf(node, height) : node.blockHash(height)]);
           if (hash === undefined) throw new CivilIdError("CHAIN_UNREACHABLE", `${node.name} does not have block ${height} yet (lagging).`);
           return { value, hash, fp: `${hash}|${fingerprint(value)}` };
         }, (message) => failures.push(message)).then((answer) => {
@@ -147,6 +154,25 @@ export class NodeQuorum {
         });
       }
     });
+  }
+
+  /**
+   * A node's hash of block `height`, remembered for a second (`reuseBlockHash`): a state snapshot makes hundreds of
+   * reads at one block, where the hash only says the answers are of the same block; the snapshot's own block hash is
+   * then read afresh, and a reorg is caught by the index's next sync.
+   */
+  private blockHashOf(node: LedgerNode, height: number): Promise<string | undefined> {
+    const t = this.now();
+    const key = `${node.name}@${height}`;
+    const known = this.hashes.get(key);
+    if (known && t - known.at < 1_000) return known.hash;
+    const hash = node.blockHash(height);
+    if (this.hashes.size > 64) this.hashes.clear();
+    this.hashes.set(key, { at: t, hash });
+    hash.then((h) => {
+      if (h === undefined) this.hashes.delete(key); // a lagging node: ask again next time
+    }, () => this.hashes.delete(key));
+    return hash;
   }
 
   /** Nodes not in their back-off window whose chain identity is verified (checking it when due). */
