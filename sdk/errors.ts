@@ -40,7 +40,10 @@ export type ErrorCode =
   | "NO_CREDENTIAL"
   | "CREDENTIAL_SUBJECT_MISMATCH"
   // status index
-  | "INDEX_STALE";
+  | "INDEX_STALE"
+  // ledger trust (sdk/status/quorum.ts): a node of another chain; nodes that disagree at the same block
+  | "WRONG_CHAIN"
+  | "LEDGER_DISAGREEMENT";
 
 export class CivilIdError extends Error {
   readonly code: ErrorCode;

@@ -377,6 +377,11 @@ function isTime(v: unknown): v is number {
 
 function ledgerRefusal(parsed: ParsedCredential, error: unknown, primary?: unknown): Refusal {
   const detail = (e: unknown) => (e instanceof Error ? e.message : String(e));
+  // The ledger's nodes disagree, or serve another chain (sdk/status/quorum.ts): a distinct reason, whichever view saw it.
+  for (const code of ["LEDGER_DISAGREEMENT", "WRONG_CHAIN"] as const) {
+    const seen = [error, primary].find((e) => isCivilIdError(e, code));
+    if (seen) return new Refusal([code], [detail(seen)]);
+  }
   if (isCivilIdError(error, "INDEX_STALE")) {
     return new Refusal(["INDEX_STALE"], [`${primary ? `Node unreachable (${detail(primary)}); ` : ""}${detail(error)}`], parsed);
   }

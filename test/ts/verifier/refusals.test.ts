@@ -32,6 +32,7 @@ import {
   type Holder,
 } from "../helpers/forge.js";
 import { OnlineLedgerView, type LedgerView } from "../../../sdk/status/ledger-view.js";
+import { ledgerNodeFromProvider, type LedgerNode } from "../../../sdk/status/ledger-node.js";
 import { LedgerIndex } from "../../../sdk/status/ledger-index.js";
 import { didForAddress } from "../../../sdk/did/did.js";
 import { StatusClient } from "../../../sdk/status/client.js";
@@ -71,6 +72,7 @@ const ALL_CODES = [
   "ORGANISATION_SUSPENDED", "ORGANISATION_REMOVED", "ORGANISATION_NOT_ALLOWED", "CREDENTIAL_TYPE_NOT_ALLOWED_FOR_ISSUER",
   "CREDENTIAL_NOT_REGISTERED", "CREDENTIAL_BINDING_MISMATCH", "CREDENTIAL_LOCKED", "CREDENTIAL_REVOKED",
   "CREDENTIAL_SUPERSEDED", "BAD_DOCUMENT_SIGNATURE", "DOCUMENT_ALTERED", "LEDGER_UNAVAILABLE", "INDEX_STALE", "INTERNAL_ERROR",
+  "LEDGER_DISAGREEMENT",
 ] as const satisfies readonly RefusalCode[];
 type Untested = Exclude<RefusalCode, (typeof ALL_CODES)[number]>;
 const everyCodeListed: [Untested] extends [never] ? true : Untested = true;
@@ -822,6 +824,19 @@ describe("PresentationVerifier refusals", function () {
       const online = new OnlineLedgerView(w.ledger, w.provider);
       const down: LedgerView = { ...failing, chainId: online.chainId, statusRegistry: online.statusRegistry };
       expectRefused(await tap(verifier({ ledger: down })), ["LEDGER_UNAVAILABLE"]);
+    });
+
+    it("refuses with LEDGER_DISAGREEMENT when two nodes of a 2-of-2 quorum answer differently at the same block", async () => {
+      const honest = ledgerNodeFromProvider(w.provider, { name: "ministry-a" });
+      // A node whose statusOf answers "registered, Locked, reason 1" for the Active credential: the nodes disagree.
+      const b = ledgerNodeFromProvider(w.provider, { name: "ministry-b" });
+      const statusOf = w.ledger.statusRegistry.interface.getFunction("statusOf").selector;
+      const liar: LedgerNode = {
+        name: b.name, chainId: () => b.chainId(), blockNumber: () => b.blockNumber(), blockHash: (h) => b.blockHash(h), getLogs: (q) => b.getLogs(q),
+        call: (to, data, height) => (data.startsWith(statusOf) ? Promise.resolve("0x" + [1, 1, 1].map((n) => n.toString(16).padStart(64, "0")).join("")) : b.call(to, data, height)),
+      };
+      const quorum = new OnlineLedgerView({ deployment: w.ledger.deployment, nodes: [honest, liar], quorum: 2 });
+      expectRefused(await tap(verifier({ ledger: quorum })), ["LEDGER_DISAGREEMENT"]);
     });
 
     it("refuses with INDEX_STALE when the local index never synced", async () => {
