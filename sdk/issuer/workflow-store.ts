@@ -140,10 +140,16 @@ export class WorkflowStore {
         added.push(key);
       }
     }
-    if (have.get("schema_version") !== String(SCHEMA_VERSION)) this.db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
+    const previousSchema = have.get("schema_version");
+    if (previousSchema !== undefined && previousSchema !== String(SCHEMA_VERSION)) {
+      this.db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
+    }
     // A database of an earlier version (bound to chain and registry only) adopts this deployment once, audited.
     if (have.size > 0 && added.length > 0) {
-      this.appendAudit({ requestId: null, at: Date.now(), actor: "system", action: "database-bound", from: null, to: null, details: { ...pick(wanted, added) } });
+      this.appendAudit({
+        requestId: null, at: Date.now(), actor: "system", action: "database-bound", from: null, to: null,
+        details: { ...pick(wanted, added), ...(previousSchema !== undefined && previousSchema !== String(SCHEMA_VERSION) ? { upgradedFromSchema: previousSchema } : {}) },
+      });
     }
   }
 

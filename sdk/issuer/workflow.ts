@@ -169,6 +169,7 @@ export class IssuanceWorkflow {
   /** The audit trail of a request, oldest first; without an id, the import-level entries. */
   audit(id?: string): AuditEntry[] {
     if (id !== undefined) this.get(id);
+    if (!this.ctx.hasStore) return [];
     return this.ctx.store.auditOf(id ?? null).map(auditEntry);
   }
 

@@ -86,9 +86,11 @@ export class WorkflowContext {
     }
   }
 
-  /** The store; a database that does not exist yet is created (empty) here, except by an import (see `createStore`). */
+  /** The store. Before the first successful import there is none (nothing is created by reads or refused steps). */
   get store(): WorkflowStore {
-    this.storeRef ??= new WorkflowStore(this.options.dbPath, this.binding);
+    if (!this.storeRef) {
+      throw new CivilIdError("REQUEST_NOT_FOUND", `No issuance database of organisation ${this.agencyCode} at ${this.options.dbPath} yet: import its HR requests first.`);
+    }
     return this.storeRef;
   }
 

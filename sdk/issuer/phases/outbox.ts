@@ -59,6 +59,7 @@ export async function deliverOutbox(ctx: WorkflowContext): Promise<{ delivered: 
 export function undeliveredSms(ctx: WorkflowContext): UndeliveredSms[] {
   const at = ctx.now();
   const out: UndeliveredSms[] = [];
+  if (!ctx.hasStore) return out;
   for (const m of ctx.store.undelivered()) {
     if (m.body === undefined || !(at < m.expiresAt) || (m.status !== "pending" && m.status !== "failed")) continue;
     out.push({

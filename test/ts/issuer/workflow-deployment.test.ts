@@ -8,7 +8,9 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { BrowserProvider, type Eip1193Provider } from "ethers";
 import { network } from "hardhat";
-import { connectLedger } from "../../../sdk/chain/contracts.js";
+import { CredentialStatusRegistry__factory, connectLedger } from "../../../sdk/chain/contracts.js";
+import { StatusClient } from "../../../sdk/status/client.js";
+import { providerWith } from "../helpers/faulty-provider.js";
 import { deployConsortium } from "../../../sdk/chain/deploy.js";
 import { isCivilIdError, type ErrorCode } from "../../../sdk/errors.js";
 import type { IssuanceWorkflow, IssueStep } from "../../../sdk/issuer/workflow.js";
@@ -63,7 +65,13 @@ describe("issuer/workflow: database creation, deployment binding and paged log l
     await rejects(wf.importRequests("e-saram", eSaramExport([hrRow({}, LOCAL_GOV)]), "hr-batch"), "INVALID_INPUT", /row 1 agencyCode: 6110000 is not served/);
     await rejects(wf.importRequests("e-saram", eSaramExport([hrRow({ name: "" })]), "hr-batch"), "INVALID_INPUT", /row 1 name: is empty/);
     expect(existsSync(file)).to.equal(false);
+    // Reads and other steps create nothing either.
     expect(wf.list()).to.deep.equal([]);
+    expect(wf.audit()).to.deep.equal([]);
+    expect(wf.undeliveredSms()).to.deep.equal([]);
+    expect(await wf.reconcile()).to.deep.equal({ completed: [], pending: [], failed: [], sms: { delivered: 0, failed: 0, expired: 0 } });
+    expect(() => wf.approve("e-saram:REQ-0001", "dept-head:7001")).to.throw(/No issuance database of organisation 1741000 at .*fresh\.sqlite yet: import its HR requests first/);
+    expect(() => wf.activationChallenge("A".repeat(43))).to.throw(/No issuance database/);
     expect(existsSync(file)).to.equal(false);
     const report = await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
     expect(report).to.deep.include({ created: ["e-saram:REQ-0001"], counts: { created: 1, duplicates: 0, refused: 0, conflicts: 0 }, complete: true });
@@ -181,6 +189,35 @@ describe("status/registrations: paged log queries", () => {
     await pagedLogs(() => Promise.reject(new Error("block range too large")), 5, 9).catch((e: unknown) => (error = e));
     expect((error as Error).message).to.equal("block range too large");
     expect(await pagedLogs(() => Promise.resolve([]), 10, 9)).to.deep.equal([]);
+  });
+
+  it("reaches the node's latest block when the provider reports a stale head; gives up (bounded) when it cannot", async () => {
+    const env = await issuanceEnv();
+    try {
+      const holderRef = "0x" + "5a".repeat(32);
+      const deploymentBlock = env.ledger.deployment.deploymentBlock;
+      await new StatusClient(env.ledger.statusRegistry.connect(env.actors.registrar)).register(holderRef, "0x" + "d1".repeat(32));
+      await env.networkHelpers.mine(50);
+      const stale = providerWith(env.ethers.provider, { getBlockNumber: () => Promise.resolve(deploymentBlock) });
+      const registry = CredentialStatusRegistry__factory.connect(env.ledger.deployment.statusRegistry, stale);
+      const found = await findRegistrations(registry, { holderRef, fromBlock: deploymentBlock });
+      expect(found.map((r) => r.credentialDigest)).to.deep.equal(["0x" + "d1".repeat(32)]);
+      // A node that also refuses the rest as too large while the head never moves: CHAIN_UNREACHABLE, not a loop.
+      const refusing = providerWith(stale, {
+        getBlockNumber: () => Promise.resolve(deploymentBlock),
+        // Pages up to the stale head are answered; the rest up to "latest" (50+ blocks) is refused.
+        getLogs: (filter: { toBlock?: unknown }) => (filter.toBlock === "latest"
+          ? Promise.reject(new Error("Requested range exceeds maximum RPC range limit of 10"))
+          : env.ethers.provider.getLogs(filter as never)),
+      });
+      let error: unknown;
+      await findRegistrations(CredentialStatusRegistry__factory.connect(env.ledger.deployment.statusRegistry, refusing), { holderRef, fromBlock: deploymentBlock })
+        .catch((e: unknown) => (error = e));
+      expect(isCivilIdError(error, "CHAIN_UNREACHABLE"), String(error)).to.equal(true);
+      expect((error as Error).message).to.match(/reports block \d+ as its head; retry later/);
+    } finally {
+      env.cleanup();
+    }
   });
 
   it("refuses a holder reference that is not 32 bytes", async () => {

@@ -76,6 +76,23 @@ describe("issuer/workflow-store: transactions and binding", () => {
     store.close();
   });
 
+  it("a database of the earlier schema (chain and registry only) adopts this deployment once, audited", () => {
+    const file = path.join(dir, "v1.sqlite");
+    new WorkflowStore(file, binding).close();
+    const db = new DatabaseSync(file);
+    db.exec("DELETE FROM meta WHERE key NOT IN ('agency_code', 'chain_id', 'status_registry'); INSERT INTO meta (key, value) VALUES ('schema_version', '1');");
+    db.close();
+    const store = new WorkflowStore(file, binding);
+    try {
+      const bound = store.auditOf(null).at(-1)!;
+      expect(bound.action).to.equal("database-bound");
+      expect(bound.details).to.deep.include({ deployment_block_hash: binding.deploymentBlockHash, governor: binding.governor, upgradedFromSchema: "1" });
+    } finally {
+      store.close();
+    }
+    expect(() => new WorkflowStore(file, { ...binding, deploymentBlockHash: "0x" + "ef".repeat(32) })).to.throw(/the chain was restarted or replaced/);
+  });
+
   it("refuses a damaged row by table and column instead of passing it on", () => {
     const file = path.join(dir, "w.sqlite");
     new WorkflowStore(file, binding).close();

@@ -533,6 +533,24 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       expect((await status.status(reissued.credentialId!)).stateName).to.equal("active");
     });
 
+    it("writes the reissue request of an issued request's holder as the HR export HR files, checking the person", async () => {
+      const first = hrRow();
+      await wf.importRequests("e-saram", eSaramExport([first]), "hr-batch");
+      const oldId = "e-saram:REQ-0001";
+      await rejects(() => wf.reissueExport(oldId, { reason: "lost-device", hrRequestId: "REQ-0002", personId: first.personId }), "INVALID_WORKFLOW_STATE", /is requested, not issued/);
+      await env.toInvited(wf, oldId);
+      await env.activateDevice(wf, oldId);
+      await wf.issue(oldId);
+      await rejects(() => wf.reissueExport(oldId, { reason: "lost-device", hrRequestId: "REQ-0002", personId: "7001011234567" }), "INVALID_INPUT", /not the holder of e-saram:REQ-0001/);
+      await rejects(() => wf.reissueExport(oldId, { reason: "stolen" as never, hrRequestId: "REQ-0002", personId: first.personId }), "INVALID_INPUT", /must be one of lost-device/);
+      await rejects(() => wf.reissueExport(oldId, { reason: "lost-device", hrRequestId: "bad id", personId: first.personId }), "INVALID_INPUT", /requestId/);
+      const exported = wf.reissueExport(oldId, { reason: "pin-lockout", hrRequestId: "REQ-0002", personId: first.personId });
+      expect(exported).to.deep.include({ source: "e-saram", requestId: "e-saram:REQ-0002" });
+      const report = await wf.importRequests(exported.source, exported.text, "hr-batch");
+      expect(report.created).to.deep.equal(["e-saram:REQ-0002"]);
+      expect(wf.get("e-saram:REQ-0002")).to.deep.include({ kind: "reissue", reissueReason: "pin-lockout", holderRef: wf.get(oldId).holderRef, name: first.name });
+    });
+
     it("a contract refusal (holder active at another organisation) returns the request to activated and records why", async () => {
       await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
       await env.toInvited(wf, "e-saram:REQ-0001");
