@@ -5,3 +5,4 @@ export * from "./errors.js";
 export * from "./logging.js";
 export * from "./registry.js";
 export * from "./auth.js";
+export * from "./jose.js";
