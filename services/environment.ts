@@ -17,6 +17,8 @@ export interface ServeEnvironment {
   readonly config: Readonly<Record<string, unknown>>;
   /** pino level for every service ("silent" in tests). */
   readonly logLevel: string;
+  /** Where service logs go (default stderr: stdout is for `serve --json`'s one line). */
+  readonly logStream?: NodeJS.WritableStream;
   /** Set with `--demo`: the seeded consortium (see scripts/serve.ts). */
   readonly demo: DemoConsortium | undefined;
 }
@@ -37,7 +39,11 @@ export interface DemoOrganisation {
   readonly code: number;
   readonly name: string;
   readonly admin: Signer;
+  /** Registrar operator used only by the issuance workflow. */
   readonly registrar: Signer;
+  /** Registrar operator for staff unlock / revoke. */
+  readonly statusOfficer: Signer;
+  /** LockOnly operator (lost-phone locks). */
   readonly helpDesk: Signer;
   /** The issuer DID key registered for the organisation (hex private key). */
   readonly issuerPrivateKey: string;

@@ -1,3 +1,4 @@
+import { Oauth2ServerErrorResponseError } from "@openid4vc/oauth2";
 import { z } from "zod";
 import { isCivilIdError, type ErrorCode } from "../../sdk/errors.js";
 
@@ -82,6 +83,11 @@ const CIVIL_ID_HTTP: Partial<Record<ErrorCode, { status: number; error: CommonEr
 /** Maps anything thrown to a ServiceError; unknown errors become a 500 whose description reveals nothing. */
 export function toServiceError(error: unknown): ServiceError {
   if (isServiceError(error)) return error;
+  if (error instanceof Oauth2ServerErrorResponseError) {
+    // The OpenID4VC libraries' protocol refusals already carry the OAuth error code and status.
+    const { error: code, error_description } = error.errorResponse;
+    return new ServiceError(error.status >= 400 && error.status < 600 ? error.status : 400, code, error_description ?? "The request was refused.", { cause: error });
+  }
   if (isCivilIdError(error)) {
     const mapped = CIVIL_ID_HTTP[error.code];
     if (mapped !== undefined) return new ServiceError(mapped.status, mapped.error, error.message, { cause: error });

@@ -20,6 +20,8 @@ export interface BuiltService {
   app: ServiceApp;
   /** Demo hints printed by `serve --demo --json` under "demo" (e.g. a ready credential offer). */
   demo?: () => Promise<Record<string, unknown>>;
+  /** Runs once every service listens (all base URLs known): e.g. finishing work a previous run left half done. */
+  afterListen?: () => Promise<void>;
 }
 
 export interface ServiceDefinition<Env> {
@@ -51,6 +53,7 @@ export async function startServices<Env>(
   const urls: Record<string, string> = {};
   const apps: Record<string, ServiceApp> = {};
   const demos: Array<() => Promise<Record<string, unknown>>> = [];
+  const afterListen: Array<() => Promise<void>> = [];
   const links: ServiceLinks = {
     baseUrl(name) {
       const url = urls[name];
@@ -81,7 +84,9 @@ export async function startServices<Env>(
       urls[definition.name] = listen.publicUrl ?? listenedUrl(built.app);
       apps[definition.name] = built.app;
       if (built.demo !== undefined) demos.push(built.demo);
+      if (built.afterListen !== undefined) afterListen.push(built.afterListen);
     }
+    for (const run of afterListen) await run();
   } catch (error) {
     await close();
     throw error;

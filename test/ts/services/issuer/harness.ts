@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Signer } from "ethers";
+import { network } from "hardhat";
+import { issuerFromPrivateKey } from "../../../../sdk/issuer/credential.js";
+import type { WorkflowHooks } from "../../../../sdk/issuer/workflow.js";
+import { generateBearerToken, hashBearerToken, loadConfig } from "../../../../services/common/index.js";
+import { seedDemoConsortium } from "../../../../services/demo-consortium.js";
+import type { DemoConsortium } from "../../../../services/environment.js";
+import { issuerConfigSchema } from "../../../../services/issuer/config.js";
+import { seedDemoRequest } from "../../../../services/issuer/demo.js";
+import { buildIssuerApp, type IssuerApp } from "../../../../services/issuer/service.js";
+import type { Deployment } from "../../../../sdk/chain/deployment.js";
+import { STAFF_ROLES, type StaffRole } from "../../../../services/issuer/staff.js";
+
+export const BASE_URL = "http://127.0.0.1:4999";
+
+export interface Chain {
+  provider: import("ethers").Provider;
+  chainId: number;
+  deployment: Deployment;
+  demo: DemoConsortium;
+  close(): Promise<void>;
+}
+
+export async function startChain(): Promise<Chain> {
+  const connection = await network.create({ override: { allowBlocksWithSameTimestamp: true } });
+  const provider = connection.ethers.provider;
+  const seeded = await seedDemoConsortium(provider, (await connection.ethers.getSigners()) as unknown as Signer[]);
+  return { provider, chainId: Number((await provider.getNetwork()).chainId), deployment: seeded.ledger.deployment, demo: seeded.demo, close: () => connection.close() };
+}
+
+export interface IssuerHarness {
+  issuer: IssuerApp;
+  tokens: Record<StaffRole, string>;
+  dataDir: string;
+  /** Re-opens the service on the same databases (a restart). */
+  restart(options?: { hooks?: WorkflowHooks }): Promise<IssuerApp>;
+  close(): Promise<void>;
+}
+
+export async function startIssuer(chain: Chain, overrides: Record<string, unknown> = {}, options: { hooks?: WorkflowHooks; dataDir?: string; baseUrl?: string } = {}): Promise<IssuerHarness> {
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), "mcid-issuer-svc-"));
+  const tokens = Object.fromEntries(STAFF_ROLES.map((r) => [r, generateBearerToken()])) as Record<StaffRole, string>;
+  const config = loadConfig(issuerConfigSchema, {
+    overrides: {
+      logLevel: "silent",
+      staff: [
+        ...STAFF_ROLES.map((role) => ({ id: `t-${role}`, roles: [role], tokenHash: hashBearerToken(tokens[role]) })),
+      ],
+      openid4vci: { credentialWaitMs: 5000 },
+      ...overrides,
+    },
+  });
+  const build = (hooks?: WorkflowHooks) =>
+    buildIssuerApp({
+      config, chainId: chain.chainId, deployment: chain.deployment, dataDir,
+      agencies: chain.demo.organisations.map((o) => ({ code: o.code, name: o.name, issuer: issuerFromPrivateKey(chain.chainId, o.issuerPrivateKey), registrar: o.registrar, statusOfficer: o.statusOfficer, helpDesk: o.helpDesk })),
+      holderSecret: chain.demo.holderSecret,
+      sms: { send: () => Promise.reject(new Error("test: SMS wait in the outbox")) },
+      baseUrl: () => options.baseUrl ?? BASE_URL,
+      logger: process.env.MCID_TEST_LOG === "1" ? { level: "error", stream: process.stderr } : false,
+      ...(hooks === undefined ? {} : { workflowHooks: hooks }),
+    });
+  let issuer = await build(options.hooks);
+  await issuer.app.ready();
+  return {
+    get issuer() {
+      return issuer;
+    },
+    tokens,
+    dataDir,
+    async restart(o = {}) {
+      await issuer.app.close();
+      issuer = await build(o.hooks);
+      await issuer.app.ready();
+      return issuer;
+    },
+    async close() {
+      await issuer.app.close();
+      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    },
+  } as IssuerHarness;
+}
+
+export { seedDemoRequest };
