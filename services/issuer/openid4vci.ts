@@ -328,7 +328,9 @@ export class Openid4vciEndpoints {
     const issued = await this.awaitIssued(this.ctx.agencies.get(issuance.agency), issuance.request_id, Math.min(this.ctx.settings.credentialWaitMs, 1000));
     if (issued !== undefined) {
       this.ctx.store.markDelivered(offer.id, this.ctx.now());
-      return this.issuer.createDeferredCredentialResponse({ credentials: [{ credential: issued.credentialJwt! }], notificationId: issuance.notification_id });
+      // 0.4.6's deferred-response check refuses notification_id next to `credentials` (it tests the draft field
+      // `credential`), although 1.0 §9.2 allows it: the library builds the response, the id is added after.
+      return { ...this.issuer.createDeferredCredentialResponse({ credentials: [{ credential: issued.credentialJwt! }] }), notification_id: issuance.notification_id };
     }
     void reply.code(202);
     return this.issuer.createDeferredCredentialResponse({ transactionId: transactionId, interval: this.ctx.settings.deferredIntervalSeconds });

@@ -59,7 +59,7 @@ const SECRET_PATH = /^\/credential-offer\?.*$/;
  */
 export async function buildIssuerApp(options: IssuerAppOptions): Promise<IssuerApp> {
   const { config } = options;
-  const now = options.clock ?? Date.now;
+  const now = options.clock ?? (() => Date.now());
   const app = await createServiceApp({
     title: "mobile-civil-id issuer",
     description: "OpenID4VCI 1.0 issuance (pre-authorized code + tx_code) and the issuing-officer API.",
