@@ -46,11 +46,12 @@ export async function startIssuer(chain: Chain, overrides: Record<string, unknow
   const config = loadConfig(issuerConfigSchema, {
     overrides: {
       logLevel: "silent",
-      staff: [
-        ...STAFF_ROLES.map((role) => ({ id: `t-${role}`, roles: [role], tokenHash: hashBearerToken(tokens[role]) })),
-      ],
       openid4vci: { credentialWaitMs: 5000 },
       ...overrides,
+      staff: [
+        ...STAFF_ROLES.map((role) => ({ id: `t-${role}`, roles: [role], tokenHash: hashBearerToken(tokens[role]) })),
+        ...((overrides.staff as unknown[] | undefined) ?? []),
+      ],
     },
   });
   const build = (hooks?: WorkflowHooks) =>

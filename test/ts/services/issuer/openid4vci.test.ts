@@ -63,9 +63,10 @@ describe("services/issuer: OpenID4VCI 1.0 pre-authorized code flow", function ()
   });
 
   it("publishes issuer and authorization-server metadata with the profile we support, and the OpenAPI document", async () => {
-    const md = (await h.issuer.app.inject({ method: "GET", url: "/.well-known/openid-credential-issuer" })).json<Record<string, any>>();
+    type Metadata = Record<string, unknown> & { credential_configurations_supported: Record<string, { format: string; proof_types_supported: { jwt: { proof_signing_alg_values_supported: string[] } } }> };
+    const md = (await h.issuer.app.inject({ method: "GET", url: "/.well-known/openid-credential-issuer" })).json<Metadata>();
     expect(md).to.include({ credential_issuer: BASE_URL, credential_endpoint: `${BASE_URL}/credential`, nonce_endpoint: `${BASE_URL}/nonce`, deferred_credential_endpoint: `${BASE_URL}/deferred-credential`, notification_endpoint: `${BASE_URL}/notification` });
-    const config = md.credential_configurations_supported.CivilServantIdCredential;
+    const config = md.credential_configurations_supported.CivilServantIdCredential!;
     expect(config.format).to.equal("jwt_vc_json");
     expect(config.proof_types_supported.jwt.proof_signing_alg_values_supported).to.deep.equal(["ES256K"]);
     const as = (await h.issuer.app.inject({ method: "GET", url: "/.well-known/oauth-authorization-server" })).json<Record<string, unknown>>();
@@ -76,9 +77,9 @@ describe("services/issuer: OpenID4VCI 1.0 pre-authorized code flow", function ()
 
   it("issues a credential bound to the proof's device key, in the 1.0 credentials array, and records the wallet's notification", async () => {
     const offer = await invited(h);
-    const offerJson = (await h.issuer.app.inject({ method: "GET", url: offer.path })).json<Record<string, any>>();
+    const offerJson = (await h.issuer.app.inject({ method: "GET", url: offer.path })).json<{ credential_configuration_ids: string[]; grants: Record<string, { tx_code: Record<string, unknown> }> }>();
     expect(offerJson.credential_configuration_ids).to.deep.equal(["CivilServantIdCredential"]);
-    expect(offerJson.grants[PRE_AUTH].tx_code).to.include({ input_mode: "numeric", length: 8 });
+    expect(offerJson.grants[PRE_AUTH]!.tx_code).to.include({ input_mode: "numeric", length: 8 });
     const at = await accessToken(h, offer);
     const device = newDevice();
     const r = await credential(h, at, device);
