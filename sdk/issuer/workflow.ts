@@ -632,6 +632,76 @@ export class IssuanceWorkflow {
     this.record(row.id, actor, "activation-code-accepted", "invited", { invitationId: invitation.id });
   }
 
+  /**
+   * The holder verifies their identity again in the app before the credential offer is released (OpenID4VCI
+   * leaves this out of the pre-authorized flow): a new identity session on the invited request, its one-time code
+   * texted through the outbox to the HR-registered phone. Sessions count against `maxIdentitySessions`.
+   */
+  async startIdentityRecheck(input: { requestId: string; invitationId: number }, actor = "wallet"): Promise<{ sessionId: number; expiresAt: string; sms: DeliveryOutcome | undefined }> {
+    checkActor(actor);
+    const row = this.requireState(input.requestId, ["invited"], "startIdentityRecheck");
+    this.openInvitation(row.id, input.invitationId);
+    if (this.store.identitySessions(row.id).length >= this.maxIdentitySessions) {
+      throw new CivilIdError("IDENTITY_NOT_VERIFIED", `Request ${row.id} used all ${this.maxIdentitySessions} identity verification sessions; ask your HR office.`, { details: { reason: "NO_SESSIONS_LEFT" } });
+    }
+    const at = this.now();
+    const session = await this.verifier.begin(subjectOf(row), at);
+    if (!(session.expiresAt > at) || !Number.isInteger(session.maxAttempts) || session.maxAttempts < 1) {
+      throw new CivilIdError("INVALID_INPUT", `Identity verifier ${this.verifier.method} returned an invalid session.`);
+    }
+    let sessionId = 0;
+    let outboxId: number | undefined;
+    this.store.transaction(() => {
+      this.store.closeIdentitySessions(row.id, at);
+      this.store.expireSms(row.id, "identity-code");
+      sessionId = this.store.insertIdentitySession({
+        request_id: row.id, method: this.verifier.method, state: JSON.stringify(session.state), created_at: at, expires_at: session.expiresAt, max_attempts: session.maxAttempts,
+      });
+      if (session.sms) outboxId = this.queueSms(row.id, "identity-code", row.mobile, session.sms, at, session.expiresAt);
+      this.store.appendAudit({ requestId: row.id, at, actor, action: "identity-recheck-started", from: "invited", to: "invited", details: { invitationId: input.invitationId, sessionId, method: this.verifier.method } });
+    }, () => this.options.hooks?.beforeCommit?.({ requestId: row.id, action: "identity-recheck-started", from: "invited", to: "invited" }));
+    const sms = outboxId === undefined ? undefined : await this.deliver(outboxId);
+    return { sessionId, expiresAt: new Date(session.expiresAt).toISOString(), sms };
+  }
+
+  /**
+   * Checks the re-check evidence against the open session (attempt counted before the check). Success is audited
+   * as `identity-rechecked` for this invitation; failures throw IDENTITY_NOT_VERIFIED with `reason`, `attemptsLeft`.
+   */
+  async verifyIdentityRecheck(input: { requestId: string; invitationId: number; evidence: unknown }, actor = "wallet"): Promise<void> {
+    checkActor(actor);
+    const row = this.requireState(input.requestId, ["invited"], "verifyIdentityRecheck");
+    this.openInvitation(row.id, input.invitationId);
+    const session = this.store.identitySessions(row.id).filter((s) => s.closed_at === null).at(-1);
+    const at = this.now();
+    const fail = (reason: string, attemptsLeft: number, message: string): never => {
+      this.store.transaction(() => {
+        if (attemptsLeft <= 0) {
+          this.store.closeIdentitySessions(row.id, at);
+          this.store.expireSms(row.id, "identity-code");
+        }
+        this.store.appendAudit({ requestId: row.id, at, actor, action: "identity-recheck-failed", from: "invited", to: "invited", details: { invitationId: input.invitationId, reason, attemptsLeft } });
+      });
+      throw new CivilIdError("IDENTITY_NOT_VERIFIED", message, { details: { reason, attemptsLeft } });
+    };
+    if (!session) throw new CivilIdError("IDENTITY_NOT_VERIFIED", "No identity check is open; start one first.", { details: { reason: "NO_SESSION" } });
+    if (at >= session.expires_at) return fail("EXPIRED", 0, "The identity code expired; start a new check.");
+    if (!this.store.transaction(() => this.store.reserveIdentityAttempt(session.id))) return fail("NO_ATTEMPTS_LEFT", 0, "No attempts left with this identity code; start a new check.");
+    const attemptsLeft = session.max_attempts - session.attempts - 1;
+    const result = await this.verifier.check(subjectOf(row), JSON.parse(session.state) as JsonObject, input.evidence, at);
+    if (!result.verified) return fail(result.reason, attemptsLeft, `Identity not verified (${result.reason}); ${attemptsLeft > 0 ? `${attemptsLeft} attempt(s) left with this code` : "this code has no attempts left"}.`);
+    this.store.transaction(() => {
+      this.store.closeIdentitySessions(row.id, at);
+      this.store.expireSms(row.id, "identity-code");
+      this.store.appendAudit({ requestId: row.id, at, actor, action: "identity-rechecked", from: "invited", to: "invited", details: { invitationId: input.invitationId, sessionId: session.id, method: this.verifier.method } });
+    });
+  }
+
+  /** Whether the holder re-checked their identity for this invitation (`verifyIdentityRecheck` succeeded). */
+  identityRechecked(requestId: string, invitationId: number): boolean {
+    return this.store.auditOf(requestId).some((a) => a.action === "identity-rechecked" && (JSON.parse(a.details) as JsonObject).invitationId === invitationId);
+  }
+
   /** The request's invitation `invitationId` if it is still open (not used, replaced or expired). */
   private openInvitation(requestId: string, invitationId: number) {
     const invitation = this.store.invitations(requestId).find((i) => i.id === invitationId);

@@ -14,6 +14,7 @@ export const REDACTED_KEYS = [
   "personId",
   "person_id",
   "employeeNumber",
+  "employeeRef",
   "birthDate",
   "mobile",
   "phone",

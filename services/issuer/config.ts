@@ -48,6 +48,8 @@ export const issuerConfigSchema = listenConfigSchema
         nonceTtlSeconds: z.number().int().min(30).max(3600).default(300),
         credentialWaitMs: z.number().int().min(0).max(60_000).default(5000),
         deferredIntervalSeconds: z.number().int().min(1).max(600).default(5),
+        /** Release the offer only after the holder re-checked their identity in the app. */
+        identityRecheck: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

@@ -41,6 +41,13 @@ export async function seedDemoRequest(issuer: IssuerApp, baseUrl: string): Promi
   const link = invitation === undefined ? undefined : /(https?:\/\/\S+)/.exec(invitation.body)?.[1];
   const txCode = invitation === undefined ? undefined : /활성화 코드 ([0-9]+)/.exec(invitation.body)?.[1];
   if (link === undefined || txCode === undefined) throw new Error("the demo invitation SMS is missing its link or code");
+  // The holder's identity re-check in the app, done here so that a wallet can take the offer at once.
+  const token = new URL(link).searchParams.get("token")!;
+  await issuer.openid4vci.identityCheckStart(token);
+  const recheckSms = wf.undeliveredSms().filter((m) => m.requestId === id && m.purpose === "identity-code").at(-1);
+  const recheckCode = recheckSms === undefined ? undefined : /([0-9]{6})/.exec(recheckSms.body)?.[1];
+  if (recheckCode === undefined) throw new Error("the demo identity re-check SMS is missing");
+  await issuer.openid4vci.identityCheckVerify(token, { name: record.name, employeeRef: record.employeeRef, code: recheckCode });
   return {
     credentialOfferUri: link,
     credentialOffer: `openid-credential-offer://?credential_offer_uri=${encodeURIComponent(link)}`,

@@ -25,6 +25,8 @@ export interface Openid4vciSettings {
   credentialWaitMs: number;
   /** `interval` the wallet is told to wait between deferred polls. */
   deferredIntervalSeconds: number;
+  /** Release the offer only after the holder re-checked their identity (name, employee reference, SMS code). */
+  identityRecheck: boolean;
 }
 
 /**
@@ -178,8 +180,8 @@ export class Openid4vciEndpoints {
     throw new CivilIdError("INVITATION_INVALID", "The link is not valid; use the link from the latest SMS.", { details: { reason: "UNKNOWN" } });
   }
 
-  /** Mints a short-lived single-use pre-authorized code for the link's invitation and returns the offer. */
-  async credentialOffer(token: string): Promise<Record<string, unknown>> {
+  /** The usable invitation of a link, not yet redeemed; the protocol refusal otherwise. */
+  private openLink(token: string): { agency: AgencyRuntime; requestId: string; invitationId: number; expiresAt: string } {
     let found;
     try {
       found = this.invitationOfLink(token);
@@ -192,6 +194,40 @@ export class Openid4vciEndpoints {
     }
     if (this.ctx.store.invitationRedeemed(found.agency.code, found.invitationId)) {
       throw oauthError(410, "invalid_request", "This link was already used; it works once. Ask your HR office to invite you again.");
+    }
+    return found;
+  }
+
+  /** Identity re-check, step 1: texts a one-time code to the HR-registered phone of the link's request. */
+  async identityCheckStart(token: string): Promise<{ expires_at: string }> {
+    const found = this.openLink(token);
+    try {
+      const session = await found.agency.workflow.startIdentityRecheck({ requestId: found.requestId, invitationId: found.invitationId });
+      return { expires_at: session.expiresAt };
+    } catch (error) {
+      if (isCivilIdError(error, "IDENTITY_NOT_VERIFIED")) throw oauthError(403, "access_denied", error.message);
+      throw error;
+    }
+  }
+
+  /** Identity re-check, step 2: name, employee reference and the code; success releases the offer. */
+  async identityCheckVerify(token: string, evidence: { name: string; employeeRef: string; code: string }): Promise<{ credential_offer_uri: string; credential_offer: string }> {
+    const found = this.openLink(token);
+    try {
+      await found.agency.workflow.verifyIdentityRecheck({ requestId: found.requestId, invitationId: found.invitationId, evidence });
+    } catch (error) {
+      if (isCivilIdError(error, "IDENTITY_NOT_VERIFIED")) throw oauthError(403, "access_denied", error.message);
+      throw error;
+    }
+    const uri = `${this.base()}${Openid4vciEndpoints.offerPath}?token=${token}`;
+    return { credential_offer_uri: uri, credential_offer: `openid-credential-offer://?credential_offer_uri=${encodeURIComponent(uri)}` };
+  }
+
+  /** Mints a short-lived single-use pre-authorized code for the link's invitation and returns the offer. */
+  async credentialOffer(token: string): Promise<Record<string, unknown>> {
+    const found = this.openLink(token);
+    if (this.ctx.settings.identityRecheck && !found.agency.workflow.identityRechecked(found.requestId, found.invitationId)) {
+      throw oauthError(403, "access_denied", "Verify your identity in the app first (POST /credential-offer/identity, then /credential-offer/identity/verify); the offer is released after that.");
     }
     const at = this.ctx.now();
     const code = newSecret();
@@ -443,6 +479,38 @@ export class Openid4vciEndpoints {
       async (request, reply) => {
         noStore(reply);
         return (await this.credentialOffer(request.query.token)) as z.infer<typeof offerSchema>;
+      },
+    );
+    const linkToken = z.string().regex(SECRET, "the token from the SMS link");
+    app.post(
+      `${Openid4vciEndpoints.offerPath}/identity`,
+      {
+        schema: {
+          tags, summary: "Identity re-check before the offer is released, step 1: texts a one-time code to the HR-registered phone",
+          body: z.object({ token: linkToken }).strict(),
+          response: { 200: z.object({ expires_at: z.string() }), ...errorResponses(400, 403, 404, 410, 429) },
+        },
+        config: { rateLimit: { max: 10, timeWindow: 60_000 } },
+      },
+      async (request, reply) => {
+        noStore(reply);
+        return this.identityCheckStart(request.body.token);
+      },
+    );
+    app.post(
+      `${Openid4vciEndpoints.offerPath}/identity/verify`,
+      {
+        schema: {
+          tags, summary: "Identity re-check, step 2: name, employee reference and the SMS code; answers the credential offer URI",
+          body: z.object({ token: linkToken, name: z.string().min(1).max(100), employeeRef: z.string().min(1).max(32), code: z.string().regex(/^[0-9]{4,12}$/) }).strict(),
+          response: { 200: z.object({ credential_offer_uri: z.string(), credential_offer: z.string() }), ...errorResponses(400, 403, 404, 410, 429) },
+        },
+        config: { rateLimit: { max: 20, timeWindow: 60_000 } },
+      },
+      async (request, reply) => {
+        noStore(reply);
+        const { token, ...evidence } = request.body;
+        return this.identityCheckVerify(token, evidence);
       },
     );
     app.post(

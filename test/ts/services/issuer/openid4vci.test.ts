@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { E_SARAM_FORMAT } from "../../../../sdk/issuer/hr-import.js";
 import { StatusClient } from "../../../../sdk/status/client.js";
 import { connectLedger } from "../../../../sdk/chain/contracts.js";
-import { BASE_URL, startChain, startIssuer, seedDemoRequest, type Chain, type IssuerHarness } from "./harness.js";
+import { BASE_URL, recheckIdentity, startChain, startIssuer, seedDemoRequest, type Chain, type IssuerHarness } from "./harness.js";
 import { newDevice, type TestDevice } from "./proofs.js";
 
 const PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
@@ -102,6 +102,35 @@ describe("services/issuer: OpenID4VCI 1.0 pre-authorized code flow", function ()
     expect(other.json()).to.include({ error: "credential_request_denied" });
     const wrongNote = await h.issuer.app.inject({ method: "POST", url: "/notification", headers: { authorization: `Bearer ${at}` }, payload: { notification_id: "nope", event: "credential_accepted" } });
     expect(wrongNote.json()).to.include({ error: "invalid_notification_id" });
+  });
+
+  it("releases the offer only after the holder's identity re-check; wrong evidence is counted and refused", async () => {
+    const wf = h.issuer.agencies.get(1741000).workflow;
+    const id = (await wf.importRequests("e-saram", JSON.stringify({
+      format: E_SARAM_FORMAT, exportedAt: new Date().toISOString(),
+      requests: [{ requestId: "ES-RECHECK-1", personId: "6601011234567", name: "박확인", agencyCode: "1741000", organisationName: "행정안전부", department: "감사관실", position: "주무관", employeeRef: "MOIS-6601", mobile: "010-5555-6666", requestKind: "new", requestedAt: new Date().toISOString() }],
+    }), "test")).created[0]!;
+    wf.approve(id, "test:head");
+    await wf.startIdentityVerification(id);
+    await wf.verifyIdentity(id, { name: "박확인", employeeRef: "MOIS-6601", code: /([0-9]{6})/.exec(wf.undeliveredSms().filter((m) => m.requestId === id).at(-1)!.body)![1]! });
+    await wf.invite(id);
+    const link = new URL(/(https?:\/\/\S+)/.exec(wf.undeliveredSms().filter((m) => m.requestId === id && m.purpose === "invitation").at(-1)!.body)![1]!);
+    const token = link.searchParams.get("token")!;
+    const before = await h.issuer.app.inject({ method: "GET", url: link.pathname + link.search });
+    expect(before.statusCode).to.equal(403);
+    expect(before.json()).to.include({ error: "access_denied" });
+    expect((await h.issuer.app.inject({ method: "POST", url: "/credential-offer/identity/verify", payload: { token, name: "박확인", employeeRef: "MOIS-6601", code: "123456" } })).json()).to.include({ error: "access_denied" });
+    expect((await h.issuer.app.inject({ method: "POST", url: "/credential-offer/identity", payload: { token } })).statusCode).to.equal(200);
+    const wrong = await h.issuer.app.inject({ method: "POST", url: "/credential-offer/identity/verify", payload: { token, name: "다른사람", employeeRef: "MOIS-6601", code: "123456" } });
+    expect(wrong.statusCode).to.equal(403);
+    expect(wrong.json<{ error_description: string }>().error_description).to.match(/attempt/);
+    expect((await h.issuer.app.inject({ method: "GET", url: link.pathname + link.search })).statusCode).to.equal(403);
+    const code = /([0-9]{6})/.exec(wf.undeliveredSms().filter((m) => m.requestId === id && m.purpose === "identity-code").at(-1)!.body)![1]!;
+    const ok = await h.issuer.app.inject({ method: "POST", url: "/credential-offer/identity/verify", payload: { token, name: "박확인", employeeRef: "MOIS-6601", code } });
+    expect(ok.statusCode, ok.body).to.equal(200);
+    expect(ok.json<{ credential_offer_uri: string }>().credential_offer_uri).to.equal(`${BASE_URL}${link.pathname}${link.search}`);
+    expect((await h.issuer.app.inject({ method: "GET", url: link.pathname + link.search })).statusCode).to.equal(200);
+    expect(wf.audit(id).map((e) => e.action)).to.include.members(["identity-recheck-started", "identity-recheck-failed", "identity-rechecked"]);
   });
 
   it("refuses unknown, malformed and spent offer links; the link works once", async () => {
@@ -228,6 +257,7 @@ describe("services/issuer: OpenID4VCI 1.0 pre-authorized code flow", function ()
       await wf.invite(id);
       const sms = wf.undeliveredSms().filter((m) => m.requestId === id && m.purpose === "invitation").at(-1)!.body;
       const url = new URL(/(https?:\/\/\S+)/.exec(sms)![1]!);
+      await recheckIdentity(h, 1741000, id, url.searchParams.get("token")!, { name: "김재발", employeeRef: "MOIS-7701" });
       const offer = { path: url.pathname + url.search, txCode: /활성화 코드 ([0-9]+)/.exec(sms)![1]!, requestId: id };
       const r = await credential(h, await accessToken(h, offer), newDevice());
       expect(r.statusCode, r.body).to.equal(200);

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { E_SARAM_FORMAT } from "../../../../sdk/issuer/hr-import.js";
 import { generateBearerToken, hashBearerToken } from "../../../../services/common/index.js";
-import { BASE_URL, startChain, startIssuer, type Chain, type IssuerHarness } from "./harness.js";
+import { BASE_URL, recheckIdentity, startChain, startIssuer, type Chain, type IssuerHarness } from "./harness.js";
 import { newDevice } from "./proofs.js";
 
 const PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
@@ -50,6 +50,7 @@ describe("services/issuer: the issuing-officer API", function () {
     // The holder's wallet: offer link and tx_code from the outbox (the carrier's view), then OpenID4VCI.
     const invitation = (await call("GET", "/staff/sms/undelivered?agency=1741000", "admin")).json<{ messages: { requestId: string; purpose: string; body: string }[] }>().messages.filter((m) => m.requestId === id && m.purpose === "invitation").at(-1)!.body;
     const url = new URL(/(https?:\/\/\S+)/.exec(invitation)![1]!);
+    await recheckIdentity(h, 1741000, id, url.searchParams.get("token")!, { name: "이직원", employeeRef: "MOIS-0001" });
     const offer = (await h.issuer.app.inject({ method: "GET", url: url.pathname + url.search })).json<{ grants: Record<string, { "pre-authorized_code": string }> }>();
     const token = await h.issuer.app.inject({ method: "POST", url: "/token", headers: { "content-type": "application/x-www-form-urlencoded" }, payload: new URLSearchParams({ grant_type: PRE_AUTH, "pre-authorized_code": offer.grants[PRE_AUTH]!["pre-authorized_code"], tx_code: /활성화 코드 ([0-9]+)/.exec(invitation)![1]! }).toString() });
     const at = token.json<{ access_token: string }>().access_token;
