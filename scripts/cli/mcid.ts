@@ -13,6 +13,7 @@ import { registerWatch } from "./commands/watch.js";
 import { registerIssuance } from "./commands/issuance.js";
 import { registerWallet } from "./commands/wallet.js";
 import { registerVerifier } from "./commands/verifier.js";
+import { registerServe } from "./commands/serve.js";
 
 export function buildProgram(): Command {
   const program = new Command("mcid")
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerIssuance(program);
   registerWallet(program);
   registerVerifier(program);
+  registerServe(program);
   return program;
 }
 

@@ -24,7 +24,7 @@ export const WORKFLOW_STATES: readonly WorkflowState[] = [
 ];
 
 /** The phase (module under sdk/issuer/phases/) that owns a transition. */
-export type Phase = "intake" | "identity" | "invitation" | "activation" | "issuance" | "reconcile";
+export type Phase = "intake" | "identity" | "invitation" | "activation" | "openid4vci" | "issuance" | "reconcile";
 
 export interface Transition {
   /** The audit action recorded with the move. */
@@ -52,7 +52,11 @@ export const TRANSITIONS = {
   "verify-identity": { action: "verify-identity", from: ["approved"], to: "identity_verified", phase: "identity", meaning: "the applicant's identity is verified" },
   "invite": { action: "invite", from: ["identity_verified"], to: "invited", phase: "invitation", meaning: "the invitation SMS (link + code) is queued" },
   "re-invite": { action: "re-invite", from: ["invited"], to: "invited", phase: "invitation", meaning: "a new invitation replaces the previous one" },
-  "activate": { action: "activate", from: ["invited"], to: "activated", phase: "activation", meaning: "the device proves its key with the link and code; its DID is bound" },
+  "activate": { action: "activate", from: ["invited"], to: "activated", phase: "activation", meaning: "the device proves its key with the link and code (or, through OpenID4VCI, with its `jwt` proof after `activation-code-accepted`); its DID is bound" },
+  "identity-recheck-started": { action: "identity-recheck-started", from: ["invited"], to: "invited", phase: "openid4vci", meaning: "the holder re-checks their identity in the app before the credential offer is released (a new session of the same verifier)" },
+  "identity-recheck-failed": { action: "identity-recheck-failed", from: ["invited"], to: "invited", phase: "openid4vci", meaning: "wrong re-check evidence; counts against the session" },
+  "identity-rechecked": { action: "identity-rechecked", from: ["invited"], to: "invited", phase: "openid4vci", meaning: "the re-check succeeded: the offer of this invitation may be released" },
+  "activation-code-accepted": { action: "activation-code-accepted", from: ["invited"], to: "invited", phase: "openid4vci", meaning: "the OpenID4VCI token endpoint accepted the invitation's code as `tx_code` (attempt counted like `activate`)" },
   "registration-intent": { action: "registration-intent", from: ["activated"], to: "registering", phase: "issuance", meaning: "the credential is drafted and the registration intent recorded (digest, nonce, block)" },
   "registration-refused": { action: "registration-refused", from: ["registering"], to: "activated", phase: "issuance", meaning: "the contract refused the registration: nothing registered, retryable" },
   "register": { action: "register", from: ["registering"], to: "registered", phase: "issuance", meaning: "the registration was mined; credential id recorded" },

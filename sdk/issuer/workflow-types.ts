@@ -86,7 +86,9 @@ export interface IssuanceRecord {
   readonly rejectionReason: string | undefined;
   readonly identityMethod: string | undefined;
   readonly identityVerifiedAt: string | undefined;
+  /** did:ethr of a secp256k1 device key, or did:jwk of a P-256 one (OpenID4VCI ES256 proofs). */
   readonly subjectDid: string | undefined;
+  /** secp256k1: the uncompressed public key, 0x04 hex; P-256: the public JWK as JSON. */
   readonly devicePublicKey: string | undefined;
   readonly activatedAt: string | undefined;
   /** keccak256 binding digest of the credential's content, registered on chain with it (set from registration on). */

@@ -17,6 +17,9 @@ import { activationChallenge, invite } from "./phases/invitation.js";
 import { preflight, recordIntent, registerOnChain, sign } from "./phases/issuance.js";
 import { deliverOutbox, undeliveredSms } from "./phases/outbox.js";
 import { reconcile, resolveRegistration } from "./phases/reconcile.js";
+import {
+  activateProvenDevice, checkActivationCode, identityRechecked, invitationOfLink, startIdentityRecheck, verifyIdentityRecheck, type InvitationOfLink, type ProvenDevice,
+} from "./phases/openid4vci.js";
 import { auditEntry, issuanceRecord } from "./phases/records.js";
 import { reissueExport, type ReissueExport } from "./phases/reissue.js";
 import { statesFor, type WorkflowState } from "./transitions.js";
@@ -26,6 +29,7 @@ import type {
 
 export type { WorkflowState } from "./transitions.js";
 export type { ReissueExport } from "./phases/reissue.js";
+export type { InvitationOfLink, ProvenDevice } from "./phases/openid4vci.js";
 export type * from "./workflow-types.js";
 
 export class IssuanceWorkflow {
@@ -113,6 +117,36 @@ export class IssuanceWorkflow {
 
   collectCredential(input: { did: string; challenge: CollectionChallenge; signature: string }, actor = "device"): { requestId: string; credentialId: bigint; credentialJwt: string } {
     return collectCredential(this.ctx, input, actor);
+  }
+
+  // ---------------------------------------------------------------- activation through OpenID4VCI (phases/openid4vci.ts)
+
+  /** The invitation behind an install link (the credential offer); INVITATION_INVALID with `reason` when not usable. */
+  invitationOfLink(token: string, actor = "wallet"): InvitationOfLink {
+    return invitationOfLink(this.ctx, token, actor);
+  }
+
+  /** The token endpoint's `tx_code` check against the invitation's activation code (attempt counted). */
+  checkActivationCode(input: { requestId: string; invitationId: number; code: string }, actor = "wallet"): void {
+    checkActivationCode(this.ctx, input, actor);
+  }
+
+  /** Opens an identity re-check of the invited holder (a one-time code to the HR phone) before the offer is released. */
+  startIdentityRecheck(input: { requestId: string; invitationId: number }, actor = "wallet"): Promise<{ sessionId: number; expiresAt: string; sms: DeliveryOutcome | undefined }> {
+    return startIdentityRecheck(this.ctx, input, actor);
+  }
+
+  verifyIdentityRecheck(input: { requestId: string; invitationId: number; evidence: unknown }, actor = "wallet"): Promise<void> {
+    return verifyIdentityRecheck(this.ctx, input, actor);
+  }
+
+  identityRechecked(requestId: string, invitationId: number): boolean {
+    return identityRechecked(this.ctx, requestId, invitationId);
+  }
+
+  /** Binds a device key proven by the protocol's own proof (ES256K → did:ethr, ES256 → did:jwk) after `checkActivationCode`. */
+  activateProvenDevice(input: ProvenDevice, actor = "wallet"): IssuanceRecord {
+    return this.get(activateProvenDevice(this.ctx, input, actor));
   }
 
   // ---------------------------------------------------------------- issuance, reissue, reconcile (phases/issuance.ts, reissue.ts, reconcile.ts)

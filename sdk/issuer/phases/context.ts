@@ -72,7 +72,8 @@ export class WorkflowContext {
     } catch (error) {
       throw new CivilIdError("INVALID_INPUT", "invitation.baseUrl must be an absolute URL.", { cause: error });
     }
-    if (this.activationUrl.protocol !== "https:" && this.activationUrl.hostname !== "localhost") {
+    // Plain http only on loopback (development: `npm run serve` on 127.0.0.1).
+    if (this.activationUrl.protocol !== "https:" && !["localhost", "127.0.0.1", "[::1]"].includes(this.activationUrl.hostname)) {
       throw new CivilIdError("INVALID_INPUT", "invitation.baseUrl must use https (the link carries a secret token).");
     }
     this.binding = {

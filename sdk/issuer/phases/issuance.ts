@@ -10,11 +10,12 @@ import { CIVIL_SERVANT_ID_TYPE, agencyOfCredential, credentialTypeId } from "../
 import { toCivilIdError } from "../../chain/errors.js";
 import { parseEthrDid } from "../../did/did.js";
 import { nonceState, type Registration } from "../../status/registrations.js";
-import { deviceKeyJwk, draftCredential, signCredential, type CredentialDraft } from "../credential.js";
+import { draftCredential, signCredential, type CredentialDraft } from "../credential.js";
 import type { TransitionAction } from "../transitions.js";
 import type { RequestRecord } from "../workflow-store.js";
 import type { WorkflowContext } from "./context.js";
 import { wrongState } from "./context.js";
+import { deviceKeyOfRecord } from "./records.js";
 import { recordSupersession } from "./reissue.js";
 
 /** Checks on chain that the organisation participates and the issuer key is trusted for it now; records a refusal. */
@@ -70,7 +71,7 @@ export function draftOf(ctx: WorkflowContext, request: RequestRecord, fixed: { i
     chainId: ctx.chainId,
     statusRegistry: ctx.statusRegistry,
     holderDid: request.subjectDid,
-    deviceKey: deviceKeyJwk(request.devicePublicKey),
+    deviceKey: deviceKeyOfRecord(request.devicePublicKey),
     claims: {
       name: request.name, agencyCode: request.agencyCode, organisation: request.organisationName, department: request.department,
       position: request.position, employeeRef: request.employeeRef,

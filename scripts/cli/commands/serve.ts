@@ -1,0 +1,52 @@
+import type { Command } from "commander";
+import { CivilIdError } from "../../../sdk/errors.js";
+import { closeOnSignals } from "../../../services/common/registry.js";
+import { startServe } from "../../../services/serve.js";
+import type { GlobalOptions } from "../context.js";
+import { Output } from "../output.js";
+
+/**
+ * `mcid serve [service...]`: the HTTP services (all, or the ones named) with a configuration file — the same
+ * runner as `npm run serve` (services/serve.ts). Stays in the foreground until SIGINT/SIGTERM.
+ */
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("Run the HTTP services (issuer, verifier, login): embedded chain with a development consortium, or --rpc-url for production")
+    .argument("[services...]", "only these services (default: all)")
+    .option("--config <file>", "JSON configuration: one section per service (see docs/SERVICES.md)", process.env.MCID_CONFIG || undefined)
+    .option("--demo", "embedded chain: seed one invited request and print a ready credential offer", false)
+    .option("--host <address>", "listen address of every service (default 127.0.0.1)")
+    .option("--log-level <level>", "fatal | error | warn | info | debug | trace | silent")
+    .addHelpText("after", "\nExamples:\n  mcid serve --demo\n  mcid serve issuer --rpc-url https://node.mois.go.kr --chain-id 2026 --config /etc/mcid/services.json")
+    .action(async (services: string[], opts: { config?: string; demo: boolean; host?: string; logLevel?: string }, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions>();
+      const out = new Output(Boolean(global.json));
+      try {
+        const localhost = global.network === "localhost";
+        if (global.rpcUrl === undefined && !localhost && global.network !== "embedded") {
+          throw new CivilIdError("INVALID_INPUT", `Unknown --network ${JSON.stringify(global.network)}: use embedded, localhost, or --rpc-url with --chain-id.`);
+        }
+        const chainId = global.chainId === undefined ? (localhost ? 31337 : undefined) : Number(global.chainId);
+        const handle = await startServe({
+          demo: opts.demo,
+          ...(opts.config === undefined ? {} : { configFile: opts.config }),
+          ...(opts.host === undefined ? {} : { host: opts.host }),
+          ...(services.length === 0 ? {} : { only: services }),
+          ...(global.rpcUrl !== undefined ? { rpcUrl: global.rpcUrl } : localhost ? { rpcUrl: "http://127.0.0.1:8545" } : {}),
+          ...(chainId === undefined ? {} : { chainId }),
+          deployments: global.deployments,
+          ...(global.rpcUrl !== undefined || localhost ? { dataDir: global.dataDir } : {}),
+          logLevel: opts.logLevel ?? (global.json ? "warn" : "info"),
+        });
+        closeOnSignals(() => handle.close());
+        out.result(handle.ready, [
+          ...Object.entries(handle.running.urls).map(([name, url]) => `${name.padEnd(10)} ${url}   (OpenAPI: ${url}/openapi.json)`),
+          ...(handle.ready.demo === undefined ? [] : Object.entries(handle.ready.demo as Record<string, unknown>).map(([k, v]) => `demo ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)),
+          "Ctrl-C stops the services.",
+        ]);
+      } catch (error) {
+        process.exitCode = out.error(error);
+      }
+    });
+}

@@ -1,0 +1,206 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { Wallet, type Provider, type Signer } from "ethers";
+import type { Issuer } from "did-jwt-vc";
+import { connectLedger } from "../../sdk/chain/contracts.js";
+import type { Deployment } from "../../sdk/chain/deployment.js";
+import { CivilIdError } from "../../sdk/errors.js";
+import { issuerFromPrivateKey } from "../../sdk/credential/builder.js";
+import { LoggingSmsGateway, type SmsGateway } from "../../sdk/issuer/sms.js";
+import { IssuanceWorkflow, type WorkflowHooks } from "../../sdk/issuer/workflow.js";
+import { createServiceApp, generateBearerToken, HEALTH_PATH, hashBearerToken, loadConfig, StaffDirectory, type ServiceApp, type ServiceLoggerOptions } from "../common/index.js";
+import type { ServeDefinition, ServeEnvironment } from "../environment.js";
+import { Agencies } from "./agencies.js";
+import { issuerConfigSchema, type IssuerConfig, type KeystoreRef } from "./config.js";
+import { seedDemoRequest } from "./demo.js";
+import { Openid4vciEndpoints } from "./openid4vci.js";
+import { registerStaffRoutes, STAFF_ROLES, type StaffRole } from "./staff.js";
+import { IssuerServiceStore } from "./store.js";
+
+/** The keys of one organisation, unlocked. */
+export interface AgencyKeyMaterial {
+  readonly code: number;
+  readonly name: string;
+  readonly issuer: Issuer;
+  readonly registrar: Signer;
+  readonly statusOfficer: Signer;
+  readonly helpDesk?: Signer | undefined;
+}
+
+export interface IssuerAppOptions {
+  readonly config: IssuerConfig;
+  readonly chainId: number;
+  readonly deployment: Deployment;
+  /** Folder of the databases: `issuance-<agency>.sqlite` per organisation and `issuer-service.sqlite`. */
+  readonly dataDir: string;
+  readonly agencies: readonly AgencyKeyMaterial[];
+  readonly holderSecret: Uint8Array;
+  readonly sms: SmsGateway;
+  /** The public base URL (a getter: known once the service listens). */
+  readonly baseUrl: () => string;
+  readonly logger?: ServiceLoggerOptions | false;
+  readonly clock?: () => number;
+  /** Fault injection in tests (crash between issuance steps). */
+  readonly workflowHooks?: WorkflowHooks;
+}
+
+export interface IssuerApp {
+  readonly app: ServiceApp;
+  readonly agencies: Agencies;
+  readonly store: IssuerServiceStore;
+  readonly openid4vci: Openid4vciEndpoints;
+}
+
+const SECRET_PATH = /^\/credential-offer\?.*$/;
+
+/**
+ * The issuer service: OpenID4VCI issuance and the issuing-officer API over each organisation's IssuanceWorkflow.
+ * Closing the app drains issuances in flight, then closes every database.
+ */
+export async function buildIssuerApp(options: IssuerAppOptions): Promise<IssuerApp> {
+  const { config } = options;
+  const now = options.clock ?? (() => Date.now());
+  const app = await createServiceApp({
+    title: "mobile-civil-id issuer",
+    description: "OpenID4VCI 1.0 issuance (pre-authorized code + tx_code) and the issuing-officer API.",
+    bodyLimit: config.bodyLimit,
+    rateLimit: config.rateLimit,
+    trustProxy: config.trustProxy,
+    logger: options.logger ?? { level: config.logLevel, redactUrl: (p) => p.replace(SECRET_PATH, "/credential-offer") },
+    publicUrl: () => {
+      try {
+        return options.baseUrl();
+      } catch {
+        return undefined; // not listening yet: the OpenAPI document lists no server
+      }
+    },
+  });
+  const store = new IssuerServiceStore(path.join(options.dataDir, "issuer-service.sqlite"));
+  const agencies = new Agencies(
+    options.agencies.map((k) => {
+      const ledger = connectLedger(options.deployment, k.registrar);
+      return {
+        code: k.code,
+        name: k.name,
+        ledger,
+        statusOfficer: k.statusOfficer,
+        helpDesk: k.helpDesk,
+        workflow: () =>
+          IssuanceWorkflow.open({
+            dbPath: path.join(options.dataDir, `issuance-${k.code}.sqlite`),
+            agencyCode: k.code,
+            ledger,
+            issuer: k.issuer,
+            chainId: options.chainId,
+            holderSecret: options.holderSecret,
+            sms: options.sms,
+            invitation: { baseUrl: `${options.baseUrl()}${Openid4vciEndpoints.offerPath}`, ttlSeconds: config.invitation.ttlSeconds, maxAttempts: config.invitation.maxAttempts },
+            ...(options.clock === undefined ? {} : { clock: options.clock }),
+            ...(options.workflowHooks === undefined ? {} : { hooks: options.workflowHooks }),
+          }),
+      };
+    }),
+  );
+  const openid4vci = new Openid4vciEndpoints({ baseUrl: options.baseUrl, chainId: options.chainId, agencies, store, settings: config.openid4vci, now, log: app.log });
+  openid4vci.register(app);
+  registerStaffRoutes(app, { agencies, store, staff: new StaffDirectory<StaffRole>(config.staff), now });
+  // The workflows open (binding each database to the deployment, which asks the node) once the public URL is
+  // known: before the first request that is not the health check. A failed open is retried by the next request.
+  app.addHook("onRequest", async (request) => {
+    if (request.url !== HEALTH_PATH) await agencies.open();
+  });
+  app.addHook("onClose", async () => {
+    await openid4vci.drain();
+    agencies.close();
+    store.close();
+  });
+  return { app, agencies, store, openid4vci };
+}
+
+async function unlock(ref: KeystoreRef, provider: Provider | undefined, what: string): Promise<Wallet> {
+  const password = process.env[ref.passwordEnv];
+  if (password === undefined || password === "") throw new CivilIdError("INVALID_INPUT", `${what}: set ${ref.passwordEnv} to the password of ${ref.keystore}.`);
+  let json: string;
+  try {
+    json = await readFile(ref.keystore, "utf8");
+  } catch (error) {
+    throw new CivilIdError("INVALID_INPUT", `${what}: cannot read the keystore ${ref.keystore}.`, { cause: error });
+  }
+  try {
+    const wallet = await Wallet.fromEncryptedJson(json, password);
+    return (provider === undefined ? wallet : wallet.connect(provider)) as Wallet;
+  } catch (error) {
+    throw new CivilIdError("INVALID_INPUT", `${what}: ${ref.keystore} is not a keystore this password opens.`, { cause: error });
+  }
+}
+
+async function readHolderSecretFile(file: string): Promise<Uint8Array> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new CivilIdError("INVALID_INPUT", `issuer.holderSecretFile: cannot read ${file}.`, { cause: error });
+  }
+  const hex = text.trim().replace(/^0x/i, "");
+  if (!/^(?:[0-9a-fA-F]{2})+$/.test(hex) || hex.length < 64) throw new CivilIdError("INVALID_INPUT", `${file} must hold the holder-reference secret as hex, at least 32 bytes.`);
+  return Uint8Array.from(Buffer.from(hex, "hex"));
+}
+
+function smsGateway(mode: IssuerConfig["sms"], log: (line: Record<string, unknown>) => void): SmsGateway {
+  if (mode === "log") return new LoggingSmsGateway((m) => log({ smsId: m.id, requestId: m.requestId, purpose: m.purpose }));
+  return { send: () => Promise.reject(new Error("no SMS carrier configured: the message waits in the outbox (GET /staff/sms/undelivered)")) };
+}
+
+/** `npm run serve`'s issuer: configuration from the `issuer` section; in demo mode the seeded consortium's keys. */
+export const issuerService: ServeDefinition = {
+  name: "issuer",
+  async build(env: ServeEnvironment, links, listen) {
+    let config = loadConfig(issuerConfigSchema, { overrides: { ...((env.config.issuer as Record<string, unknown> | undefined) ?? {}), ...listen } });
+    // Demo mode: one staff token per role, printed with the demo hints (development only).
+    const demoStaff: Record<string, string> = {};
+    if (env.demo !== undefined) {
+      for (const role of STAFF_ROLES) demoStaff[role] = generateBearerToken();
+      config = { ...config, staff: [...config.staff, ...STAFF_ROLES.map((role) => ({ id: `demo-${role}`, roles: [role], tokenHash: hashBearerToken(demoStaff[role]!) }))] };
+    }
+    let agencies: AgencyKeyMaterial[];
+    let holderSecret: Uint8Array;
+    if (env.demo !== undefined) {
+      agencies = env.demo.organisations.map((o) => ({
+        code: o.code, name: o.name, issuer: issuerFromPrivateKey(env.chainId, o.issuerPrivateKey), registrar: o.registrar, statusOfficer: o.statusOfficer, helpDesk: o.helpDesk,
+      }));
+      holderSecret = env.demo.holderSecret;
+    } else {
+      if (config.holderSecretFile === undefined) throw new CivilIdError("INVALID_INPUT", "issuer.holderSecretFile is required (the consortium holder-reference secret).");
+      holderSecret = await readHolderSecretFile(config.holderSecretFile);
+      agencies = [];
+      for (const a of config.agencies) {
+        const label = `issuer.agencies[${a.code}]`;
+        const issuerWallet = await unlock(a.issuerKey, undefined, `${label}.issuerKey`);
+        agencies.push({
+          code: a.code, name: a.name, issuer: issuerFromPrivateKey(env.chainId, issuerWallet.privateKey),
+          registrar: await unlock(a.registrarKey, env.provider, `${label}.registrarKey`),
+          statusOfficer: await unlock(a.statusOfficerKey, env.provider, `${label}.statusOfficerKey`),
+          helpDesk: a.helpDeskKey === undefined ? undefined : await unlock(a.helpDeskKey, env.provider, `${label}.helpDeskKey`),
+        });
+      }
+      if (agencies.length === 0) throw new CivilIdError("INVALID_INPUT", "issuer.agencies is empty: configure at least one organisation with its keys.");
+    }
+    const logged: { log?: ServiceApp["log"] } = {};
+    const built = await buildIssuerApp({
+      config, chainId: env.chainId, deployment: env.deployment, dataDir: path.join(env.dataDir, "issuer"), agencies, holderSecret,
+      sms: env.demo !== undefined ? { send: () => Promise.reject(new Error("demo: the SMS waits in the outbox")) } : smsGateway(config.sms, (line) => logged.log?.info(line, "SMS sent")),
+      baseUrl: () => links.baseUrl("issuer"),
+      logger: { level: env.logLevel === "info" ? config.logLevel : env.logLevel, stream: env.logStream ?? process.stderr, redactUrl: (p) => p.replace(SECRET_PATH, "/credential-offer") },
+    });
+    logged.log = built.app.log;
+    return {
+      app: built.app,
+      afterListen: async () => {
+        // Finish what a previous run left half done (registrations in flight, queued SMS).
+        await built.agencies.open();
+        for (const a of built.agencies.all()) await a.workflow.reconcile("system:startup");
+      },
+      ...(env.demo === undefined ? {} : { demo: async () => ({ ...(await seedDemoRequest(built, links.baseUrl("issuer"))), staffTokens: demoStaff }) }),
+    };
+  },
+};
