@@ -34,7 +34,10 @@ export type ErrorCode =
   | "NO_CREDENTIAL"
   | "CREDENTIAL_SUBJECT_MISMATCH"
   // status index
-  | "INDEX_STALE";
+  | "INDEX_STALE"
+  // presentation requests (verifier authentication, sdk/relying-party)
+  | "VERIFIER_NOT_LISTED"
+  | "VERIFIER_USE_NOT_ALLOWED";
 
 export class CivilIdError extends Error {
   readonly code: ErrorCode;
