@@ -39,7 +39,13 @@ const outcomeSchema = z
   .object({ id: z.string(), use: useSchema, status: z.enum(["pending", "accepted", "refused", "expired"]), result: resultSchema.optional() })
   .meta({ id: "PresentationOutcome" });
 
+/** Both route sets: the terminal API and the wallet endpoints. */
 export function registerVerifierRoutes(app: ServiceApp, service: PresentationService, terminals: StaffDirectory<TerminalRole>): void {
+  registerTerminalRoutes(app, service, terminals);
+  registerWalletRoutes(app, service);
+}
+
+export function registerTerminalRoutes(app: ServiceApp, service: PresentationService, terminals: StaffDirectory<TerminalRole>): void {
   const terminal = (request: Parameters<StaffDirectory<TerminalRole>["authorize"]>[0]) => terminals.authorize(request, TERMINAL_ROLES);
 
   app.post("/presentations", {
@@ -106,6 +112,10 @@ export function registerVerifierRoutes(app: ServiceApp, service: PresentationSer
     return reply.type("image/svg+xml").header("cache-control", "no-store").send(svg);
   });
 
+}
+
+/** What wallets call: the request object (request_uri) and direct_post (response_uri). */
+export function registerWalletRoutes(app: ServiceApp, service: PresentationService): void {
   app.get("/presentations/:id/request", {
     schema: {
       summary: "The signed request object (JAR) a wallet fetches from request_uri",

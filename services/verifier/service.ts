@@ -6,6 +6,7 @@
  */
 import path from "node:path";
 import { Wallet, type Provider, type Signer } from "ethers";
+import { setGlobalConfig } from "@openid4vc/utils";
 import { z } from "zod";
 import { connectLedger } from "../../sdk/chain/contracts.js";
 import type { Deployment } from "../../sdk/chain/deployment.js";
@@ -144,6 +145,8 @@ export const verifierServeDefinition: ServeDefinition = {
       terminalToken = generateBearerToken();
       config = { ...config, signingKey, terminals: [...config.terminals, { id: "demo-terminal", roles: ["terminal"], tokenHash: hashBearerToken(terminalToken) }] };
     }
+    // Plain-http base URLs (loopback demo, tests) need the OpenID4VC libraries' opt-in; behind TLS they are https.
+    if (listen.publicUrl === undefined || listen.publicUrl.startsWith("http://")) setGlobalConfig({ allowInsecureUrls: true });
     let url: string | undefined = listen.publicUrl;
     const built = await buildVerifierService({
       config, provider: env.provider, chainId: env.chainId, deployment: env.deployment, dataDir: env.dataDir, logLevel: env.logLevel,
