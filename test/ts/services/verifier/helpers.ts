@@ -63,7 +63,7 @@ export async function verifierWorld() {
   const dirs: string[] = [];
   const apps: ServiceApp[] = [];
   /** A verifier service signing with `key`, on its own SQLite file unless a store config is given. */
-  async function startVerifier(key: Wallet | HDNodeWallet, overrides: Partial<VerifierConfig> = {}, baseUrl = BASE_URL) {
+  async function startVerifier(key: Wallet | HDNodeWallet, overrides: Partial<VerifierConfig> = {}, baseUrl = BASE_URL, baseUrlOf?: () => string) {
     const dataDir = mkdtempSync(path.join(tmpdir(), "mcid-verifier-"));
     dirs.push(dataDir);
     const token = generateBearerToken();
@@ -74,16 +74,25 @@ export async function verifierWorld() {
       logLevel: "silent",
       ...overrides,
     });
-    const service = await buildVerifierService({ config, provider: w.provider, chainId: w.chainId, deployment: w.ledger.deployment, dataDir, baseUrl: () => baseUrl, logLevel: "silent", now });
+    const service = await buildVerifierService({ config, provider: w.provider, chainId: w.chainId, deployment: w.ledger.deployment, dataDir, baseUrl: baseUrlOf ?? (() => baseUrl), logLevel: "silent", now });
     apps.push(service.app);
-    await service.app.ready();
+    if (baseUrlOf === undefined) await service.app.ready();
     return { ...service, token, auth: { authorization: `Bearer ${token}` } };
+  }
+  /** A verifier service listening on 127.0.0.1 (real HTTP); `onUrl` receives its base URL. */
+  async function startVerifierListening(key: Wallet | HDNodeWallet, overrides: Partial<VerifierConfig>, onUrl: (url: string) => void) {
+    let url = "";
+    const started = await startVerifier(key, overrides, "", () => url);
+    await started.app.listen({ host: "127.0.0.1", port: 0 });
+    url = `http://127.0.0.1:${(started.app.server.address() as { port: number }).port}`;
+    onUrl(url);
+    return started;
   }
   async function cleanup() {
     for (const app of apps.splice(0)) await app.close();
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   }
-  return { ...w, rpAdmin, registry, directory, listVerifier, startVerifier, cleanup, issue, present, now, syncClock };
+  return { ...w, rpAdmin, registry, directory, listVerifier, startVerifier, startVerifierListening, cleanup, issue, present, now, syncClock };
 }
 
 /** A fetch that answers `https://verifier.test/...` from the app (fastify inject); anything else fails. */
