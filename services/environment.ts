@@ -17,6 +17,8 @@ export interface ServeEnvironment {
   readonly config: Readonly<Record<string, unknown>>;
   /** pino level for every service ("silent" in tests). */
   readonly logLevel: string;
+  /** Where service logs go (default stderr: stdout is for `serve --json`'s one line). */
+  readonly logStream?: NodeJS.WritableStream;
   /** Set with `--demo`: the seeded consortium (see scripts/serve.ts). */
   readonly demo: DemoConsortium | undefined;
 }

@@ -56,6 +56,7 @@ export interface LoginServiceInput {
   readonly dataDir: string;
   readonly issuer: () => string;
   readonly logLevel?: string;
+  readonly logStream?: NodeJS.WritableStream;
   readonly now?: () => number;
 }
 
@@ -84,7 +85,7 @@ export async function buildLoginService(input: LoginServiceInput): Promise<{ app
     title: "mobile-civil-id login (OpenID Provider)",
     description: "OpenID Connect for government mail and business systems; users authenticate with the mobile civil-servant ID (OpenID4VP).",
     bodyLimit: config.bodyLimit, rateLimit: config.rateLimit, trustProxy: config.trustProxy,
-    logger: { level: input.logLevel ?? config.logLevel, redactUrl: (url) => url.replace(/([?&](code|response_code|login)=)[^&]+/g, "$1:redacted") },
+    logger: { level: input.logLevel ?? config.logLevel, ...(input.logStream === undefined ? {} : { stream: input.logStream }), redactUrl: (url) => url.replace(/([?&](code|response_code|login)=)[^&]+/g, "$1:redacted") },
     publicUrl: input.issuer,
   });
   registerWalletRoutes(app, presentations);
@@ -111,6 +112,7 @@ export const loginServeDefinition: ServeDefinition = {
   name: "login",
   async build(env, _links, listen) {
     let config = loadConfig(loginConfigSchema, { overrides: (env.config.login ?? {}) as Record<string, unknown> });
+    const demoClient = env.demo !== undefined && config.clients.length === 0;
     if (env.demo !== undefined) {
       const clients = config.clients.length > 0 ? config.clients : [DEMO_CLIENT];
       const verifierKey = config.verifierKey ?? await seedDemoRelyingParty({
@@ -123,12 +125,12 @@ export const loginServeDefinition: ServeDefinition = {
     if (listen.publicUrl === undefined || listen.publicUrl.startsWith("http://")) setGlobalConfig({ allowInsecureUrls: true });
     let url: string | undefined = listen.publicUrl;
     const built = await buildLoginService({
-      config, provider: env.provider, chainId: env.chainId, deployment: env.deployment, dataDir: env.dataDir, logLevel: env.logLevel,
+      config, provider: env.provider, chainId: env.chainId, deployment: env.deployment, dataDir: env.dataDir, logLevel: env.logLevel, ...(env.logStream === undefined ? {} : { logStream: env.logStream }),
       issuer: () => url ?? `http://${listen.host}:${(built.app.server.address() as { port: number }).port}`,
     });
     built.app.addHook("onListen", () => {
       url ??= `http://${listen.host}:${(built.app.server.address() as { port: number }).port}`;
     });
-    return { app: built.app, ...(env.demo === undefined ? {} : { demo: () => Promise.resolve({ loginClient: { clientId: DEMO_CLIENT.clientId, clientSecret: DEMO_CLIENT_SECRET, redirectUri: DEMO_CLIENT.redirectUris[0] } }) }) };
+    return { app: built.app, ...(!demoClient ? {} : { demo: () => Promise.resolve({ loginClient: { clientId: DEMO_CLIENT.clientId, clientSecret: DEMO_CLIENT_SECRET, redirectUri: DEMO_CLIENT.redirectUris[0] } }) }) };
   },
 };

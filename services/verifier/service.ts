@@ -55,6 +55,7 @@ export interface VerifierServiceInput {
   /** Public base URL (known after listen when not configured). */
   readonly baseUrl: () => string;
   readonly logLevel?: string;
+  readonly logStream?: NodeJS.WritableStream;
   readonly now?: () => number;
 }
 
@@ -97,7 +98,7 @@ export async function buildVerifierService(input: VerifierServiceInput): Promise
       bodyLimit: config.bodyLimit,
       rateLimit: config.rateLimit,
       trustProxy: config.trustProxy,
-      logger: { level: input.logLevel ?? config.logLevel, redactUrl: (url) => url.replace(/\/presentations\/[A-Za-z0-9_-]{22}/, "/presentations/:id") },
+      logger: { level: input.logLevel ?? config.logLevel, ...(input.logStream === undefined ? {} : { stream: input.logStream }), redactUrl: (url) => url.replace(/\/presentations\/[A-Za-z0-9_-]{22}/, "/presentations/:id") },
       publicUrl: input.baseUrl,
     });
     registerVerifierRoutes(app, presentations, new StaffDirectory(config.terminals));
@@ -149,7 +150,7 @@ export const verifierServeDefinition: ServeDefinition = {
     if (listen.publicUrl === undefined || listen.publicUrl.startsWith("http://")) setGlobalConfig({ allowInsecureUrls: true });
     let url: string | undefined = listen.publicUrl;
     const built = await buildVerifierService({
-      config, provider: env.provider, chainId: env.chainId, deployment: env.deployment, dataDir: env.dataDir, logLevel: env.logLevel,
+      config, provider: env.provider, chainId: env.chainId, deployment: env.deployment, dataDir: env.dataDir, logLevel: env.logLevel, ...(env.logStream === undefined ? {} : { logStream: env.logStream }),
       baseUrl: () => url ?? `http://${listen.host}:${(built.app.server.address() as { port: number }).port}`,
     });
     built.app.addHook("onListen", () => {
