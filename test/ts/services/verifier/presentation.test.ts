@@ -1,4 +1,7 @@
 import { expect } from "chai";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { Wallet } from "ethers";
 import { checkPresentationRequest } from "../../../../sdk/relying-party/presentation-request.js";
 import { ReasonCode } from "../../../../sdk/chain/codes.js";
@@ -152,6 +155,24 @@ describe("verifier service: OpenID4VP 1.0 with listed verifier keys", function (
     expect(redeemed.json<{ result: { claims: { employeeRef: string } } }>().result.claims.employeeRef).to.be.a("string");
     const twice = await mail.app.inject({ method: "POST", url: `/presentations/${created.id}/redeem`, headers: mail.auth, payload: { response_code: code } });
     expect(twice.json<{ error_description: string }>().error_description).to.match(/already used/);
+  });
+
+  it("a restart mid-flow loses nothing: the request started before is answered after, once", async function () {
+    const { key } = await w.listVerifier("정부세종청사 출입관리 (재시작)", ["building-gate"]);
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "mcid-restart-")), "verifier.sqlite");
+    const before = await w.startVerifier(key, { uses: ["building-gate"], store: { kind: "sqlite", file } });
+    const holder = Wallet.createRandom();
+    const credential = await w.issue(holder, `person-${holder.address}`);
+    const created = await start(before);
+    await before.app.close();
+    const after = await w.startVerifier(key, { uses: ["building-gate"], store: { kind: "sqlite", file }, terminals: [] });
+    const checked = await checkPresentationRequest({ authorizationRequest: created.authorization_request, directory: w.directory, chainId: w.chainId, fetch: injectFetch(after.app) });
+    const vp = await w.present(holder, credential.jwt, checked.nonce, checked.verifier.clientId);
+    const posted = await after.app.inject({ method: "POST", url: "/openid4vp/response", headers: FORM, payload: directPost(vp, created.id) });
+    expect(posted.statusCode, posted.body).to.equal(200);
+    const replay = await after.app.inject({ method: "POST", url: "/openid4vp/response", headers: FORM, payload: directPost(vp, created.id) });
+    expect(replay.statusCode).to.equal(400);
+    rmSync(path.dirname(file), { recursive: true, force: true });
   });
 
   it("refuses malformed, oversize and unauthenticated requests with the one error body", async function () {
