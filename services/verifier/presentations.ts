@@ -33,6 +33,12 @@ export const SELF_ISSUED_AUDIENCE = "https://self-issued.me/v2";
 export const DEFAULT_REQUEST_TTL_MS = 120_000;
 export const RESPONSE_PATH = "/openid4vp/response";
 
+/** Refusals meaning "not a presentation by a holder for this request": they leave the transaction open. */
+const NOT_AN_ANSWER: ReadonlySet<string> = new Set([
+  "MALFORMED_PRESENTATION", "ALGORITHM_NOT_ALLOWED", "MALFORMED_CREDENTIAL", "BAD_PRESENTATION_SIGNATURE", "BAD_CREDENTIAL_SIGNATURE",
+  "HOLDER_MISMATCH", "AUDIENCE_MISSING", "AUDIENCE_MISMATCH", "CHALLENGE_MISSING", "CHALLENGE_MISMATCH", "CHALLENGE_UNKNOWN",
+]);
+
 export interface PresentationServiceOptions {
   readonly store: VerifierStore;
   /** The listed verifier key (secp256k1 private key, hex) and its identity (`client_id` = audience of every presentation). */
@@ -199,6 +205,11 @@ export class PresentationService {
       throw new ServiceError(400, "invalid_request", `The response is not an answer to this request: ${error instanceof Error ? error.message.slice(0, 200) : "invalid"}.`);
     }
     const result = await this.judge(tx, presentation);
+    // Anyone who can read the QR code can post to this request: an answer that no holder signed for this request
+    // is refused without closing the transaction, so it cannot pre-empt the genuine holder's tap.
+    if (!result.ok && result.reasons.every((r) => NOT_AN_ANSWER.has(r))) {
+      return { outcome: { id: tx.id, use: tx.use, status: "refused", result } };
+    }
     const responseCode = tx.flow === "same-device" ? randomToken() : undefined;
     const stored = await this.options.store.answerTransaction(tx.id, { ok: result.ok, result: result as unknown as Record<string, unknown>, answeredAt: this.now() }, responseCode);
     if (!stored) throw new ServiceError(400, "invalid_request", "This presentation request was already answered: replay refused.");

@@ -192,6 +192,9 @@ describe("verifier service: OpenID4VP 1.0 with listed verifier keys", function (
     expect([notDcql.statusCode, notDcql.json<{ error: string }>().error]).to.deep.equal([400, "invalid_request"]);
     const garbage = await gate.app.inject({ method: "POST", url: "/openid4vp/response", headers: FORM, payload: directPost("not-a-jwt", created.id) });
     expect(garbage.json<{ reasons: string[] }>().reasons).to.deep.equal(["MALFORMED_PRESENTATION"]);
+    // Garbage from whoever read the QR code does not close the request: the holder can still answer it.
+    const stillPending = await gate.app.inject({ method: "GET", url: `/presentations/${created.id}`, headers: gate.auth });
+    expect(stillPending.json<{ status: string }>().status).to.equal("pending");
     const unknownState = await gate.app.inject({ method: "POST", url: "/openid4vp/response", headers: FORM, payload: directPost("a.b.c", "B".repeat(22)) });
     expect(unknownState.statusCode).to.equal(404);
     const extra = await gate.app.inject({ method: "POST", url: "/openid4vp/response", headers: FORM, payload: directPost("a.b.c", created.id) + "&admin=1" });
