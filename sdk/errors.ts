@@ -43,7 +43,10 @@ export type ErrorCode =
   | "INDEX_STALE"
   // ledger trust (sdk/status/quorum.ts): a node of another chain; nodes that disagree at the same block
   | "WRONG_CHAIN"
-  | "LEDGER_DISAGREEMENT";
+  | "LEDGER_DISAGREEMENT"
+  // presentation requests (verifier authentication, sdk/relying-party)
+  | "VERIFIER_NOT_LISTED"
+  | "VERIFIER_USE_NOT_ALLOWED";
 
 export class CivilIdError extends Error {
   readonly code: ErrorCode;

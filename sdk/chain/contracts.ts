@@ -4,21 +4,24 @@ import {
   CredentialStatusRegistry__factory,
   DIDRegistry__factory,
   IssuerRegistry__factory,
+  RelyingPartyRegistry__factory,
 } from "../../types/ethers-contracts/index.js";
 import type {
   ConsortiumGovernor,
   CredentialStatusRegistry,
   DIDRegistry,
   IssuerRegistry,
+  RelyingPartyRegistry,
 } from "../../types/ethers-contracts/index.js";
 import type { Deployment } from "./deployment.js";
 
-export type { ConsortiumGovernor, CredentialStatusRegistry, DIDRegistry, IssuerRegistry };
+export type { ConsortiumGovernor, CredentialStatusRegistry, DIDRegistry, IssuerRegistry, RelyingPartyRegistry };
 export {
   ConsortiumGovernor__factory,
   CredentialStatusRegistry__factory,
   DIDRegistry__factory,
   IssuerRegistry__factory,
+  RelyingPartyRegistry__factory,
 };
 
 /** Typed handles on the four consortium contracts of one deployment. */

@@ -5,6 +5,7 @@ import {
   CredentialStatusRegistry__factory,
   DIDRegistry__factory,
   IssuerRegistry__factory,
+  RelyingPartyRegistry__factory,
   connectLedger,
   type LedgerContracts,
 } from "./contracts.js";
@@ -19,7 +20,8 @@ export interface DeployOptions {
 
 /**
  * Deploys the consortium: the M-of-N governor, the issuer registry governed by it, the credential status
- * registry bound to the issuer registry, and the ERC-1056 DID registry. The deployer keeps no rights.
+ * registry bound to the issuer registry, the ERC-1056 DID registry and the relying-party listing governed by the
+ * governor. The deployer keeps no rights.
  */
 export async function deployConsortium(deployer: Signer, options: DeployOptions): Promise<LedgerContracts> {
   const members = options.members.map((m) => getAddress(m));
@@ -42,6 +44,8 @@ export async function deployConsortium(deployer: Signer, options: DeployOptions)
   await statusRegistry.waitForDeployment();
   const didRegistry = await new DIDRegistry__factory(deployer).deploy();
   await didRegistry.waitForDeployment();
+  const relyingPartyRegistry = await new RelyingPartyRegistry__factory(deployer).deploy(await governor.getAddress());
+  await relyingPartyRegistry.waitForDeployment();
 
   const deployment: Deployment = {
     format: "mobile-civil-id/deployment@1",
@@ -54,6 +58,7 @@ export async function deployConsortium(deployer: Signer, options: DeployOptions)
     issuerRegistry: await issuerRegistry.getAddress(),
     statusRegistry: await statusRegistry.getAddress(),
     didRegistry: await didRegistry.getAddress(),
+    relyingPartyRegistry: await relyingPartyRegistry.getAddress(),
     members,
     threshold: options.threshold,
   };

@@ -21,6 +21,8 @@ export interface Deployment {
   readonly issuerRegistry: string;
   readonly statusRegistry: string;
   readonly didRegistry: string;
+  /** Relying-party listing (verifier authentication); absent in deployments made before it existed. */
+  readonly relyingPartyRegistry?: string;
   readonly members: readonly string[];
   readonly threshold: number;
 }
@@ -49,6 +51,10 @@ export function parseDeployment(value: unknown, source = "deployment"): Deployme
   }
   if (!Array.isArray(v.members) || !v.members.every((m) => typeof m === "string" && isAddress(m))) {
     fail("members must be a list of addresses");
+  }
+  if (v.relyingPartyRegistry !== undefined) {
+    if (typeof v.relyingPartyRegistry !== "string" || !isAddress(v.relyingPartyRegistry)) fail("relyingPartyRegistry must be an address");
+    out.relyingPartyRegistry = getAddress(v.relyingPartyRegistry as string);
   }
   out.members = (v.members as string[]).map((m) => getAddress(m));
   if (typeof v.deployedAt !== "string") fail("deployedAt must be an ISO date string");

@@ -16,10 +16,14 @@ const ADVICE: Record<string, string> = {
   ThresholdNotReached: "Not enough members approved yet.",
   ProposalExpired: "The proposal expired; propose it again.",
   ProposalClosed: "The proposal was already executed or cancelled.",
+  NotRelyingPartyAdmin: "Only the relying party's admin account may manage its verifier keys.",
+  VerifierKeyExists: "This verifier key was listed before; keys are never reused: generate a new one.",
+  UsesNotGranted: "The key asks for uses its relying party was not granted; ask the consortium to extend the grant.",
+  InvalidRelyingPartyStatus: "The relying party is not active (suspended or removed).",
   AccessControlUnauthorizedAccount: "The account lacks the role for this call (governance actions go through proposals).",
 };
 
-const AUTH_ERRORS = new Set(["NotAuthorised", "NotOrgAdmin", "NotMember", "AccessControlUnauthorizedAccount", "WrongOrganisation", "NotIdentityOwner", "OnlyGovernance"]);
+const AUTH_ERRORS = new Set(["NotAuthorised", "NotOrgAdmin", "NotRelyingPartyAdmin", "NotMember", "AccessControlUnauthorizedAccount", "WrongOrganisation", "NotIdentityOwner", "OnlyGovernance"]);
 
 /**
  * Node refusals of a transaction before it runs (geth/Besu/Hardhat/anvil wordings): the contract never saw it.

@@ -1,0 +1,88 @@
+/**
+ * The login service's state (SQLite): one row per login — the OIDC authorization request it answers, the
+ * presentation that authenticates the public servant, and the one-time authorization code (stored as SHA-256).
+ * Codes are redeemed by one conditional UPDATE: a code works once, within its lifetime.
+ */
+import type { DatabaseSync } from "node:sqlite";
+import { openDurableDatabase } from "../../sdk/util/sqlite.js";
+import { codeDigest } from "../verifier/store.js";
+
+export interface LoginRow {
+  id: string;
+  browser_hash: string;
+  client_id: string;
+  redirect_uri: string;
+  state: string | null;
+  nonce: string | null;
+  code_challenge: string;
+  presentation_id: string;
+  created_at: number;
+  expires_at: number;
+  claims: string | null;
+  code_expires_at: number | null;
+  code_used_at: number | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS logins (
+  id TEXT PRIMARY KEY,
+  browser_hash TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  state TEXT,
+  nonce TEXT,
+  code_challenge TEXT NOT NULL,
+  presentation_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  claims TEXT,
+  code_hash TEXT UNIQUE,
+  code_expires_at INTEGER,
+  code_used_at INTEGER
+) STRICT;
+CREATE INDEX IF NOT EXISTS logins_expiry ON logins (expires_at);
+`;
+
+export class LoginStore {
+  private readonly db: DatabaseSync;
+
+  constructor(file: string) {
+    this.db = openDurableDatabase(file);
+    try {
+      this.db.exec(SCHEMA);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+  }
+
+  create(row: Omit<LoginRow, "claims" | "code_expires_at" | "code_used_at">): void {
+    this.db.prepare("DELETE FROM logins WHERE expires_at < ?").run(row.created_at - 86_400_000);
+    this.db
+      .prepare("INSERT INTO logins (id, browser_hash, client_id, redirect_uri, state, nonce, code_challenge, presentation_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .run(row.id, row.browser_hash, row.client_id, row.redirect_uri, row.state, row.nonce, row.code_challenge, row.presentation_id, row.created_at, row.expires_at);
+  }
+
+  get(id: string): LoginRow | undefined {
+    return this.db.prepare("SELECT * FROM logins WHERE id = ?").get(id) as LoginRow | undefined;
+  }
+
+  /** Attaches the released claims and a fresh code to a login, once. */
+  authenticate(id: string, claims: Record<string, unknown>, code: string, codeExpiresAt: number): boolean {
+    const r = this.db
+      .prepare("UPDATE logins SET claims = ?, code_hash = ?, code_expires_at = ? WHERE id = ? AND claims IS NULL")
+      .run(JSON.stringify(claims), codeDigest(code), codeExpiresAt, id);
+    return Number(r.changes) === 1;
+  }
+
+  /** Redeems an authorization code once; undefined when unknown, used or expired. */
+  redeemCode(code: string, now: number): LoginRow | undefined {
+    return this.db
+      .prepare("UPDATE logins SET code_used_at = ? WHERE code_hash = ? AND code_used_at IS NULL AND code_expires_at >= ? RETURNING *")
+      .get(now, codeDigest(code), now) as LoginRow | undefined;
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}
