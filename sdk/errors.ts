@@ -34,7 +34,10 @@ export type ErrorCode =
   | "NO_CREDENTIAL"
   | "CREDENTIAL_SUBJECT_MISMATCH"
   // status index
-  | "INDEX_STALE";
+  | "INDEX_STALE"
+  // standard status lists and signed ledger snapshots (sdk/status-list/)
+  | "STATUS_LIST_REFUSED"
+  | "SNAPSHOT_REFUSED";
 
 export class CivilIdError extends Error {
   readonly code: ErrorCode;
