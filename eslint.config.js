@@ -8,7 +8,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ["sdk/**/*.ts", "scripts/**/*.ts", "bench/**/*.ts"],
+    files: ["sdk/**/*.ts", "services/**/*.ts", "scripts/**/*.ts", "bench/**/*.ts"],
     extends: [...tseslint.configs.recommendedTypeChecked],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {

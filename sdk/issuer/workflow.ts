@@ -7,7 +7,7 @@
  * registering again. See docs/ISSUANCE.md.
  */
 import { randomBytes } from "node:crypto";
-import { getAddress, isCallException, type Interface, type Signer } from "ethers";
+import { SigningKey, computeAddress, getAddress, isCallException, type Interface, type Signer } from "ethers";
 import type { Issuer } from "did-jwt-vc";
 import { CivilIdError, isCivilIdError } from "../errors.js";
 import type { LedgerContracts } from "../chain/contracts.js";
@@ -588,6 +588,90 @@ export class IssuanceWorkflow {
         this.store.expireSms(id, "invitation");
       });
     return this.get(id);
+  }
+
+  // ================================================================== 5b. activated through OpenID4VCI (services/issuer)
+
+  /**
+   * The invitation behind an install link, for an OpenID4VCI credential offer: refused like `activationChallenge`
+   * (INVITATION_INVALID with `details.reason`) when the link is unknown, used, replaced, expired or out of attempts.
+   */
+  invitationOfLink(token: string, actor = "wallet"): { requestId: string; invitationId: number; expiresAt: string } {
+    checkActor(actor);
+    const invitation = this.usableInvitation(token, actor);
+    this.requireState(invitation.request_id, ["invited"], "invitationOfLink");
+    return { requestId: invitation.request_id, invitationId: invitation.id, expiresAt: new Date(invitation.expires_at).toISOString() };
+  }
+
+  /**
+   * The OpenID4VCI token endpoint's check: the invitation's activation code is the pre-authorized code flow's
+   * `tx_code`. Counts the attempt against the invitation exactly as `activate` does (the libraries compare
+   * `tx_code` but keep no counter); the invitation stays open until `activateProvenDevice`. Throws
+   * INVITATION_INVALID (no longer usable, or out of attempts) or ACTIVATION_FAILED `WRONG_CODE` with `attemptsLeft`.
+   */
+  checkActivationCode(input: { requestId: string; invitationId: number; code: string }, actor = "wallet"): void {
+    checkActor(actor);
+    const code = typeof input.code === "string" ? input.code.trim() : "";
+    const row = this.requireState(input.requestId, ["invited"], "checkActivationCode");
+    const invitation = this.openInvitation(row.id, input.invitationId);
+    if (invitation.attempts >= invitation.max_attempts) {
+      throw new CivilIdError("INVITATION_INVALID", "Too many failed activation attempts with this link; ask your HR office to invite you again.", { details: { reason: "NO_ATTEMPTS_LEFT" } });
+    }
+    const reserved = this.store.transaction(() => this.store.reserveInvitationAttempt(invitation.id));
+    if (!reserved) throw new CivilIdError("INVITATION_INVALID", "Too many failed activation attempts with this link; ask your HR office to invite you again.", { details: { reason: "NO_ATTEMPTS_LEFT" } });
+    const attemptsLeft = invitation.max_attempts - invitation.attempts - 1;
+    if (!/^[0-9]{4,12}$/.test(code) || !hashEquals(secretHash(this.codeKey, "activation-code", row.id, code), invitation.code_hash)) {
+      this.record(row.id, actor, "activation-refused", "invited", { invitationId: invitation.id, reason: "WRONG_CODE", attemptsLeft });
+      throw new CivilIdError(
+        "ACTIVATION_FAILED",
+        `Activation refused (WRONG_CODE); ${attemptsLeft > 0 ? `${attemptsLeft} attempt(s) left with this link` : "this link has no attempts left, ask for a new invitation"}.`,
+        { details: { reason: "WRONG_CODE", attemptsLeft } },
+      );
+    }
+    this.record(row.id, actor, "activation-code-accepted", "invited", { invitationId: invitation.id });
+  }
+
+  /** The request's invitation `invitationId` if it is still open (not used, replaced or expired). */
+  private openInvitation(requestId: string, invitationId: number) {
+    const invitation = this.store.invitations(requestId).find((i) => i.id === invitationId);
+    if (!invitation || invitation.used_at !== null || invitation.revoked_at !== null || this.now() >= invitation.expires_at) {
+      throw new CivilIdError("INVITATION_INVALID", "This invitation is no longer usable; ask your HR office to invite you again.", {
+        details: { reason: !invitation ? "UNKNOWN" : invitation.used_at !== null ? "USED" : invitation.revoked_at !== null ? "REPLACED" : "EXPIRED" },
+      });
+    }
+    return invitation;
+  }
+
+  /**
+   * Binds the device key whose possession the caller verified with its protocol's own proof (the OpenID4VCI
+   * `jwt` proof over a nonce of the service), for an invitation whose code `checkActivationCode` accepted. Marks
+   * the invitation used, as `activate` does. INVITATION_INVALID when the invitation is no longer the usable one.
+   */
+  activateProvenDevice(input: { requestId: string; invitationId: number; did: string; publicKey: string; proof: string }, actor = "wallet"): IssuanceRecord {
+    checkActor(actor);
+    const row = this.requireState(input.requestId, ["invited"], "activateProvenDevice");
+    const invitation = this.openInvitation(row.id, input.invitationId);
+    const at = this.now();
+    const parsed = parseEthrDid(input.did);
+    let address: string;
+    try {
+      address = computeAddress(input.publicKey);
+    } catch (error) {
+      throw new CivilIdError("ACTIVATION_FAILED", "The device public key is malformed.", { cause: error, details: { reason: "MALFORMED_PUBLIC_KEY" } });
+    }
+    if (parsed.chainId !== BigInt(this.options.chainId)) throw new CivilIdError("ACTIVATION_FAILED", `The device DID is not on chain ${this.options.chainId}.`, { details: { reason: "WRONG_CHAIN" } });
+    if (getAddress(parsed.address) !== address) throw new CivilIdError("ACTIVATION_FAILED", "The device public key is not the DID's key.", { details: { reason: "KEY_NOT_OF_DID" } });
+    if (this.store.requestBySubject(input.did)) {
+      this.record(row.id, actor, "activation-refused", "invited", { invitationId: invitation.id, reason: "DID_ALREADY_USED" });
+      throw new CivilIdError("ACTIVATION_FAILED", "This device key was already used for another request; create a new key.", { details: { reason: "DID_ALREADY_USED" } });
+    }
+    const devicePublicKey = SigningKey.computePublicKey(input.publicKey, false);
+    this.transition(row.id, ["invited"], "activated", "activate", actor, { subject_did: input.did, device_public_key: devicePublicKey, activated_at: at },
+      { invitationId: invitation.id, subjectDid: input.did, proof: input.proof }, () => {
+        this.store.markInvitationUsed(invitation.id, at);
+        this.store.expireSms(row.id, "invitation");
+      });
+    return this.get(row.id);
   }
 
   // ================================================================== 6. issued
