@@ -72,6 +72,11 @@ export class OfflineLedgerView implements LedgerView {
     return this.info;
   }
 
+  /** The issuer keys of the current snapshot (to check status lists and bundles offline, see statusSigners). */
+  get issuerKeys(): readonly IssuerKeyState[] {
+    return [...this.keys.values()];
+  }
+
   /** Age of the current snapshot's state (ms; Infinity before the first): show it on the gate's screen. */
   get ageMs(): number {
     return this.info ? this.now() - this.info.blockTime : Infinity;

@@ -1,0 +1,120 @@
+/**
+ * The status service (services/status): each organisation's list, its co-signatures, the national bundle and the
+ * offline snapshot over HTTP with caching headers and conditional requests, rebuilt when a new block is final.
+ */
+import { expect } from "chai";
+import { Wallet } from "ethers";
+import { civilIdWorld } from "../helpers/world.js";
+import { CENTRAL_AGENCY, LOCAL_GOV } from "../helpers/fixture.js";
+import { StatusListPublisher } from "../../../services/status/publisher.js";
+import { buildStatusService } from "../../../services/status/app.js";
+import type { ServiceApp } from "../../../services/common/index.js";
+import { OfflineLedgerView, TokenStatus, statusSigners, verifyBundle, verifyStatusListToken, type StatusListBundle } from "../../../sdk/status-list/index.js";
+
+const BASE = "https://status.civil-id.example.go.kr";
+
+describe("Status service (services/status)", function () {
+  let w: Awaited<ReturnType<typeof civilIdWorld>>;
+  let app: ServiceApp;
+  let publisher: StatusListPublisher;
+  let credentialId: bigint;
+  const coSigners = Array.from({ length: 2 }, () => Wallet.createRandom());
+  const snapshotSigners = Array.from({ length: 3 }, () => Wallet.createRandom());
+
+  before(async () => {
+    w = await civilIdWorld();
+    credentialId = (await w.issueTo(Wallet.createRandom(), "p-1")).credentialId;
+    publisher = new StatusListPublisher({
+      ledger: w.ledger,
+      provider: w.provider,
+      baseUri: () => BASE,
+      signers: new Map([[CENTRAL_AGENCY, w.issuerWallet.signingKey]]),
+      coSigners: coSigners.map((k) => k.signingKey),
+      snapshotSigners: snapshotSigners.map((k) => k.signingKey),
+      ttlSeconds: 30,
+    });
+    app = await buildStatusService({ publisher, app: { logger: false } });
+  });
+  after(async () => {
+    publisher.stop();
+    await app.close();
+  });
+
+  /** Chain time (it runs ahead of the wall clock on an automining node). */
+  const chainNow = async () => (await w.provider.getBlock("latest"))!.timestamp + 1;
+  const get = (url: string, headers: Record<string, string> = {}) => app.inject({ method: "GET", url, headers });
+
+  it("answers 503 with Retry-After before the first build", async () => {
+    const r = await get(`/status-lists/${CENTRAL_AGENCY}`);
+    expect(r.statusCode).to.equal(503);
+    expect(r.headers["retry-after"]).to.equal("2");
+  });
+
+  it("serves an organisation's list with ETag, Last-Modified and max-age = ttl; 304 for a current copy", async () => {
+    const set = await publisher.refresh();
+    const r = await get(`/status-lists/${CENTRAL_AGENCY}`);
+    expect(r.statusCode).to.equal(200);
+    expect(r.headers["content-type"]).to.match(/^application\/statuslist\+jwt/);
+    expect(r.headers["cache-control"]).to.equal("public, max-age=30");
+    expect(r.headers.etag).to.match(/^"[A-Za-z0-9_-]{43}"$/);
+    expect(Date.parse(String(r.headers["last-modified"]))).to.be.greaterThan(0);
+    const now = await chainNow();
+    const list = verifyStatusListToken(r.body, { signers: [w.issuerWallet.address], now, maxAgeSeconds: 7_200, uri: `${BASE}/status-lists/${CENTRAL_AGENCY}` });
+    expect(list.ttl).to.equal(30);
+    expect(list.ledger.block_number).to.equal(set.blockNumber);
+    expect(list.statusAt(0)).to.equal(TokenStatus.VALID);
+    expect((await get(`/status-lists/${CENTRAL_AGENCY}`, { "if-none-match": String(r.headers.etag) })).statusCode).to.equal(304);
+    expect((await get(`/status-lists/${CENTRAL_AGENCY}`, { "if-none-match": `"other", W/${String(r.headers.etag)}` })).statusCode).to.equal(304);
+    expect((await get(`/status-lists/${CENTRAL_AGENCY}`, { "if-modified-since": String(r.headers["last-modified"]) })).statusCode).to.equal(304);
+    expect((await get(`/status-lists/${CENTRAL_AGENCY}`, { "if-none-match": '"other"' })).statusCode).to.equal(200);
+    // co-signatures of the same payload
+    const c = await get(`/status-lists/${CENTRAL_AGENCY}/cosignatures`);
+    expect(c.statusCode).to.equal(200);
+    const { signatures } = JSON.parse(c.body) as { signatures: [] };
+    expect(verifyStatusListToken(r.body, { signers: [w.issuerWallet.address], now, maxAgeSeconds: 7_200, coSignatures: { signatures, trusted: coSigners.map((k) => k.address), threshold: 2 } }).coSigners).to.have.length(2);
+  });
+
+  it("refuses unknown organisations (404) and malformed codes (400)", async () => {
+    expect((await get(`/status-lists/${LOCAL_GOV}`)).statusCode, "no status key configured").to.equal(404);
+    expect((await get("/status-lists/9999999")).statusCode).to.equal(404);
+    expect((await get("/status-lists/12ab")).statusCode).to.equal(400);
+  });
+
+  it("rebuilds on a new finalized block: a lock shows in the next list, with a new ETag", async () => {
+    const before = await get(`/status-lists/${CENTRAL_AGENCY}`);
+    expect((await publisher.refresh()).blockNumber, "no new block: no rebuild").to.equal(publisher.set!.blockNumber);
+    expect((await get(`/status-lists/${CENTRAL_AGENCY}`)).headers.etag).to.equal(before.headers.etag);
+    await w.registrar.lock(credentialId, "LOST_DEVICE");
+    const set = await publisher.refresh();
+    expect(set.blockNumber).to.equal(await w.provider.getBlockNumber());
+    const after = await get(`/status-lists/${CENTRAL_AGENCY}`, { "if-none-match": String(before.headers.etag) });
+    expect(after.statusCode).to.equal(200);
+    expect(after.headers.etag).to.not.equal(before.headers.etag);
+    const now = await chainNow();
+    expect(verifyStatusListToken(after.body, { signers: [w.issuerWallet.address], now, maxAgeSeconds: 7_200 }).statusAt(0)).to.equal(TokenStatus.SUSPENDED);
+  });
+
+  it("serves the national bundle and the signed snapshot an offline gate installs", async () => {
+    const now = await chainNow();
+    const b = await get("/status-lists");
+    expect(b.statusCode).to.equal(200);
+    expect(b.headers["cache-control"]).to.equal("public, max-age=30");
+    const bundle = JSON.parse(b.body) as StatusListBundle;
+    expect(bundle.block_number).to.equal(publisher.set!.blockNumber);
+    const snapshot = await get("/ledger-snapshot");
+    expect(snapshot.statusCode).to.equal(200);
+    const gate = new OfflineLedgerView({
+      chainId: w.chainId,
+      statusRegistry: w.ledger.deployment.statusRegistry,
+      trustedSigners: snapshotSigners.map((k) => k.address),
+      threshold: 3,
+      maxStalenessMs: 7_200_000,
+      now: () => now * 1000,
+    });
+    await gate.install(snapshot.body);
+    const lists = verifyBundle(bundle, { keys: gate.issuerKeys, now, maxAgeSeconds: 7_200 });
+    expect(lists.get(CENTRAL_AGENCY)!.statusAt(0)).to.equal(TokenStatus.SUSPENDED);
+    expect((await gate.credentialStatus(credentialId)).state).to.equal(1);
+    expect(statusSigners(gate.issuerKeys, CENTRAL_AGENCY, now)).to.include(w.issuerWallet.address);
+  });
+});
