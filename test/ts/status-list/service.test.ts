@@ -2,13 +2,18 @@
  * The status service (services/status): each organisation's list, its co-signatures, the national bundle and the
  * offline snapshot over HTTP with caching headers and conditional requests, rebuilt when a new block is final.
  */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import { civilIdWorld } from "../helpers/world.js";
 import { CENTRAL_AGENCY, LOCAL_GOV } from "../helpers/fixture.js";
 import { StatusListPublisher } from "../../../services/status/publisher.js";
 import { buildStatusService } from "../../../services/status/app.js";
-import type { ServiceApp } from "../../../services/common/index.js";
+import { listenConfigSchema, startServices, type ServiceApp } from "../../../services/common/index.js";
+import { statusServiceDefinition } from "../../../services/status/definition.js";
+import type { ServeEnvironment } from "../../../services/environment.js";
 import { OfflineLedgerView, TokenStatus, statusSigners, verifyBundle, verifyStatusListToken, type StatusListBundle } from "../../../sdk/status-list/index.js";
 
 const BASE = "https://status.civil-id.example.go.kr";
@@ -116,5 +121,45 @@ describe("Status service (services/status)", function () {
     expect(lists.get(CENTRAL_AGENCY)!.statusAt(0)).to.equal(TokenStatus.SUSPENDED);
     expect((await gate.credentialStatus(credentialId)).state).to.equal(1);
     expect(statusSigners(gate.issuerKeys, CENTRAL_AGENCY, now)).to.include(w.issuerWallet.address);
+  });
+
+  it("npm run serve: the catalog definition signs with the configured key files, follows the chain and closes cleanly", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "mcid-status-serve-"));
+    try {
+      const keyFile = path.join(dir, "central.key");
+      await writeFile(keyFile, w.issuerWallet.privateKey + "\n", { mode: 0o600 });
+      const env: ServeEnvironment = {
+        provider: w.provider,
+        chainId: w.chainId,
+        deployment: w.ledger.deployment,
+        dataDir: dir,
+        config: { status: { pollMs: 100, signingKeyFiles: { [String(CENTRAL_AGENCY)]: keyFile } } },
+        logLevel: "silent",
+        demo: undefined,
+      };
+      const running = await startServices([statusServiceDefinition], env, () => listenConfigSchema.parse({}));
+      try {
+        const url = `${running.urls.status!}/status-lists/${CENTRAL_AGENCY}`;
+        let response = await fetch(url);
+        for (let i = 0; i < 50 && response.status === 503; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          response = await fetch(url);
+        }
+        expect(response.status).to.equal(200);
+        const list = verifyStatusListToken(await response.text(), { signers: [w.issuerWallet.address], now: await chainNow(), maxAgeSeconds: 3_600 });
+        expect(list.uri).to.equal(url);
+      } finally {
+        await running.close();
+      }
+      const bad = { ...env, config: { status: { signingKeyFiles: { [String(CENTRAL_AGENCY)]: path.join(dir, "missing.key") } } } };
+      try {
+        await startServices([statusServiceDefinition], bad, () => listenConfigSchema.parse({}));
+        expect.fail("a missing key file must refuse to start");
+      } catch (error) {
+        expect(String(error)).to.match(/Cannot read the key file/);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
