@@ -140,18 +140,45 @@ function cryptoFloor(h: Holder, quick: boolean): GateMode[] {
   return out;
 }
 
+/**
+ * A CPU profiler that records only between resume() and pause(): V8's profiler cannot pause, so each recorded
+ * stretch is its own profile and stop() merges them into one (samples and time deltas concatenated, nodes united
+ * by id offset) written to one file.
+ */
+type Profile = import("node:inspector").Profiler.Profile;
+
 async function startProfiler() {
   const { Session } = await import("node:inspector/promises");
   const session = new Session();
   session.connect();
   await session.post("Profiler.enable");
-  await session.post("Profiler.start");
+  const parts: Profile[] = [];
+  let running = false;
   return {
+    async resume(): Promise<void> {
+      if (running) return;
+      await session.post("Profiler.start");
+      running = true;
+    },
+    async pause(): Promise<void> {
+      if (!running) return;
+      parts.push((await session.post("Profiler.stop")).profile);
+      running = false;
+    },
     async stop(): Promise<string> {
-      const { profile } = await session.post("Profiler.stop");
-      const file = path.join(os.tmpdir(), `gate-${Date.now()}.cpuprofile`);
-      writeFileSync(file, JSON.stringify(profile));
+      await this.pause();
       session.disconnect();
+      let offset = 0;
+      const merged: Profile = { nodes: [], startTime: parts[0]?.startTime ?? 0, endTime: parts.at(-1)?.endTime ?? 0, samples: [], timeDeltas: [] };
+      for (const part of parts) {
+        const maxId = Math.max(0, ...part.nodes.map((n) => n.id));
+        merged.nodes.push(...part.nodes.map((n) => ({ ...n, id: n.id + offset, ...(n.children ? { children: n.children.map((c) => c + offset) } : {}) })));
+        merged.samples!.push(...(part.samples ?? []).map((id) => id + offset));
+        merged.timeDeltas!.push(...(part.timeDeltas ?? []));
+        offset += maxId;
+      }
+      const file = path.join(os.tmpdir(), `gate-${Date.now()}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(merged));
       return file;
     },
   };
@@ -176,7 +203,8 @@ async function measure(
   const latencies: number[] = [];
   let timedMs = 0;
   let cpuMicros = 0;
-  // Diagnostics: BENCH_PROFILE_MODE=<mode name> writes a CPU profile of that mode's loop to $TMPDIR.
+  // Diagnostics: BENCH_PROFILE_MODE=<mode name> writes a CPU profile of that mode's timed verifications to $TMPDIR:
+  // the profiler runs only while taps are verified (paused while the wallets sign the next chunk's presentations).
   const profiler = process.env.BENCH_PROFILE_MODE === mode ? await startProfiler() : undefined;
   for (let offset = 0; offset < sequence.length; offset += CHUNK) {
     const taps = await makeTaps(sequence.slice(offset, offset + CHUNK), issue);
@@ -186,6 +214,7 @@ async function measure(
       if (r !== true) throw new Error(`${mode}: warm-up verification ${offset + i} refused: ${r}`);
       await yieldToLoop();
     }
+    await profiler?.resume();
     const start = performance.now();
     const cpu0 = process.cpuUsage();
     for (let i = timedFrom; i < taps.length; i++) {
@@ -199,6 +228,7 @@ async function measure(
     timedMs += performance.now() - start;
     const cpu = process.cpuUsage(cpu0);
     cpuMicros += cpu.user + cpu.system;
+    await profiler?.pause();
   }
   if (profiler) console.log(`  CPU profile of "${mode}" written to ${await profiler.stop()}`);
   const m: GateMode = {

@@ -12,6 +12,7 @@ import { JsonRpcProvider, Network, type Filter, type FilterByBlockHash, type Jso
 import { LedgerIndex } from "../sdk/status/ledger-index.js";
 import { parseDeployment } from "../sdk/chain/deployment.js";
 import { makeCredentialId } from "../sdk/chain/codes.js";
+import { kernelPeakRssMB } from "./lib.js";
 
 const [url, deploymentFile, blocksArg, lookupsArg, orgsFile, transport] = process.argv.slice(2);
 if (!url || !deploymentFile || !blocksArg || !lookupsArg || !orgsFile || (transport !== "ethers" && transport !== "lean")) {
@@ -122,7 +123,9 @@ console.log(
     syncMs,
     baselineRssMB: before.rss / 2 ** 20,
     baselineHeapMB: before.heapUsed / 2 ** 20,
-    peakRssMB: peakRss / 2 ** 20,
+    // The kernel's exact high-water mark of this process (sampling alone under-reads short peaks).
+    peakRssMB: Math.max(peakRss / 2 ** 20, kernelPeakRssMB() ?? 0),
+    sampledPeakRssMB: peakRss / 2 ** 20,
     rssAfterSyncMB: afterSync.rss / 2 ** 20,
     externalAfterSyncMB: afterSync.external / 2 ** 20,
     peakExternalMB: peakExternal / 2 ** 20,
