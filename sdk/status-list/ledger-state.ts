@@ -69,6 +69,8 @@ export interface ReadLedgerStateOptions {
   readonly digests?: "none" | "logs" | DigestSource;
   /** Block span of one eth_getLogs call. Default 5 000. */
   readonly blocksPerQuery?: number;
+  /** Reused across calls so each reads only the new blocks' logs (created with digests for `digests: "logs"`). */
+  readonly enumerator?: LogEnumerator;
 }
 
 /** Words of 32 status bytes per statusWords call (the contract's MAX_STATUS_WORDS_PAGE). */
@@ -91,7 +93,10 @@ export async function readLedgerState(options: ReadLedgerStateOptions): Promise<
   const issuers = ledger.issuerRegistry;
 
   const agencyCodes = (await issuers.agencyCodes(at)).map(Number);
-  const enumerated = await enumerateFromLogs(options, blockNumber);
+  const digestMode = options.digests ?? "none";
+  const enumerated = options.enumerator ?? new LogEnumerator(ledger, provider, digestMode === "logs", options.blocksPerQuery);
+  if (digestMode === "logs" && !enumerated.withDigests) throw new CivilIdError("INVALID_INPUT", "digests: \"logs\" needs an enumerator created with digests.");
+  await enumerated.advance(blockNumber);
   const organisations: OrganisationState[] = [];
   for (const agencyCode of agencyCodes) {
     const org = await issuers.organisation(agencyCode, at);
@@ -123,7 +128,6 @@ export async function readLedgerState(options: ReadLedgerStateOptions): Promise<
     });
   }
   keys.sort((a, b) => (a.issuer < b.issuer ? -1 : 1));
-  const digestMode = options.digests ?? "none";
   const withDigests =
     digestMode === "none" ? organisations
     : digestMode === "logs" ? attachDigests(organisations, enumerated.digests)
@@ -164,51 +168,61 @@ async function readStatuses(ledger: LedgerContracts, agencyCode: number, blockNu
   return { count, statuses };
 }
 
-interface Enumerated {
-  readonly keys: readonly string[];
-  readonly types: ReadonlyMap<number, ReadonlySet<string>>;
-  readonly digests: ReadonlyMap<bigint, string>;
-}
+/**
+ * What the views cannot enumerate, collected from the logs *incrementally*: issuer keys ever added, credential types
+ * ever set per organisation and (when asked for) binding digests. Keep one per publisher and pass it to every
+ * `readLedgerState`: each call then reads only the logs of the blocks since the previous one. The views at the block
+ * decide what is true; a candidate here only says what to ask about (an extra one is harmless), and digests are
+ * immutable once their registration is final.
+ */
+export class LogEnumerator {
+  readonly keys = new Set<string>();
+  readonly types = new Map<number, Set<string>>();
+  readonly digests = new Map<bigint, string>();
+  private scannedTo: number;
 
-/** Issuer keys and credential types ever logged up to the block (and the digests when asked for). */
-async function enumerateFromLogs(options: ReadLedgerStateOptions, blockNumber: number): Promise<Enumerated> {
-  const { ledger, provider } = options;
-  const issuerIface = ledger.issuerRegistry.interface;
-  const statusIface = ledger.statusRegistry.interface;
-  const keyAdded = issuerIface.getEvent("IssuerKeyAdded").topicHash;
-  const typeSet = issuerIface.getEvent("CredentialTypeSet").topicHash;
-  const registered = statusIface.getEvent("CredentialRegistered").topicHash;
-  const issuerRegistry = getAddress(ledger.deployment.issuerRegistry);
-  const statusRegistry = getAddress(ledger.deployment.statusRegistry);
-  const wantDigests = options.digests === "logs";
-  const keys = new Set<string>();
-  const types = new Map<number, Set<string>>();
-  const digests = new Map<bigint, string>();
-  const span = options.blocksPerQuery ?? 5_000;
-  for (let from = ledger.deployment.deploymentBlock; from <= blockNumber; from += span) {
-    const to = Math.min(blockNumber, from + span - 1);
-    const logs = await provider.getLogs({
-      address: wantDigests ? [issuerRegistry, statusRegistry] : issuerRegistry,
-      topics: [wantDigests ? [keyAdded, typeSet, registered] : [keyAdded, typeSet]],
-      fromBlock: from,
-      toBlock: to,
-    });
-    for (const log of logs) {
-      if (log.blockNumber < from || log.blockNumber > to || log.removed) throw new CivilIdError("CHAIN_UNREACHABLE", "The node returned logs outside the requested range.");
-      const address = getAddress(log.address);
-      const topic = log.topics[0];
-      if (address === issuerRegistry && topic === keyAdded) keys.add(getAddress("0x" + log.topics[2]!.slice(26)));
-      else if (address === issuerRegistry && topic === typeSet) {
-        const agency = Number(BigInt(log.topics[1]!));
-        let set = types.get(agency);
-        if (!set) types.set(agency, (set = new Set()));
-        set.add(log.topics[2]!.toLowerCase());
-      } else if (address === statusRegistry && topic === registered) {
-        digests.set(BigInt(log.topics[1]!), "0x" + log.data.slice(2, 66).toLowerCase());
+  constructor(
+    private readonly ledger: LedgerContracts,
+    private readonly provider: Provider,
+    readonly withDigests: boolean,
+    private readonly blocksPerQuery = 5_000,
+  ) {
+    this.scannedTo = ledger.deployment.deploymentBlock - 1;
+  }
+
+  /** Reads the logs of the blocks after the last one scanned, up to `blockNumber`. */
+  async advance(blockNumber: number): Promise<void> {
+    const issuerIface = this.ledger.issuerRegistry.interface;
+    const keyAdded = issuerIface.getEvent("IssuerKeyAdded").topicHash;
+    const typeSet = issuerIface.getEvent("CredentialTypeSet").topicHash;
+    const registered = this.ledger.statusRegistry.interface.getEvent("CredentialRegistered").topicHash;
+    const issuerRegistry = getAddress(this.ledger.deployment.issuerRegistry);
+    const statusRegistry = getAddress(this.ledger.deployment.statusRegistry);
+    for (let from = this.scannedTo + 1; from <= blockNumber; from += this.blocksPerQuery) {
+      const to = Math.min(blockNumber, from + this.blocksPerQuery - 1);
+      const logs = await this.provider.getLogs({
+        address: this.withDigests ? [issuerRegistry, statusRegistry] : issuerRegistry,
+        topics: [this.withDigests ? [keyAdded, typeSet, registered] : [keyAdded, typeSet]],
+        fromBlock: from,
+        toBlock: to,
+      });
+      for (const log of logs) {
+        if (log.blockNumber < from || log.blockNumber > to || log.removed) throw new CivilIdError("CHAIN_UNREACHABLE", "The node returned logs outside the requested range.");
+        const address = getAddress(log.address);
+        const topic = log.topics[0];
+        if (address === issuerRegistry && topic === keyAdded) this.keys.add(getAddress("0x" + log.topics[2]!.slice(26)));
+        else if (address === issuerRegistry && topic === typeSet) {
+          const agency = Number(BigInt(log.topics[1]!));
+          let set = this.types.get(agency);
+          if (!set) this.types.set(agency, (set = new Set()));
+          set.add(log.topics[2]!.toLowerCase());
+        } else if (address === statusRegistry && topic === registered) {
+          this.digests.set(BigInt(log.topics[1]!), "0x" + log.data.slice(2, 66).toLowerCase());
+        }
       }
+      this.scannedTo = to;
     }
   }
-  return { keys: [...keys], types, digests };
 }
 
 function attachDigests(organisations: readonly OrganisationState[], digests: ReadonlyMap<bigint, string>): OrganisationState[] {

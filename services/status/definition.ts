@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { SigningKey } from "ethers";
 import { z } from "zod";
 import { connectLedger } from "../../sdk/chain/contracts.js";
+import { LedgerIndex } from "../../sdk/status/ledger-index.js";
 import { CivilIdError } from "../../sdk/errors.js";
 import type { ServeDefinition } from "../environment.js";
 import { buildStatusService } from "./app.js";
@@ -51,13 +52,18 @@ export const statusServiceDefinition: ServeDefinition = {
     const config = parsed.data;
     const signers = new Map<number, SigningKey>(Object.entries(config.signingKeyFiles).map(([agency, file]) => [Number(agency), keyFromFile(file)]));
     for (const org of env.demo?.organisations ?? []) if (!signers.has(org.code)) signers.set(org.code, new SigningKey(org.issuerPrivateKey));
+    const snapshotSigners = config.snapshotSignerKeyFiles.map(keyFromFile);
+    // Snapshots carry every binding digest: a LedgerIndex (synced by the publisher before each rebuild) keeps them
+    // in typed arrays, 33 bytes per credential.
+    const index = snapshotSigners.length > 0 ? new LedgerIndex({ provider: env.provider, deployment: env.deployment, confirmations: config.confirmations, maxStalenessMs: 60_000 }) : undefined;
     const publisher = new StatusListPublisher({
       ledger: connectLedger(env.deployment, env.provider),
       provider: env.provider,
       baseUri: () => listen.publicUrl ?? links.baseUrl("status"),
       signers,
       coSigners: config.coSignerKeyFiles.map(keyFromFile),
-      snapshotSigners: config.snapshotSignerKeyFiles.map(keyFromFile),
+      snapshotSigners,
+      ...(index ? { digests: index } : {}),
       confirmations: config.confirmations,
       ttlSeconds: config.ttlSeconds,
       validitySeconds: config.validitySeconds,
@@ -73,7 +79,8 @@ export const statusServiceDefinition: ServeDefinition = {
     });
     // Build once listening (the lists' URIs need the public URL), then at each new finalized block.
     app.addHook("onListen", () => {
-      publisher.follow(config.pollMs, (error) => app.log.error({ err: error }, "status list rebuild failed; serving the previous set"));
+      const report = (what: string) => (error: unknown) => app.log.error({ err: error }, what);
+      publisher.follow(config.pollMs, report("status list rebuild failed; serving the previous set"));
     });
     app.addHook("onClose", () => publisher.stop());
     return { app };

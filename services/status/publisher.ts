@@ -3,6 +3,7 @@ import type { Provider, SigningKey } from "ethers";
 import type { LedgerContracts } from "../../sdk/chain/contracts.js";
 import {
   buildBundle,
+  LogEnumerator,
   buildSnapshot,
   readLedgerState,
   signSnapshot,
@@ -42,8 +43,12 @@ export interface StatusListPublisherOptions {
   readonly coSigners?: readonly SigningKey[];
   /** Members signing the offline ledger snapshot; none = no snapshot published. */
   readonly snapshotSigners?: readonly SigningKey[];
-  /** Where the snapshot's binding digests come from: a synced index (fast) or the logs. Default "logs". */
-  readonly digests?: "logs" | DigestSource;
+  /**
+   * Where the snapshot's binding digests come from: a synced index (33 bytes per credential, the production choice)
+   * or the logs (kept in a map: fine for small deployments and tests). An index with `sync()` is synced before
+   * each rebuild. Default "logs".
+   */
+  readonly digests?: "logs" | (DigestSource & { sync?(): Promise<number> });
   readonly confirmations?: number;
   readonly ttlSeconds?: number;
   readonly validitySeconds?: number;
@@ -65,9 +70,13 @@ export class StatusListPublisher {
   private building: Promise<PublishedSet> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
+  /** Keys, types (and digests from the logs) found so far: each rebuild reads only the new blocks' logs. */
+  private readonly enumerator: LogEnumerator;
 
   constructor(private readonly options: StatusListPublisherOptions) {
     this.now = options.now ?? Date.now;
+    const digestsFromLogs = (options.snapshotSigners?.length ?? 0) > 0 && (options.digests ?? "logs") === "logs";
+    this.enumerator = new LogEnumerator(options.ledger, options.provider, digestsFromLogs);
   }
 
   /** The set being served (undefined before the first build). */
@@ -107,11 +116,14 @@ export class StatusListPublisher {
     const target = head - (o.confirmations ?? 0);
     if (this.current && this.current.blockNumber >= target) return this.current;
     const wantSnapshot = (o.snapshotSigners?.length ?? 0) > 0;
+    // An index that supplies the digests is synced first, so it covers the block being published.
+    if (wantSnapshot && typeof o.digests === "object" && o.digests.sync) await o.digests.sync();
     const state = await readLedgerState({
       ledger: o.ledger,
       provider: o.provider,
       blockNumber: target,
       digests: wantSnapshot ? (o.digests ?? "logs") : "none",
+      enumerator: this.enumerator,
     });
     this.current = this.publish(state);
     return this.current;

@@ -123,17 +123,20 @@ describe("Status service (services/status)", function () {
     expect(statusSigners(gate.issuerKeys, CENTRAL_AGENCY, now)).to.include(w.issuerWallet.address);
   });
 
-  it("npm run serve: the catalog definition signs with the configured key files, follows the chain and closes cleanly", async () => {
+  it("npm run serve: the catalog definition signs with the configured key files, publishes the snapshot, follows the chain and closes cleanly", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "mcid-status-serve-"));
     try {
       const keyFile = path.join(dir, "central.key");
       await writeFile(keyFile, w.issuerWallet.privateKey + "\n", { mode: 0o600 });
+      const memberKey = Wallet.createRandom();
+      const memberFile = path.join(dir, "member.key");
+      await writeFile(memberFile, memberKey.privateKey, { mode: 0o600 });
       const env: ServeEnvironment = {
         provider: w.provider,
         chainId: w.chainId,
         deployment: w.ledger.deployment,
         dataDir: dir,
-        config: { status: { pollMs: 100, signingKeyFiles: { [String(CENTRAL_AGENCY)]: keyFile } } },
+        config: { status: { pollMs: 100, signingKeyFiles: { [String(CENTRAL_AGENCY)]: keyFile }, snapshotSignerKeyFiles: [memberFile] } },
         logLevel: "silent",
         demo: undefined,
       };
@@ -148,6 +151,15 @@ describe("Status service (services/status)", function () {
         expect(response.status).to.equal(200);
         const list = verifyStatusListToken(await response.text(), { signers: [w.issuerWallet.address], now: await chainNow(), maxAgeSeconds: 3_600 });
         expect(list.uri).to.equal(url);
+        // the snapshot's digests come from a LedgerIndex the publisher syncs before each rebuild
+        const snapshot = await fetch(`${running.urls.status!}/ledger-snapshot`);
+        expect(snapshot.status).to.equal(200);
+        const gate = new OfflineLedgerView({
+          chainId: w.chainId, statusRegistry: w.ledger.deployment.statusRegistry, trustedSigners: [memberKey.address], threshold: 1,
+          maxStalenessMs: 3_600_000, now: () => (Date.now() > 0 ? list.ledger.block_timestamp * 1000 + 1000 : 0),
+        });
+        await gate.install(await snapshot.text());
+        expect((await gate.credentialStatus(credentialId)).registered).to.equal(true);
       } finally {
         await running.close();
       }

@@ -5,7 +5,7 @@
  */
 import { deflateSync } from "node:zlib";
 import { expect } from "chai";
-import { Wallet, keccak256, toUtf8Bytes, type SigningKey } from "ethers";
+import { Wallet, keccak256, toUtf8Bytes, type Filter, type Provider, type SigningKey } from "ethers";
 import { getListFromStatusListJWT } from "@sd-jwt/jwt-status-list";
 import { civilIdWorld } from "../helpers/world.js";
 import { CENTRAL_AGENCY, LOCAL_GOV } from "../helpers/fixture.js";
@@ -13,6 +13,7 @@ import { holderReference } from "../../../sdk/status/holder-ref.js";
 import { makeCredentialId, ReasonCode } from "../../../sdk/chain/codes.js";
 import { isCivilIdError } from "../../../sdk/errors.js";
 import {
+  LogEnumerator,
   MAX_LIST_ENTRIES,
   MIN_LIST_ENTRIES,
   TokenStatus,
@@ -108,6 +109,36 @@ describe("Token Status List (sdk/status-list)", function () {
     }
     expect(statusSigners(state.keys, CENTRAL_AGENCY, now)).to.include(w.issuerWallet.address);
     expect(state.keys.find((k) => k.issuer === w.issuerWallet.address)).to.include({ didOwner: w.issuerWallet.address, didDeactivated: false, compromised: false });
+  });
+
+  it("an enumerator reused across reads scans only new blocks and still sees a key added in between", async () => {
+    const enumerator = new LogEnumerator(w.ledger, w.provider, false);
+    const first = await readLedgerState({ ledger: w.ledger, provider: w.provider, enumerator });
+    const key = Wallet.createRandom();
+    const t = (await w.provider.getBlock("latest"))!.timestamp;
+    const snapshot = await w.networkHelpers.takeSnapshot();
+    try {
+      await (await w.ledger.issuerRegistry.connect(w.actors.orgAdmin).addIssuerKey(CENTRAL_AGENCY, key.address, 0, t + 86_400)).wait();
+      let calls = 0;
+      // the enumerator needs only getLogs: count its calls
+      const counting = { getLogs: (filter: Filter) => (calls++, w.provider.getLogs(filter)) } as unknown as Provider;
+      const counted = new LogEnumerator(w.ledger, counting, false, 1);
+      await counted.advance(first.blockNumber);
+      const before = calls;
+      await counted.advance(first.blockNumber + 1);
+      expect(calls - before, "one new block, one getLogs").to.equal(1);
+      const second = await readLedgerState({ ledger: w.ledger, provider: w.provider, enumerator });
+      expect(second.keys.map((k) => k.issuer)).to.include(key.address);
+      expect(first.keys.map((k) => k.issuer)).to.not.include(key.address);
+      try {
+        await readLedgerState({ ledger: w.ledger, provider: w.provider, enumerator, digests: "logs" });
+        expect.fail("an enumerator without digests cannot supply them");
+      } catch (error) {
+        expect(isCivilIdError(error, "INVALID_INPUT"), String(error)).to.equal(true);
+      }
+    } finally {
+      await snapshot.restore();
+    }
   });
 
   it("a state read at an earlier block shows that block (the lock had not happened yet)", async () => {
