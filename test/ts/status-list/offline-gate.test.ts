@@ -180,4 +180,35 @@ describe("Offline gate (OfflineLedgerView from signed ledger snapshots)", functi
     // a snapshot from the future (a gate clock that is far behind, or a forged timestamp)
     await refused(gate().install(sign({ ...first, blockNumber: first.blockNumber + 1, blockTimestamp: first.blockTimestamp + 86_400 })), "NOT_YET_VALID");
   });
+
+  it("answers issuer trust from the snapshot: a compromised key, a suspended organisation, a deactivated DID are refused offline", async () => {
+    const taps = async (state: LedgerState, blockOffset: number) => {
+      const view = gate();
+      await view.install(sign({ ...state, blockNumber: state.blockNumber + blockOffset }));
+      return tap(verifierOn(view), 0);
+    };
+    const compromised = { ...first, keys: first.keys.map((k) => ({ ...k, compromised: true })) };
+    expect((await taps(compromised, 1)).reasons).to.include("ISSUER_KEY_COMPROMISED");
+    const suspended = { ...first, organisations: first.organisations.map((o) => ({ ...o, status: 2 })) };
+    expect((await taps(suspended, 1)).reasons).to.include("ORGANISATION_SUSPENDED");
+    const deactivated = { ...first, keys: first.keys.map((k) => ({ ...k, didDeactivated: true })) };
+    expect((await taps(deactivated, 1)).ok).to.equal(false);
+    const noTypes = { ...first, organisations: first.organisations.map((o) => ({ ...o, credentialTypes: [] })) };
+    expect((await taps(noTypes, 1)).reasons).to.include("CREDENTIAL_TYPE_NOT_ALLOWED_FOR_ISSUER");
+    // an id past its organisation's count, an unknown organisation, an unknown issuer key
+    const view = gate();
+    await view.install(sign(first));
+    expect((await view.credentialStatus(creds[2]!.credentialId + 1n)).registered).to.equal(false);
+    expect((await view.credentialStatus((7_000_000n << 40n) | 1n)).registered).to.equal(false);
+    expect((await view.issuerTrust(Wallet.createRandom().address, "0x" + "00".repeat(32), 0)).keyKnown).to.equal(false);
+    expect(view.issuerKeys.map((k) => k.issuer)).to.include(w.issuerWallet.address);
+    await refused(view.installFile(path.join(dir, "no-such-file.json")), "MALFORMED");
+  });
+
+  it("refuses a misconfigured gate (threshold above the trusted signers, no staleness bound)", () => {
+    const base = { chainId: w.chainId, statusRegistry: w.ledger.deployment.statusRegistry, trustedSigners: trusted, maxStalenessMs: 1000 };
+    expect(() => new OfflineLedgerView({ ...base, threshold: 5 })).to.throw(/threshold/);
+    expect(() => new OfflineLedgerView({ ...base, threshold: 0 })).to.throw(/threshold/);
+    expect(() => new OfflineLedgerView({ ...base, threshold: 1, maxStalenessMs: 0 })).to.throw(/maxStalenessMs/);
+  });
 });
