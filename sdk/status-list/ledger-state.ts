@@ -251,3 +251,27 @@ function digestsFromIndex(index: DigestSource, o: OrganisationState, blockNumber
   }
   return table;
 }
+
+/**
+ * The state at the next finalized block, cheaply when nothing happened: if no status, issuer or DID registry log
+ * was emitted after `previous` (every state change of the contracts emits one) and `previous`'s block is still on
+ * the chain, the state is `previous` at the new block (two or three calls instead of a full read); otherwise a
+ * full `readLedgerState`. Lists must be re-signed at every block even then: their block time is what verifiers
+ * judge staleness by.
+ */
+export async function advanceLedgerState(previous: LedgerState | undefined, options: ReadLedgerStateOptions & { readonly blockNumber: number }): Promise<LedgerState> {
+  const { ledger, provider, blockNumber } = options;
+  if (!previous || previous.chainId !== ledger.deployment.chainId || blockNumber <= previous.blockNumber) return readLedgerState(options);
+  const [still, block, logs] = await Promise.all([
+    provider.getBlock(previous.blockNumber),
+    provider.getBlock(blockNumber),
+    provider.getLogs({
+      address: [ledger.deployment.statusRegistry, ledger.deployment.issuerRegistry, ledger.deployment.didRegistry],
+      fromBlock: previous.blockNumber + 1,
+      toBlock: blockNumber,
+    }),
+  ]);
+  if (still?.hash !== previous.blockHash || logs.length > 0 || !block?.hash || !BLOCK_HASH.test(block.hash)) return readLedgerState(options);
+  await options.enumerator?.advance(blockNumber); // keeps the enumerator's window contiguous
+  return { ...previous, blockNumber, blockHash: block.hash, blockTimestamp: block.timestamp };
+}

@@ -4,8 +4,8 @@ import type { LedgerContracts } from "../../sdk/chain/contracts.js";
 import {
   buildBundle,
   LogEnumerator,
+  advanceLedgerState,
   buildSnapshot,
-  readLedgerState,
   signSnapshot,
   type BundleEntry,
   type DigestSource,
@@ -67,6 +67,8 @@ function published(body: string, modifiedAt: number): Published {
  */
 export class StatusListPublisher {
   private current: PublishedSet | undefined;
+  /** The ledger state of the current set: the next block's state starts from it when nothing changed. */
+  private state: LedgerState | undefined;
   private building: Promise<PublishedSet> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
@@ -118,13 +120,14 @@ export class StatusListPublisher {
     const wantSnapshot = (o.snapshotSigners?.length ?? 0) > 0;
     // An index that supplies the digests is synced first, so it covers the block being published.
     if (wantSnapshot && typeof o.digests === "object" && o.digests.sync) await o.digests.sync();
-    const state = await readLedgerState({
+    const state = await advanceLedgerState(this.state, {
       ledger: o.ledger,
       provider: o.provider,
       blockNumber: target,
       digests: wantSnapshot ? (o.digests ?? "logs") : "none",
       enumerator: this.enumerator,
     });
+    this.state = state;
     this.current = this.publish(state);
     return this.current;
   }

@@ -99,6 +99,18 @@ describe("Status service (services/status)", function () {
     expect(verifyStatusListToken(after.body, { signers: [w.issuerWallet.address], now, maxAgeSeconds: 7_200 }).statusAt(0)).to.equal(TokenStatus.SUSPENDED);
   });
 
+  it("a block without registry events re-signs the same entries at the new block (fresh block time, nothing re-read)", async () => {
+    const before = publisher.set!;
+    await w.networkHelpers.mine(3);
+    const set = await publisher.refresh();
+    expect(set.blockNumber).to.equal(before.blockNumber + 3);
+    const now = await chainNow();
+    const list = verifyStatusListToken(set.lists.get(CENTRAL_AGENCY)!.body, { signers: [w.issuerWallet.address], now, maxAgeSeconds: 7_200 });
+    expect(list.ledger.block_number).to.equal(set.blockNumber);
+    expect(list.ledger.block_hash).to.equal((await w.provider.getBlock(set.blockNumber))!.hash);
+    expect(list.statusAt(0)).to.equal(TokenStatus.SUSPENDED);
+  });
+
   it("serves the national bundle and the signed snapshot an offline gate installs", async () => {
     const now = await chainNow();
     const b = await get("/status-lists");

@@ -15,6 +15,7 @@ import { isCivilIdError } from "../../../sdk/errors.js";
 import {
   LogEnumerator,
   MAX_LIST_ENTRIES,
+  advanceLedgerState,
   MIN_LIST_ENTRIES,
   TokenStatus,
   buildBundle,
@@ -136,6 +137,23 @@ describe("Token Status List (sdk/status-list)", function () {
       } catch (error) {
         expect(isCivilIdError(error, "INVALID_INPUT"), String(error)).to.equal(true);
       }
+    } finally {
+      await snapshot.restore();
+    }
+  });
+
+  it("advancing to a block without registry events keeps the state (same tables) at the new block; an event forces a full read", async () => {
+    const snapshot = await w.networkHelpers.takeSnapshot();
+    try {
+      await w.networkHelpers.mine(2);
+      const quiet = await advanceLedgerState(state, { ledger: w.ledger, provider: w.provider, blockNumber: state.blockNumber + 2 });
+      expect(quiet.organisations).to.equal(state.organisations);
+      expect(quiet.blockHash).to.equal((await w.provider.getBlock(state.blockNumber + 2))!.hash);
+      await w.registrar.unlock(ids.locked, "FOUND_DEVICE");
+      const head = await w.provider.getBlockNumber();
+      const changed = await advanceLedgerState(quiet, { ledger: w.ledger, provider: w.provider, blockNumber: head });
+      expect(changed.organisations).to.not.equal(state.organisations);
+      expect(changed.organisations.find((o) => o.agencyCode === CENTRAL_AGENCY)!.statuses[Number(ids.locked & 0xffffffffffn)]! & 3).to.equal(0);
     } finally {
       await snapshot.restore();
     }
