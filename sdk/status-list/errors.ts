@@ -15,7 +15,9 @@ export type StatusListRefusal =
   | "WRONG_SUBJECT"
   | "TAMPERED"
   | "ROLLBACK"
-  | "FORK";
+  | "FORK"
+  /** The source could not be read (file missing, HTTP failure): nothing was checked, the current snapshot stays. */
+  | "UNAVAILABLE";
 
 /**
  * A refused status list (code STATUS_LIST_REFUSED) or ledger snapshot (code SNAPSHOT_REFUSED). `reason` says what

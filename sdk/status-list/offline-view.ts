@@ -126,8 +126,28 @@ export class OfflineLedgerView implements LedgerView {
     try {
       text = await readFile(file, "utf8");
     } catch (error) {
-      throw new StatusListError("SNAPSHOT_REFUSED", "MALFORMED", `The snapshot file ${file} cannot be read.`, { cause: error });
+      throw new StatusListError("SNAPSHOT_REFUSED", "UNAVAILABLE", `The snapshot file ${file} cannot be read.`, { cause: error });
     }
+    return this.install(text);
+  }
+
+  /**
+   * Fetches and installs a snapshot over HTTP — the status service's `/ledger-snapshot`, or another gate that
+   * serves its file. The transport is not trusted (plain HTTP on a building LAN is fine): the signatures are.
+   */
+  async installFromUrl(url: string, options: { readonly timeoutMs?: number; readonly maxBytes?: number } = {}): Promise<SnapshotInfo> {
+    const maxBytes = options.maxBytes ?? 512 * 1024 * 1024;
+    let text: string;
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 60_000) });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const declared = Number(response.headers.get("content-length") ?? "0");
+      if (declared > maxBytes) throw new Error(`${declared} bytes, more than the ${maxBytes} accepted`);
+      text = await response.text();
+    } catch (error) {
+      throw new StatusListError("SNAPSHOT_REFUSED", "UNAVAILABLE", `No snapshot could be fetched from ${url} (${error instanceof Error ? error.message : String(error)}); the current one stays.`, { cause: error });
+    }
+    if (text.length > maxBytes) throw new StatusListError("SNAPSHOT_REFUSED", "MALFORMED", `The snapshot from ${url} is larger than ${maxBytes} bytes.`);
     return this.install(text);
   }
 

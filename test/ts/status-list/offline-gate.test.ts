@@ -202,7 +202,8 @@ describe("Offline gate (OfflineLedgerView from signed ledger snapshots)", functi
     expect((await view.credentialStatus((7_000_000n << 40n) | 1n)).registered).to.equal(false);
     expect((await view.issuerTrust(Wallet.createRandom().address, "0x" + "00".repeat(32), 0)).keyKnown).to.equal(false);
     expect(view.issuerKeys.map((k) => k.issuer)).to.include(w.issuerWallet.address);
-    await refused(view.installFile(path.join(dir, "no-such-file.json")), "MALFORMED");
+    await refused(view.installFile(path.join(dir, "no-such-file.json")), "UNAVAILABLE");
+    await refused(view.installFromUrl("http://127.0.0.1:9/ledger-snapshot", { timeoutMs: 2_000 }), "UNAVAILABLE");
   });
 
   it("refuses a misconfigured gate (threshold above the trusted signers, no staleness bound)", () => {
