@@ -142,8 +142,8 @@ function cryptoFloor(h: Holder, quick: boolean): GateMode[] {
 
 /**
  * A CPU profiler that records only between resume() and pause(): V8's profiler cannot pause, so each recorded
- * stretch is its own profile and stop() merges them into one (samples and time deltas concatenated, nodes united
- * by id offset) written to one file.
+ * stretch is its own profile and stop() merges them into one file: one root whose children are the stretches'
+ * call trees (ids shifted), their samples and time deltas concatenated.
  */
 type Profile = import("node:inspector").Profiler.Profile;
 
@@ -168,10 +168,13 @@ async function startProfiler() {
     async stop(): Promise<string> {
       await this.pause();
       session.disconnect();
-      let offset = 0;
-      const merged: Profile = { nodes: [], startTime: parts[0]?.startTime ?? 0, endTime: parts.at(-1)?.endTime ?? 0, samples: [], timeDeltas: [] };
+      // One root (id 1) whose children are the stretches' own roots, every id shifted past the previous stretch's.
+      const root = { id: 1, callFrame: { functionName: "(root)", scriptId: "0", url: "", lineNumber: -1, columnNumber: -1 }, hitCount: 0, children: [] as number[] };
+      const merged: Profile = { nodes: [root], startTime: parts[0]?.startTime ?? 0, endTime: parts.at(-1)?.endTime ?? 0, samples: [], timeDeltas: [] };
+      let offset = 1;
       for (const part of parts) {
         const maxId = Math.max(0, ...part.nodes.map((n) => n.id));
+        root.children.push(part.nodes[0]!.id + offset);
         merged.nodes.push(...part.nodes.map((n) => ({ ...n, id: n.id + offset, ...(n.children ? { children: n.children.map((c) => c + offset) } : {}) })));
         merged.samples!.push(...(part.samples ?? []).map((id) => id + offset));
         merged.timeDeltas!.push(...(part.timeDeltas ?? []));
