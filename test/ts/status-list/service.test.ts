@@ -79,6 +79,13 @@ describe("Status service (services/status)", function () {
     expect(verifyStatusListToken(r.body, { signers: [w.issuerWallet.address], now, maxAgeSeconds: 7_200, coSignatures: { signatures, trusted: coSigners.map((k) => k.address), threshold: 2 } }).coSigners).to.have.length(2);
   });
 
+  it("documents its routes in the floor's OpenAPI document", async () => {
+    const r = await get("/openapi.json");
+    expect(r.statusCode).to.equal(200);
+    const doc = JSON.parse(r.body) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).to.include.members(["/status-lists/{agencyCode}", "/status-lists/{agencyCode}/cosignatures", "/status-lists", "/ledger-snapshot"]);
+  });
+
   it("refuses unknown organisations (404) and malformed codes (400)", async () => {
     expect((await get(`/status-lists/${LOCAL_GOV}`)).statusCode, "no status key configured").to.equal(404);
     expect((await get("/status-lists/9999999")).statusCode).to.equal(404);
