@@ -26,7 +26,7 @@ import { holderReference } from "../sdk/status/holder-ref.js";
 import { OnlineLedgerView } from "../sdk/status/ledger-view.js";
 import { LedgerIndex } from "../sdk/status/ledger-index.js";
 import { didForAddress } from "../sdk/did/did.js";
-import { deviceKeyJwk, draftCredential, issuerFromPrivateKey, signCredential } from "../sdk/issuer/credential.js";
+import { deviceKeyJwk, draftCredential, issuerFromPrivateKey, signCredential } from "../sdk/credential/index.js";
 import { ChallengeRegistry, POLICIES, PresentationVerifier } from "../sdk/verifier/index.js";
 import type { Deployment } from "../sdk/chain/deployment.js";
 import { importPublicJwk as importDeviceKey, verifyEs256k } from "../sdk/credential/jws.js";
@@ -139,18 +139,48 @@ function cryptoFloor(h: Holder, quick: boolean): GateMode[] {
   return out;
 }
 
+/**
+ * A CPU profiler that records only between resume() and pause(): V8's profiler cannot pause, so each recorded
+ * stretch is its own profile and stop() merges them into one file: one root whose children are the stretches'
+ * call trees (ids shifted), their samples and time deltas concatenated.
+ */
+type Profile = import("node:inspector").Profiler.Profile;
+
 async function startProfiler() {
   const { Session } = await import("node:inspector/promises");
   const session = new Session();
   session.connect();
   await session.post("Profiler.enable");
-  await session.post("Profiler.start");
+  const parts: Profile[] = [];
+  let running = false;
   return {
+    async resume(): Promise<void> {
+      if (running) return;
+      await session.post("Profiler.start");
+      running = true;
+    },
+    async pause(): Promise<void> {
+      if (!running) return;
+      parts.push((await session.post("Profiler.stop")).profile);
+      running = false;
+    },
     async stop(): Promise<string> {
-      const { profile } = await session.post("Profiler.stop");
-      const file = path.join(os.tmpdir(), `gate-${Date.now()}.cpuprofile`);
-      writeFileSync(file, JSON.stringify(profile));
+      await this.pause();
       session.disconnect();
+      // One root (id 1) whose children are the stretches' own roots, every id shifted past the previous stretch's.
+      const root = { id: 1, callFrame: { functionName: "(root)", scriptId: "0", url: "", lineNumber: -1, columnNumber: -1 }, hitCount: 0, children: [] as number[] };
+      const merged: Profile = { nodes: [root], startTime: parts[0]?.startTime ?? 0, endTime: parts.at(-1)?.endTime ?? 0, samples: [], timeDeltas: [] };
+      let offset = 1;
+      for (const part of parts) {
+        const maxId = Math.max(0, ...part.nodes.map((n) => n.id));
+        root.children.push(part.nodes[0]!.id + offset);
+        merged.nodes.push(...part.nodes.map((n) => ({ ...n, id: n.id + offset, ...(n.children ? { children: n.children.map((c) => c + offset) } : {}) })));
+        merged.samples!.push(...(part.samples ?? []).map((id) => id + offset));
+        merged.timeDeltas!.push(...(part.timeDeltas ?? []));
+        offset += maxId;
+      }
+      const file = path.join(os.tmpdir(), `gate-${Date.now()}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(merged));
       return file;
     },
   };
@@ -175,7 +205,8 @@ async function measure(
   const latencies: number[] = [];
   let timedMs = 0;
   let cpuMicros = 0;
-  // Diagnostics: BENCH_PROFILE_MODE=<mode name> writes a CPU profile of that mode's loop to $TMPDIR.
+  // Diagnostics: BENCH_PROFILE_MODE=<mode name> writes a CPU profile of that mode's timed verifications to $TMPDIR:
+  // the profiler runs only while taps are verified (paused while the wallets sign the next chunk's presentations).
   const profiler = process.env.BENCH_PROFILE_MODE === mode ? await startProfiler() : undefined;
   for (let offset = 0; offset < sequence.length; offset += CHUNK) {
     const taps = await makeTaps(sequence.slice(offset, offset + CHUNK), issue);
@@ -185,6 +216,7 @@ async function measure(
       if (r !== true) throw new Error(`${mode}: warm-up verification ${offset + i} refused: ${r}`);
       await yieldToLoop();
     }
+    await profiler?.resume();
     const start = performance.now();
     const cpu0 = process.cpuUsage();
     for (let i = timedFrom; i < taps.length; i++) {
@@ -198,6 +230,7 @@ async function measure(
     timedMs += performance.now() - start;
     const cpu = process.cpuUsage(cpu0);
     cpuMicros += cpu.user + cpu.system;
+    await profiler?.pause();
   }
   if (profiler) console.log(`  CPU profile of "${mode}" written to ${await profiler.stop()}`);
   const m: GateMode = {
@@ -327,7 +360,6 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
     const onlineVerifier = (memo: boolean) =>
       new PresentationVerifier({
         ledger: new OnlineLedgerView(connectLedger(deployment, provider), provider),
-       
         challenges: new ChallengeRegistry(),
         ...(memo ? {} : { credentialMemoTtlMs: 0 }),
       });

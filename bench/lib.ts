@@ -128,3 +128,18 @@ export function jsonSafe(value: unknown): unknown {
  * gas cap, neither of which the production chain has.
  */
 export const BENCH_HARDFORK = "cancun";
+
+/**
+ * The kernel's peak resident set of a process (VmHWM in /proc/<pid>/status), MB; undefined where /proc is absent.
+ * Exact, unlike sampling process.memoryUsage() on a timer (which misses short peaks between samples). Read it in
+ * the measured process itself ("self") or from its parent before it is reaped: after exec the high-water mark is
+ * the new program's own (unlike getrusage's maxRSS of children, which includes the parent's RSS at fork).
+ */
+export function kernelPeakRssMB(pid: number | "self" = "self"): number | undefined {
+  try {
+    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined; // not Linux, or the process is gone: the caller keeps its sampled figure
+  }
+}

@@ -1,10 +1,11 @@
 /**
  * The benchmark harness: `npm run bench` (full) or `npm run bench:quick` (< 1 minute, CI).
  *
- *   tsx bench/run.ts [--quick] [--only=gas,gate,scale [--merge]] [--n=<credentials for the scale section>] [--out=<file>]
+ *   tsx bench/run.ts [--quick] [--only=gas,gate,scale,status [--merge]] [--n=<credentials for the scale section>] [--out=<file>]
  *
- * Prints three groups of tables (gas, gate verification, scale) and writes every measurement, the machine and the
- * run's settings to bench/results/latest.json. Every comparison runs its baseline in the same run on the same
+ * Prints four groups of tables (gas, gate verification, scale, status lists) and writes every measurement, the
+ * machine and the run's settings to bench/results/latest.json. The last line printed is one JSON object of the
+ * run's named figures (bench/figures.ts), for machines. Every comparison runs its baseline in the same run on the same
  * machine. Quick mode asserts nothing about timing: it checks only that each section produced numbers and that the
  * results file was written.
  */
@@ -16,11 +17,13 @@ import { performance } from "node:perf_hooks";
 import { runGas } from "./gas.js";
 import { runGate } from "./gate.js";
 import { runScale } from "./scale.js";
+import { runStatusLists } from "./status-lists.js";
+import { REQUIRED_FIGURES, collectFigures } from "./figures.js";
 import { BENCH_HARDFORK, fixed, jsonSafe, machineInfo } from "./lib.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-const only = new Set((args.find((a) => a.startsWith("--only="))?.slice(7) ?? "gas,gate,scale").split(","));
+const only = new Set((args.find((a) => a.startsWith("--only="))?.slice(7) ?? "gas,gate,scale,status").split(","));
 const nArg = args.find((a) => a.startsWith("--n="));
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = args.find((a) => a.startsWith("--out="))?.slice(6) ?? path.join(here, "results", "latest.json");
@@ -75,8 +78,20 @@ try {
   await section("gas", "1. Gas per operation", () => runGas({ quick }));
   await section("gate", "2. Gate verification", () => runGate({ quick }));
   await section("scale", "3. Scale", () => runScale({ quick, ...(nArg ? { n: Number(nArg.slice(4)) } : {}) }));
+  await section("status", "4. Standard status lists and offline snapshots", () => runStatusLists({ quick }));
 } catch (error) {
   checks.push({ name: "sections ran to completion", ok: false, why: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+}
+
+const figures = collectFigures({
+  gas: sections.gas as never,
+  gate: sections.gate as never,
+  scale: sections.scale as never,
+  statusLists: sections.status as never,
+});
+if (only.has("gas") && only.has("gate") && only.has("scale")) {
+  const missing = REQUIRED_FIGURES.filter((name) => figures[name] === null);
+  checks.push({ name: "every named figure collected", ok: missing.length === 0, ...(missing.length > 0 ? { why: `missing: ${missing.join(", ")}` } : {}) });
 }
 
 const totalSeconds = (performance.now() - started) / 1000;
@@ -98,6 +113,7 @@ const results = {
   machine: { ...machine, loadAverageStart: loadBefore, loadAverageEnd: os.loadavg() },
   chain: { engine: `Hardhat ${machine.hardhat} EDR (in-process)`, hardfork: BENCH_HARDFORK },
   sections: { ...(previous.sections ?? {}), ...(jsonSafe(sections) as Record<string, unknown>) },
+  figures,
   ...(Object.keys(previous.sections ?? {}).length > 0 ? { mergedSections: Object.keys(sections) } : {}),
 };
 mkdirSync(path.dirname(out), { recursive: true });
@@ -114,5 +130,7 @@ console.log(`\nload average at end: ${os.loadavg().map((l) => fixed(l, 2)).join(
 for (const c of checks) console.log(`${c.ok ? "ok" : "FAILED"}: ${c.name}${c.why ? ` — ${c.why}` : ""}`);
 const failed = checks.filter((c) => !c.ok).length;
 console.log(`bench: ${checks.length - failed} passed, ${failed} failed`);
+// The last line: the named figures as one JSON object (null = that section did not run or its row is missing).
+console.log(JSON.stringify({ format: "mobile-civil-id/bench-figures@1", mode: quick ? "quick" : "full", ...figures }));
 // Hardhat's in-process networks keep handles open; exit explicitly once everything is written.
 process.exit(failed === 0 ? 0 : 1);

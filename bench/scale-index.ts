@@ -20,22 +20,13 @@ import { LedgerIndex } from "../sdk/status/ledger-index.js";
 import { ledgerNodeFromUrl } from "../sdk/status/ledger-node.js";
 import { parseDeployment } from "../sdk/chain/deployment.js";
 import { makeCredentialId } from "../sdk/chain/codes.js";
+import { kernelPeakRssMB } from "./lib.js";
 
 const [url, deploymentFile, blocksArg, lookupsArg, orgsFile, transport] = process.argv.slice(2);
 // "snapshot-state": a snapshot of state written without logs (the synthetic 1.2 M run): no backfill, no lookups.
 const TRANSPORTS = ["snapshot", "snapshot-state", "events", "ethers", "lean"];
 if (!url || !deploymentFile || !blocksArg || !lookupsArg || !orgsFile || !TRANSPORTS.includes(transport ?? "")) {
   throw new Error(`usage: scale-index.ts <url> <deployment.json> <blocksPerQuery> <lookups> <orgs.json> <${TRANSPORTS.join("|")}>`);
-}
-
-/** The kernel's peak resident set of this process (MB), or NaN off Linux. */
-function kernelPeakRssMB(): number {
-  try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-    return match ? Number(match[1]) / 1024 : Number.NaN;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 // Memory is sampled (a timer every 10 ms, and after every JSON-RPC answer and every getLogs result, when the
@@ -99,7 +90,7 @@ const t0 = performance.now();
 const head = await index.sync();
 const syncMs = performance.now() - t0;
 sample();
-const catchUpPeakRssMB = kernelPeakRssMB();
+const catchUpPeakRssMB = kernelPeakRssMB() ?? Number.NaN;
 const afterSync = process.memoryUsage();
 // The background digest backfill (snapshot mode): timed apart; lookups are served (one look-up per id) meanwhile.
 const b0 = performance.now();
@@ -107,7 +98,7 @@ if (transport !== "snapshot-state") await index.whenBackfilled();
 const backfillMs = performance.now() - b0;
 clearInterval(sampler);
 sample();
-const peakRssWithBackfillMB = kernelPeakRssMB();
+const peakRssWithBackfillMB = kernelPeakRssMB() ?? Number.NaN;
 gc?.();
 const retained = process.memoryUsage();
 

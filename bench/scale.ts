@@ -100,7 +100,9 @@ export interface ScaleResults {
 
 export async function runScale(options: { quick: boolean; n?: number }): Promise<ScaleResults> {
   const requestedN = options.n ?? (options.quick ? 20_000 : 1_200_000);
-  const organisations = options.quick ? 20 : 300;
+  // --n=<N> changes the number of organisations, never the registerBatch size (batches of BATCH, as in production).
+  const defaultOrganisations = options.quick ? 20 : 300;
+  const organisations = options.n === undefined ? defaultOrganisations : Math.max(1, Math.min(defaultOrganisations, Math.floor(requestedN / BATCH)));
   const perOrg = Math.ceil(requestedN / organisations);
   let n = perOrg * organisations;
   const registrationBudgetSeconds = options.quick ? Infinity : Number(process.env.BENCH_SCALE_BUDGET_S ?? 480);

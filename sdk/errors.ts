@@ -46,7 +46,10 @@ export type ErrorCode =
   | "LEDGER_DISAGREEMENT"
   // presentation requests (verifier authentication, sdk/relying-party)
   | "VERIFIER_NOT_LISTED"
-  | "VERIFIER_USE_NOT_ALLOWED";
+  | "VERIFIER_USE_NOT_ALLOWED"
+  // standard status lists and signed ledger snapshots (sdk/status-list/)
+  | "STATUS_LIST_REFUSED"
+  | "SNAPSHOT_REFUSED";
 
 export class CivilIdError extends Error {
   readonly code: ErrorCode;

@@ -1,0 +1,56 @@
+/**
+ * The run's named figures: one place that reads them from what the sections returned (gate modes, gas rows, the
+ * scale section's index run, the status-list section), so `npm run bench` can end with one machine-readable JSON
+ * line. A figure whose section did not run, or whose row was renamed, is null (and the harness reports it).
+ */
+import type { GasResults } from "./gas.js";
+import type { GateResults } from "./gate.js";
+import type { ScaleResults } from "./scale.js";
+import type { StatusListResults } from "./status-lists.js";
+
+export const REQUIRED_FIGURES = [
+  "gate_repeat_per_cpu_s",
+  "gate_first_per_cpu_s",
+  "floor_one_verify_per_cpu_s",
+  "catchup_s_per_million",
+  "catchup_peak_rss_mb",
+  "lock_gas",
+  "revoke_gas",
+  "register_supersede_gas",
+  "batch_revoke_marginal_gas",
+] as const;
+
+export type Figures = Record<string, number | null>;
+
+const round = (x: number | undefined, digits = 1): number | null => (x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+
+export function collectFigures(sections: { gas?: GasResults; gate?: GateResults; scale?: ScaleResults; statusLists?: StatusListResults }): Figures {
+  const mode = (name: string) => sections.gate?.modes.find((m) => m.mode === name);
+  const gas = (prefix: string) => sections.gas?.status.find((r) => r.operation.startsWith(prefix))?.ours;
+  const index = sections.scale?.index;
+  const lists = (share: number) => sections.statusLists?.runs.find((r) => r.nonValidShare === share);
+  return {
+    gate_repeat_per_cpu_s: round(mode("ours, indexed (repeat taps)")?.perCpuSecond, 0),
+    gate_repeat_p99_ms: round(mode("ours, indexed (repeat taps)")?.p99Ms, 3),
+    gate_first_per_cpu_s: round(mode("ours, indexed (first taps)")?.perCpuSecond, 0),
+    gate_first_p99_ms: round(mode("ours, indexed (first taps)")?.p99Ms, 3),
+    floor_one_verify_per_cpu_s: round(mode("(floor) secp256k1 verify, OpenSSL")?.perCpuSecond, 0),
+    catchup_s_per_million: index && sections.scale ? round(index.syncMs / 1000 / (sections.scale.n / 1e6), 2) : null,
+    catchup_peak_rss_mb: round(index?.peakRssMB, 0),
+    catchup_n: sections.scale ? sections.scale.n : null,
+    lock_gas: round(gas("lock (single)"), 0),
+    revoke_gas: round(gas("revoke (single)"), 0),
+    register_supersede_gas: round(gas("supersede on reissue"), 0),
+    batch_revoke_marginal_gas: round(gas("revokeBatch marginal per item"), 0),
+    status_list_entries: sections.statusLists ? sections.statusLists.runs[0]!.credentials : null,
+    status_list_national_kib_1pct: round((lists(0.01)?.nationalListLstBytes ?? NaN) / 1024),
+    status_list_national_kib_5pct: round((lists(0.05)?.nationalListLstBytes ?? NaN) / 1024),
+    status_list_bundle_kib_1pct: round((lists(0.01)?.bundleBytes ?? NaN) / 1024),
+    status_list_bundle_kib_5pct: round((lists(0.05)?.bundleBytes ?? NaN) / 1024),
+    status_list_bundle_gzip_kib_1pct: round((lists(0.01)?.bundleGzipBytes ?? NaN) / 1024),
+    status_list_bundle_gzip_kib_5pct: round((lists(0.05)?.bundleGzipBytes ?? NaN) / 1024),
+    status_list_bundle_build_cpu_ms: round(lists(0.05)?.bundleBuildCpuMs, 0),
+    status_list_bundle_verify_cpu_ms: round(lists(0.05)?.bundleVerifyCpuMs, 0),
+    offline_snapshot_mib: round((sections.statusLists?.snapshot.bytes ?? NaN) / 2 ** 20),
+  };
+}
