@@ -723,6 +723,9 @@ export class IssuanceWorkflow {
     const row = this.requireState(input.requestId, ["invited"], "activateProvenDevice");
     const invitation = this.openInvitation(row.id, input.invitationId);
     const at = this.now();
+    // The workflow's own rule, whatever the caller: no device is bound without the invitation's code.
+    const codeAccepted = this.store.auditOf(row.id).some((a) => a.action === "activation-code-accepted" && (JSON.parse(a.details) as JsonObject).invitationId === invitation.id);
+    if (!codeAccepted) throw new CivilIdError("ACTIVATION_FAILED", "The activation code of this invitation was not accepted yet (checkActivationCode).", { details: { reason: "CODE_NOT_CHECKED" } });
     const parsed = parseEthrDid(input.did);
     let address: string;
     try {

@@ -337,3 +337,22 @@ describe("services/issuer: restarts mid-flow lose or duplicate nothing", functio
     }
   });
 });
+
+describe("services/issuer: the workflow binds no device without the invitation's code", function () {
+  this.timeout(60_000);
+  it("activateProvenDevice refuses an invitation whose tx_code was never accepted", async () => {
+    const chain = await startChain();
+    const h = await startIssuer(chain);
+    try {
+      const offer = await invited(h);
+      const wf = h.issuer.agencies.get(1741000).workflow;
+      const link = wf.invitationOfLink(new URL(`${BASE_URL}${offer.path}`).searchParams.get("token")!);
+      expect(() => wf.activateProvenDevice({ requestId: link.requestId, invitationId: link.invitationId, did: "did:ethr:0x7a69:0x0000000000000000000000000000000000000001", publicKey: "0x02", proof: "test" }))
+        .to.throw(/not accepted/);
+      expect(wf.get(link.requestId).state).to.equal("invited");
+    } finally {
+      await h.close();
+      await chain.close();
+    }
+  });
+});
