@@ -76,6 +76,7 @@ export async function buildIssuerApp(options: IssuerAppOptions): Promise<IssuerA
     },
   });
   const store = new IssuerServiceStore(path.join(options.dataDir, "issuer-service.sqlite"));
+  store.prune(now()); // nonces and access tokens expired for more than a day: nothing live is touched
   const agencies = new Agencies(
     options.agencies.map((k) => {
       const ledger = connectLedger(options.deployment, k.registrar);

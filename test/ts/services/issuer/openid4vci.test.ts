@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { E_SARAM_FORMAT } from "../../../../sdk/issuer/hr-import.js";
 import { StatusClient } from "../../../../sdk/status/client.js";
 import { connectLedger } from "../../../../sdk/chain/contracts.js";
-import { parseCredentialJwt } from "../../../../sdk/credential/index.js";
+import { parseCredentialJwt, type DeviceKeyJwk } from "../../../../sdk/credential/index.js";
 import { BASE_URL, recheckIdentity, startChain, startIssuer, seedDemoRequest, type Chain, type IssuerHarness } from "./harness.js";
 import { newDevice, type TestDevice } from "./proofs.js";
 
@@ -362,6 +362,25 @@ describe("services/issuer: restarts mid-flow lose or duplicate nothing", functio
       expect(wrong.json()).to.include({ error: "invalid_transaction_id" });
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe("services/issuer: the workflow binds no device without the invitation's code", function () {
+  this.timeout(60_000);
+  it("activateProvenDevice refuses an invitation whose tx_code was never accepted", async () => {
+    const chain = await startChain();
+    const h = await startIssuer(chain);
+    try {
+      const offer = await invited(h);
+      const wf = h.issuer.agencies.get(1741000).workflow;
+      const link = wf.invitationOfLink(new URL(`${BASE_URL}${offer.path}`).searchParams.get("token")!);
+      expect(() => wf.activateProvenDevice({ requestId: link.requestId, invitationId: link.invitationId, did: "did:ethr:0x7a69:0x0000000000000000000000000000000000000001", deviceKey: newDevice().publicJwk as unknown as DeviceKeyJwk, proof: "test" }))
+        .to.throw(/not accepted/);
+      expect(wf.get(link.requestId).state).to.equal("invited");
+    } finally {
+      await h.close();
+      await chain.close();
     }
   });
 });
