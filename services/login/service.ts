@@ -7,9 +7,7 @@ import path from "node:path";
 import type { Provider } from "ethers";
 import { setGlobalConfig } from "@openid4vc/utils";
 import { z } from "zod";
-import { connectLedger } from "../../sdk/chain/contracts.js";
 import type { Deployment } from "../../sdk/chain/deployment.js";
-import { OnlineLedgerView } from "../../sdk/status/ledger-view.js";
 import { verifierIdentity } from "../../sdk/relying-party/verifier-key.js";
 import type { Jwk } from "@openid4vc/oauth2";
 import { createServiceApp, type ServiceApp } from "../common/app.js";
@@ -19,7 +17,7 @@ import type { ServeDefinition } from "../environment.js";
 import { verifierSigningKey } from "../verifier/keys.js";
 import { PresentationService } from "../verifier/presentations.js";
 import { registerWalletRoutes } from "../verifier/routes.js";
-import { seedDemoRelyingParty } from "../verifier/service.js";
+import { sdkVerifierOptions, seedDemoRelyingParty } from "../verifier/service.js";
 import { SqliteVerifierStore } from "../verifier/store.js";
 import { clientSchema, clientSecretHash, registerProviderRoutes, type RegisteredClient } from "./provider.js";
 import { LoginStore } from "./store.js";
@@ -71,10 +69,7 @@ export async function buildLoginService(input: LoginServiceInput): Promise<{ app
     store: verifierStore,
     signingKey: config.verifierKey,
     identity: verifierIdentity(input.chainId, address),
-    verifier: {
-      ledger: new OnlineLedgerView(connectLedger(input.deployment, input.provider), input.provider),
-      ...(input.now === undefined ? {} : { now: input.now }),
-    },
+    verifier: sdkVerifierOptions(input.provider, input.deployment, input.now),
     baseUrl: input.issuer,
     uses: uses.length === 0 ? ["mail-login"] : uses,
     ...(input.now === undefined ? {} : { now: input.now }),

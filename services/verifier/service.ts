@@ -21,7 +21,7 @@ import { listenConfigSchema, loadConfig } from "../common/config.js";
 import type { ServeDefinition } from "../environment.js";
 import { verifierSigningKey } from "./keys.js";
 import { PostgresVerifierStore } from "./pg-store.js";
-import { PresentationService } from "./presentations.js";
+import { PresentationService, type PresentationServiceOptions } from "./presentations.js";
 import { TERMINAL_ROLES, registerVerifierRoutes } from "./routes.js";
 import { SqliteVerifierStore, type VerifierStore } from "./store.js";
 
@@ -64,6 +64,11 @@ export interface VerifierService {
   readonly store: VerifierStore;
 }
 
+/** The SDK verifier's ledger, issuer-DID resolver and clock for a deployment (its challenges are the service's). */
+export function sdkVerifierOptions(provider: Provider, deployment: Deployment, now?: () => number): PresentationServiceOptions["verifier"] {
+  return { ledger: new OnlineLedgerView(connectLedger(deployment, provider), provider), ...(now === undefined ? {} : { now }) };
+}
+
 export async function openVerifierStore(config: VerifierConfig, dataDir: string): Promise<VerifierStore> {
   if (config.store.kind === "postgres") return PostgresVerifierStore.open({ connectionString: config.store.url });
   return new SqliteVerifierStore(config.store.file ?? path.join(dataDir, "verifier", "verifier.sqlite"));
@@ -75,15 +80,11 @@ export async function buildVerifierService(input: VerifierServiceInput): Promise
   const { address } = verifierSigningKey(config.signingKey);
   const store = await openVerifierStore(config, input.dataDir);
   try {
-    const ledger = connectLedger(input.deployment, input.provider);
     const presentations = new PresentationService({
       store,
       signingKey: config.signingKey,
       identity: verifierIdentity(input.chainId, address),
-      verifier: {
-        ledger: new OnlineLedgerView(ledger, input.provider),
-        ...(input.now === undefined ? {} : { now: input.now }),
-      },
+      verifier: sdkVerifierOptions(input.provider, input.deployment, input.now),
       baseUrl: input.baseUrl,
       uses: config.uses,
       ...(config.clientName === undefined ? {} : { clientName: config.clientName }),

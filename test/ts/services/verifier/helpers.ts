@@ -7,10 +7,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Wallet, type HDNodeWallet } from "ethers";
+import { Wallet, getBytes, type HDNodeWallet } from "ethers";
+import { ES256KSigner } from "did-jwt";
+import { createVerifiablePresentationJwt } from "did-jwt-vc";
 import { didForAddress } from "../../../../sdk/did/did.js";
-import { signPresentation } from "../../../../sdk/protocol/presentation.js";
-import { es256kSigner } from "../../../../sdk/protocol/signers.js";
 import { civilIdWorld } from "../../helpers/world.js";
 import { governed } from "../../helpers/fixture.js";
 import { RelyingPartyActions, RelyingPartyAdmin, OnChainRelyingPartyDirectory, connectRelyingPartyRegistry } from "../../../../sdk/relying-party/registry.js";
@@ -53,12 +53,16 @@ export async function verifierWorld() {
     await syncClock();
     return issued;
   }
-  /** The holder's VP for a nonce and audience, as the SDK wallet signs it, at the chain-following clock. */
+  /** The holder's VP JWT for a nonce and audience (did-jwt-vc, as the wallet signs it), at the chain-following clock. */
   async function present(holder: Wallet | HDNodeWallet, credential: string, nonce: string, audience: string) {
-    return signPresentation({
-      holder: didForAddress(w.chainId, holder.address), signer: es256kSigner(holder.privateKey), credential,
-      challenge: nonce, audience, now: Math.floor(now() / 1000),
-    });
+    const t = Math.floor(now() / 1000);
+    return createVerifiablePresentationJwt(
+      {
+        vp: { "@context": ["https://www.w3.org/2018/credentials/v1"], type: ["VerifiablePresentation"], verifiableCredential: [credential] },
+        nonce, aud: audience, iat: t, nbf: t, exp: t + 60,
+      },
+      { did: didForAddress(w.chainId, holder.address), signer: ES256KSigner(getBytes(holder.privateKey)), alg: "ES256K" },
+    );
   }
   const dirs: string[] = [];
   const apps: ServiceApp[] = [];
