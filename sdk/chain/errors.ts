@@ -72,6 +72,24 @@ export function toCivilIdError(error: unknown, iface: Interface, action: string)
       cause: error, details: { refusal: refused.refusal },
     });
   }
+  // A JSON-RPC "execution reverted" (EIP-1474 code 3) with revert data that is not an ethers CallException: what
+  // Hardhat's in-process network throws from gas estimation. Decoded only when the data is one of our errors.
+  const rpc = error as { code?: unknown; data?: unknown } | null;
+  if (!isCallException(error) && typeof rpc === "object" && rpc !== null && rpc.code === 3 && typeof rpc.data === "string" && /^0x[0-9a-fA-F]{8,}$/.test(rpc.data)) {
+    let parsed: ReturnType<Interface["parseError"]>;
+    try {
+      parsed = iface.parseError(rpc.data);
+    } catch {
+      parsed = null; // not one of the interface's errors: falls through to CHAIN_CALL_FAILED below
+    }
+    if (parsed) {
+      return new CivilIdError(
+        AUTH_ERRORS.has(parsed.name) ? "NOT_AUTHORISED" : "CONTRACT_REVERTED",
+        `${action} refused by the contract: ${parsed.name}(${parsed.args.map((a: unknown) => String(a)).join(", ")}). ${ADVICE[parsed.name] ?? ""}`.trim(),
+        { cause: error, details: { error: parsed.name, args: parsed.args.map((a: unknown) => String(a)) } },
+      );
+    }
+  }
   if (isCallException(error)) {
     let name = error.revert?.name;
     let args: readonly unknown[] = error.revert?.args ?? [];

@@ -64,7 +64,7 @@ export interface VerifierService {
   readonly store: VerifierStore;
 }
 
-/** The SDK verifier's ledger, issuer-DID resolver and clock for a deployment (its challenges are the service's). */
+/** The SDK verifier's ledger and clock for a deployment (its challenges are the service's; it checks issuer keys itself). */
 export function sdkVerifierOptions(provider: Provider, deployment: Deployment, now?: () => number): PresentationServiceOptions["verifier"] {
   return { ledger: new OnlineLedgerView(connectLedger(deployment, provider), provider), ...(now === undefined ? {} : { now }) };
 }

@@ -46,6 +46,15 @@ describe("chain errors: one typed code per kind of failure", () => {
     expect(auth.code).to.equal("NOT_AUTHORISED");
   });
 
+  it("a JSON-RPC execution-reverted error (code 3 with revert data, as Hardhat's network throws) is decoded like a CallException", () => {
+    const reverted = (data: string) => Object.assign(new Error("VM Exception while processing transaction: reverted with custom error"), { code: 3, data });
+    const error = toCivilIdError(reverted(iface.encodeErrorResult("UnknownCredential", [42n])), iface, "Registration");
+    expect(error.code).to.equal("CONTRACT_REVERTED");
+    expect(error.details).to.deep.equal({ error: "UnknownCredential", args: ["42"] });
+    expect(toCivilIdError(reverted(iface.encodeErrorResult("NotAuthorised", ["0x000000000000000000000000000000000000dEaD"])), iface, "Lock").code).to.equal("NOT_AUTHORISED");
+    expect(toCivilIdError(reverted("0xdeadbeef"), iface, "Registration").code).to.equal("CHAIN_CALL_FAILED");
+  });
+
   it("CHAIN_CALL_FAILED for a revert nobody can decode", () => {
     const error = toCivilIdError(makeError("execution reverted", "CALL_EXCEPTION", { action: "call", data: "0xdeadbeef", reason: null, transaction: { to: null, data: "0x" }, invocation: null, revert: null }), iface, "Status query");
     expect(error.code).to.equal("CHAIN_CALL_FAILED");
