@@ -90,6 +90,15 @@ export function toCivilIdError(error: unknown, iface: Interface, action: string)
       cause: error, details: { data: error.data ?? null },
     });
   }
+  const rpcRevert = jsonRpcRevert(error, iface);
+  if (rpcRevert) {
+    const label = `${rpcRevert.name}(${rpcRevert.args.map((a) => String(a)).join(", ")})`;
+    return new CivilIdError(
+      AUTH_ERRORS.has(rpcRevert.name) ? "NOT_AUTHORISED" : "CONTRACT_REVERTED",
+      `${action} refused by the contract: ${label}. ${ADVICE[rpcRevert.name] ?? ""}`.trim(),
+      { cause: error, details: { error: rpcRevert.name, args: rpcRevert.args.map((a) => String(a)) } },
+    );
+  }
   if (isError(error, "NETWORK_ERROR") || isError(error, "TIMEOUT") || isError(error, "SERVER_ERROR") || isError(error, "BAD_DATA")) {
     return new CivilIdError("CHAIN_UNREACHABLE", `${action} failed: the chain node did not answer properly (${error.shortMessage}). Check the RPC URL and that the node is running.`, { cause: error });
   }
@@ -98,4 +107,30 @@ export function toCivilIdError(error: unknown, iface: Interface, action: string)
     return new CivilIdError("CHAIN_UNREACHABLE", `${action} failed: cannot reach the chain node (${message}). Check the RPC URL and that the node is running.`, { cause: error });
   }
   return new CivilIdError("CHAIN_CALL_FAILED", `${action} failed: ${message}`, { cause: error });
+}
+
+/**
+ * A revert that reached us as a JSON-RPC error 3 ("execution reverted") with its revert data instead of an ethers
+ * CALL_EXCEPTION — e.g. Hardhat's in-process network failing a transaction's gas estimation — decoded against
+ * `iface`. Looks through a few `cause`/`error` wrappers; undefined when there is no data this interface knows.
+ */
+function jsonRpcRevert(error: unknown, iface: Interface): { name: string; args: readonly unknown[] } | undefined {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [error];
+  while (queue.length > 0 && seen.size < 8) {
+    const e = queue.shift();
+    if (typeof e !== "object" || e === null || seen.has(e)) continue;
+    seen.add(e);
+    const { code, data, cause, error: inner } = e as { code?: unknown; data?: unknown; cause?: unknown; error?: unknown };
+    if (code === 3 && typeof data === "string" && /^0x[0-9a-fA-F]{8,}$/.test(data)) {
+      try {
+        const parsed = iface.parseError(data);
+        if (parsed) return { name: parsed.name, args: parsed.args };
+      } catch {
+        return undefined; // revert data of no error this interface declares: not decodable here
+      }
+    }
+    queue.push(cause, inner);
+  }
+  return undefined;
 }
