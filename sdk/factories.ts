@@ -17,8 +17,8 @@ import { IssuanceWorkflow, type IssuanceWorkflowOptions } from "./issuer/workflo
 export type ChainAccess = { readonly rpc: string; readonly provider?: undefined } | { readonly provider: Provider; readonly rpc?: undefined };
 
 export type CreateVerifierOptions = ChainAccess & Omit<VerifierOptions, "ledger" | "fallback" | "challenges"> & {
-  /** The consortium's deployment (the JSON `mcid deploy` writes), validated here. */
-  readonly deployment: Deployment | unknown;
+  /** The consortium's deployment (the JSON `mcid deploy` writes, as parsed JSON), validated here. */
+  readonly deployment: unknown;
   /**
    * "online": status and trust read from the chain per verification. "index": a local index of the chain's events
    * (no RPC per tap; a gate's mode), kept in sync in the background; verifications refuse INDEX_STALE when it lags.
@@ -74,7 +74,7 @@ export async function createVerifier(options: CreateVerifierOptions): Promise<Ma
   const { deployment: rawDeployment, ledger: mode, indexFallback, challenges, followIntervalMs, maxStalenessMs, onIndexError, rpc, provider: given, ...verifierOptions } = options;
   if (mode !== "online" && mode !== "index") throw new CivilIdError("INVALID_INPUT", 'ledger must be "online" or "index".');
   const deployment = parseDeployment(rawDeployment);
-  const { provider, owned } = providerFor(rpc === undefined ? { provider: given! } : { rpc });
+  const { provider, owned } = providerFor(rpc === undefined ? { provider: given } : { rpc });
   let index: LedgerIndex | undefined;
   let lastError: unknown;
   const close = () => {
@@ -114,7 +114,8 @@ export async function createVerifier(options: CreateVerifierOptions): Promise<Ma
 }
 
 export type OpenIssuingServerOptions = ChainAccess & Omit<IssuanceWorkflowOptions, "ledger" | "issuer" | "chainId"> & {
-  readonly deployment: Deployment | unknown;
+  /** The consortium's deployment (parsed JSON), validated here. */
+  readonly deployment: unknown;
   /** The organisation's Registrar account (hex private key): it registers credentials on chain. */
   readonly registrarKey: string;
   /** The organisation's accredited issuer key (hex private key): it signs credentials. */
@@ -125,7 +126,7 @@ export type OpenIssuingServerOptions = ChainAccess & Omit<IssuanceWorkflowOption
 export async function openIssuingServer(options: OpenIssuingServerOptions): Promise<IssuanceWorkflow> {
   const { deployment: rawDeployment, registrarKey, issuerKey, rpc, provider: given, ...workflowOptions } = options;
   const deployment = parseDeployment(rawDeployment);
-  const { provider } = providerFor(rpc === undefined ? { provider: given! } : { rpc });
+  const { provider } = providerFor(rpc === undefined ? { provider: given } : { rpc });
   await checkedChain(provider, deployment);
   let registrar: Wallet;
   try {
