@@ -74,7 +74,7 @@ export async function createVerifier(options: CreateVerifierOptions): Promise<Ma
   const { deployment: rawDeployment, ledger: mode, indexFallback, challenges, followIntervalMs, maxStalenessMs, onIndexError, rpc, provider: given, ...verifierOptions } = options;
   if (mode !== "online" && mode !== "index") throw new CivilIdError("INVALID_INPUT", 'ledger must be "online" or "index".');
   const deployment = parseDeployment(rawDeployment);
-  const { provider, owned } = providerFor(rpc === undefined ? { provider: given } : { rpc });
+  const { provider, owned } = providerFor({ rpc, provider: given } as ChainAccess);
   let index: LedgerIndex | undefined;
   let lastError: unknown;
   const close = () => {
@@ -126,7 +126,7 @@ export type OpenIssuingServerOptions = ChainAccess & Omit<IssuanceWorkflowOption
 export async function openIssuingServer(options: OpenIssuingServerOptions): Promise<IssuanceWorkflow> {
   const { deployment: rawDeployment, registrarKey, issuerKey, rpc, provider: given, ...workflowOptions } = options;
   const deployment = parseDeployment(rawDeployment);
-  const { provider } = providerFor(rpc === undefined ? { provider: given } : { rpc });
+  const { provider } = providerFor({ rpc, provider: given } as ChainAccess);
   await checkedChain(provider, deployment);
   let registrar: Wallet;
   try {
