@@ -20,3 +20,4 @@ export {
   type DocumentSigningInput, type VerifyDocumentSignatureOptions,
 } from "./document-signature.js";
 export { es256Signer, es256kSigner } from "./signers.js";
+export { POSSESSION_PROOF_TYP, checkPossessionProofJws, signPossessionProof, type DeviceProofFailure } from "./device-proof.js";
