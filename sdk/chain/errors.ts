@@ -51,6 +51,34 @@ function nodeRefusal(error: unknown): { refusal: string; advice: string; message
 }
 
 /**
+ * Revert data carried by a non-ethers error: an EIP-1193 / JSON-RPC error (`code: 3`, "execution reverted") as
+ * Hardhat's in-process provider, EDR and some wallets throw it, possibly wrapped in `cause`, `error` or `info.error`.
+ */
+function revertData(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [error];
+  while (queue.length > 0 && seen.size < 8) {
+    const e = queue.shift();
+    if (typeof e !== "object" || e === null || seen.has(e)) continue;
+    seen.add(e);
+    const v = e as { data?: unknown; cause?: unknown; error?: unknown; info?: { error?: unknown } };
+    const data = typeof v.data === "object" && v.data !== null ? (v.data as { data?: unknown }).data : v.data;
+    if (typeof data === "string" && /^0x[0-9a-fA-F]{8,}$/.test(data)) return data;
+    queue.push(v.cause, v.error, v.info?.error);
+  }
+  return undefined;
+}
+
+function decodedRevert(name: string, args: readonly unknown[], error: unknown, action: string): CivilIdError {
+  const label = `${name}(${args.map((a) => String(a)).join(", ")})`;
+  return new CivilIdError(
+    AUTH_ERRORS.has(name) ? "NOT_AUTHORISED" : "CONTRACT_REVERTED",
+    `${action} refused by the contract: ${label}. ${ADVICE[name] ?? ""}`.trim(),
+    { cause: error, details: { error: name, args: args.map((a) => String(a)) } },
+  );
+}
+
+/**
  * Turns an ethers error from a contract call or transaction into a typed CivilIdError, once, so no caller decodes
  * `cause` again:
  * - CONTRACT_REVERTED (or NOT_AUTHORISED for access errors) only for a decoded revert: `details.error` is the custom
@@ -78,26 +106,18 @@ export function toCivilIdError(error: unknown, iface: Interface, action: string)
         args = parsed.args;
       }
     }
-    if (name) {
-      const label = `${name}(${args.map((a) => String(a)).join(", ")})`;
-      return new CivilIdError(
-        AUTH_ERRORS.has(name) ? "NOT_AUTHORISED" : "CONTRACT_REVERTED",
-        `${action} refused by the contract: ${label}. ${ADVICE[name] ?? ""}`.trim(),
-        { cause: error, details: { error: name, args: args.map((a) => String(a)) } },
-      );
-    }
+    if (name) return decodedRevert(name, args, error, action);
     return new CivilIdError("CHAIN_CALL_FAILED", `${action} failed: the call reverted without an error this SDK can decode (${error.reason ?? error.shortMessage}).`, {
       cause: error, details: { data: error.data ?? null },
     });
   }
-  const rpcRevert = jsonRpcRevert(error, iface);
-  if (rpcRevert) {
-    const label = `${rpcRevert.name}(${rpcRevert.args.map((a) => String(a)).join(", ")})`;
-    return new CivilIdError(
-      AUTH_ERRORS.has(rpcRevert.name) ? "NOT_AUTHORISED" : "CONTRACT_REVERTED",
-      `${action} refused by the contract: ${label}. ${ADVICE[rpcRevert.name] ?? ""}`.trim(),
-      { cause: error, details: { error: rpcRevert.name, args: rpcRevert.args.map((a) => String(a)) } },
-    );
+  const data = revertData(error);
+  if (data !== undefined) {
+    const parsed = iface.parseError(data);
+    if (parsed) return decodedRevert(parsed.name, parsed.args, error, action);
+    return new CivilIdError("CHAIN_CALL_FAILED", `${action} failed: the call reverted with data this SDK cannot decode (${data.slice(0, 10)}…).`, {
+      cause: error, details: { data },
+    });
   }
   if (isError(error, "NETWORK_ERROR") || isError(error, "TIMEOUT") || isError(error, "SERVER_ERROR") || isError(error, "BAD_DATA")) {
     return new CivilIdError("CHAIN_UNREACHABLE", `${action} failed: the chain node did not answer properly (${error.shortMessage}). Check the RPC URL and that the node is running.`, { cause: error });
@@ -107,30 +127,4 @@ export function toCivilIdError(error: unknown, iface: Interface, action: string)
     return new CivilIdError("CHAIN_UNREACHABLE", `${action} failed: cannot reach the chain node (${message}). Check the RPC URL and that the node is running.`, { cause: error });
   }
   return new CivilIdError("CHAIN_CALL_FAILED", `${action} failed: ${message}`, { cause: error });
-}
-
-/**
- * A revert that reached us as a JSON-RPC error 3 ("execution reverted") with its revert data instead of an ethers
- * CALL_EXCEPTION — e.g. Hardhat's in-process network failing a transaction's gas estimation — decoded against
- * `iface`. Looks through a few `cause`/`error` wrappers; undefined when there is no data this interface knows.
- */
-function jsonRpcRevert(error: unknown, iface: Interface): { name: string; args: readonly unknown[] } | undefined {
-  const seen = new Set<unknown>();
-  const queue: unknown[] = [error];
-  while (queue.length > 0 && seen.size < 8) {
-    const e = queue.shift();
-    if (typeof e !== "object" || e === null || seen.has(e)) continue;
-    seen.add(e);
-    const { code, data, cause, error: inner } = e as { code?: unknown; data?: unknown; cause?: unknown; error?: unknown };
-    if (code === 3 && typeof data === "string" && /^0x[0-9a-fA-F]{8,}$/.test(data)) {
-      try {
-        const parsed = iface.parseError(data);
-        if (parsed) return { name: parsed.name, args: parsed.args };
-      } catch {
-        return undefined; // revert data of no error this interface declares: not decodable here
-      }
-    }
-    queue.push(cause, inner);
-  }
-  return undefined;
 }
