@@ -326,12 +326,21 @@ export function registerIssuance(program: Command): void {
   serverOptions(
     sms.command("outbox")
       .description("Show the SMS waiting for delivery, with their text (identity codes, invitation links and codes): what an operator hands over when no carrier is configured")
-      .option("--request <requestId>", "only this request's"),
+      .option("--request <requestId>", "only this request's")
+      .option("--extract <what>", "print only the one-time code (identity code, or an invitation's activation code) or the link of the latest message, for a script or a file the phone reads"),
   )
-    .addHelpText("after", "\nExample:\n  mcid sms outbox --agency 1741000 --network localhost")
-    .action(run(async (ctx, o: ServerOptions & { request?: string }) => {
+    .addHelpText("after", "\nExample:\n  mcid sms outbox --agency 1741000 --network localhost\n  mcid sms outbox --request e-saram:ES-2026-000123 --extract link --agency 1741000 > data/invitation-link.txt")
+    .action(run(async (ctx, o: ServerOptions & { request?: string; extract?: string }) => {
       const only = o.request === undefined ? undefined : requestId(o.request);
+      const extract = o.extract === undefined ? undefined : oneOf(o.extract, "--extract", ["code", "link"] as const);
       const messages = (await withWorkflow(ctx, o, READ, (wf) => wf.undeliveredSms())).filter((m) => only === undefined || m.requestId === only);
+      if (extract !== undefined) {
+        const latest = messages.at(-1);
+        const value = latest === undefined ? undefined : extract === "link" ? /https:\/\/\S+/.exec(latest.body)?.[0] : /코드 ([0-9]{6,8})/.exec(latest.body)?.[1];
+        if (value === undefined) throw new CivilIdError("INVALID_INPUT", `No SMS waiting${only ? ` for ${only}` : ""} holds a ${extract}.`);
+        ctx.out.result({ ok: true, smsId: latest!.id, requestId: latest!.requestId, purpose: latest!.purpose, [extract]: value }, [value]);
+        return;
+      }
       ctx.out.result({ ok: true, count: messages.length, messages }, messages.length === 0 ? ["No SMS waiting."] : messages.flatMap((m) => [
         `#${m.id} ${m.purpose} for ${m.requestId} to ${m.to} (${m.status}, expires ${m.expiresAt}):`,
         `  ${m.body}`,

@@ -84,7 +84,8 @@ async function change(ctx: CommandContext, verb: "lock" | "unlock" | "revoke", i
   const awaited: string[] = [];
   const journal = ctx.journal();
   const waiting = new Set(todo.map(String));
-  for (const tx of journal.unsettled(chain.chainId).filter((t) => t.action === verb && t.credentialIds.some((c) => waiting.has(c)))) {
+  const earlier = journal.unsettled(chain.chainId).filter((t) => t.action === verb && t.credentialIds.some((c) => waiting.has(c)));
+  for (const tx of earlier) {
     const state = await transactionState(chain.provider, tx.hash);
     if (state.state === "pending") {
       ctx.out.note(`A ${verb} of ${tx.credentialIds.length} credential(s) sent at ${tx.sentAt} is still pending (${tx.hash}): waiting for it instead of sending it again.`);
@@ -97,7 +98,8 @@ async function change(ctx: CommandContext, verb: "lock" | "unlock" | "revoke", i
     }
     journal.settle(tx.hash);
   }
-  if (awaited.length > 0) {
+  if (earlier.length > 0) {
+    // Those transactions may have been mined since the first look: read again what is left to do.
     const now = await statusesOf(client, todo);
     todo = now.filter((s) => s.stateName !== target).map((s) => s.credentialId);
   }

@@ -145,7 +145,7 @@ async function watch(ctx: CommandContext, o: { fromBlock?: string; once: boolean
   let describer = new EventDescriber(ledger);
   const times = new BlockTimes(provider);
   let from = o.fromBlock !== undefined ? positiveInt(o.fromBlock, "--from-block") : ledger.deployment.deploymentBlock;
-  let last: { number: number; hash: string } | undefined;
+  let anchor: { number: number; hash: string } | undefined;
   let stop = false;
   ctx.interruptible = false;
   const onSigint = () => (stop = true);
@@ -154,16 +154,21 @@ async function watch(ctx: CommandContext, o: { fromBlock?: string; once: boolean
   try {
     while (!stop) {
       try {
-        // A restarted development node starts a new chain: the last block seen is gone or different.
-        if (last !== undefined) {
-          const seen = await provider.getBlock(last.number);
-          if (seen?.hash !== last.hash) {
+        // A restarted development node starts a new chain: the deployment block is gone or different, or the head
+        // went back. The deployment file is then read again (npm run node rewrites it) and followed from its start.
+        if (anchor !== undefined) {
+          const [seen, headNow] = await Promise.all([provider.getBlock(anchor.number), provider.getBlockNumber()]);
+          if (seen?.hash !== anchor.hash || headNow < from - 1) {
             ledger = await loadLedger(ctx.global, chain, provider);
             describer = new EventDescriber(ledger);
             from = ledger.deployment.deploymentBlock;
-            ctx.out.note(`The node's chain changed (restart or reorganisation) at or before block ${last.number}: following the deployment again from block ${from}.`);
-            last = undefined;
+            ctx.out.note(`The node's chain changed (a restart or a reorganisation): following the deployment again from block ${from}.`);
+            anchor = undefined;
           }
+        }
+        if (anchor === undefined) {
+          const block = await provider.getBlock(ledger.deployment.deploymentBlock);
+          if (block?.hash) anchor = { number: block.number, hash: block.hash };
         }
         const head = await provider.getBlockNumber();
         for (let start = from; start <= head; start += 5000) {
@@ -177,10 +182,6 @@ async function watch(ctx: CommandContext, o: { fromBlock?: string; once: boolean
           }
           from = to + 1;
         }
-        if (head >= 0) {
-          const block = await provider.getBlock(head);
-          if (block?.hash) last = { number: head, hash: block.hash };
-        }
         if (failures > 0) ctx.out.note(`Reconnected to the node at block ${head}.`);
         failures = 0;
         if (o.once) break;
@@ -188,7 +189,7 @@ async function watch(ctx: CommandContext, o: { fromBlock?: string; once: boolean
       } catch (error) {
         if (o.once) throw error;
         failures++;
-        const wait = Math.min(30_000, 1000 * 2 ** Math.min(failures - 1, 5));
+        const wait = Math.min(10_000, 1000 * 2 ** Math.min(failures - 1, 4));
         const { code, message } = describeError(error);
         ctx.out.note(`${failures === 1 ? "Lost the node" : "Still no node"} (${code}: ${message}); retrying in ${wait / 1000} s (Ctrl-C to stop).`);
         await sleep(wait);
