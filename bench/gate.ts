@@ -25,12 +25,11 @@ import { StatusClient } from "../sdk/status/client.js";
 import { holderReference } from "../sdk/status/holder-ref.js";
 import { OnlineLedgerView } from "../sdk/status/ledger-view.js";
 import { LedgerIndex } from "../sdk/status/ledger-index.js";
-import { CachingDidResolver } from "../sdk/did/resolver.js";
 import { didForAddress } from "../sdk/did/did.js";
 import { deviceKeyJwk, draftCredential, issuerFromPrivateKey, signCredential } from "../sdk/issuer/credential.js";
 import { ChallengeRegistry, POLICIES, PresentationVerifier } from "../sdk/verifier/index.js";
 import type { Deployment } from "../sdk/chain/deployment.js";
-import { importDeviceKey, verifyEs256k } from "../sdk/verifier/jws.js";
+import { importPublicJwk as importDeviceKey, verifyEs256k } from "../sdk/credential/jws.js";
 import { BENCH_HARDFORK, fixed, int, mean, percentile, ratio, sleep, table, yieldToLoop } from "./lib.js";
 
 const AUD = "gate:sejong-complex-1";
@@ -325,11 +324,10 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
       const r = await v.verify(tap.vp, { challenge: tap.challenge, audience: AUD, policy: POLICIES.buildingGate });
       return r.ok ? true : r.reasons.join(",");
     };
-    const resolverFor = () => new CachingDidResolver({ provider, chainId, registry: deployment.didRegistry });
     const onlineVerifier = (memo: boolean) =>
       new PresentationVerifier({
         ledger: new OnlineLedgerView(connectLedger(deployment, provider), provider),
-        resolver: resolverFor(),
+       
         challenges: new ChallengeRegistry(),
         ...(memo ? {} : { credentialMemoTtlMs: 0 }),
       });
@@ -341,7 +339,7 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
       return index;
     }
     const indexedVerifier = (index: LedgerIndex, memo: boolean) =>
-      new PresentationVerifier({ ledger: index, resolver: resolverFor(), challenges: new ChallengeRegistry(), ...(memo ? {} : { credentialMemoTtlMs: 0 }) });
+      new PresentationVerifier({ ledger: index, challenges: new ChallengeRegistry(), ...(memo ? {} : { credentialMemoTtlMs: 0 }) });
 
     const modes: GateMode[] = [];
     // Reference floor measured on this machine in this run: one secp256k1 signature verification.

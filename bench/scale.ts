@@ -11,7 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { network } from "hardhat";
-import { JsonRpcProvider, JsonRpcSigner, Network, Wallet, encodeBytes32String, hexlify, randomBytes, type TransactionRequest } from "ethers";
+import { AbiCoder, JsonRpcProvider, JsonRpcSigner, Network, Wallet, encodeBytes32String, hexlify, keccak256, randomBytes, type TransactionRequest } from "ethers";
 import { Resolver } from "did-resolver";
 import { getResolver } from "ethr-did-resolver";
 import { deployConsortium } from "../sdk/chain/deploy.js";
@@ -33,6 +33,13 @@ class FixedGasSigner extends JsonRpcSigner {
   }
 }
 
+const TRANSPORT_LABELS: Record<string, string> = {
+  snapshot: "snapshot from state (as shipped)",
+  events: "event replay, raw JSON-RPC",
+  ethers: "event replay, ethers provider (previous design)",
+  lean: "event replay, ethers + native fetch (diagnostic)",
+};
+
 /** What one index child process measured (see scale-index.ts). */
 export interface IndexRun {
   readonly transport: string;
@@ -40,6 +47,13 @@ export interface IndexRun {
   readonly head: number;
   readonly credentials: number;
   readonly syncMs: number;
+  /** Snapshot mode: the background digest backfill after the index already serves (0 for event replay). */
+  readonly backfillMs: number;
+  /** Kernel high-water mark (VmHWM) at the end of catch-up, and after the backfill. */
+  readonly catchUpPeakRssMB: number;
+  readonly peakRssWithBackfillMB: number;
+  /** The in-process sampler's peak (kept to show how much it under-reads). */
+  readonly sampledPeakRssMB: number;
   readonly baselineRssMB: number;
   readonly baselineHeapMB: number;
   readonly peakRssMB: number;
@@ -74,6 +88,10 @@ export interface ScaleResults {
   };
   readonly index: IndexRun;
   readonly indexRuns: IndexRun[];
+  /** The snapshot catch-up at 1.2 M credentials written into storage (full runs). */
+  readonly synthetic?: IndexRun;
+  /** The catch-up figures for the summary line (catchup_s_per_million, catchup_peak_rss_mb). */
+  readonly catchup: { readonly secondsPerMillion: number; readonly seconds1_2M: number; readonly peakRssMB: number; readonly measuredAt: string };
   readonly extrapolated1_2M?: Record<string, number | string>;
   readonly didResolution: { changes: number; medianMs: number; rpcRequests: number; verificationMethods: number }[];
   readonly targets: { name: string; measured: number; limit: number; met: boolean; note?: string }[];
@@ -183,7 +201,8 @@ export async function runScale(options: { quick: boolean; n?: number }): Promise
     writeFileSync(deploymentFile, JSON.stringify(deployment));
     writeFileSync(orgsFile, JSON.stringify(orgs.map((o) => ({ agencyCode: o.agencyCode, count: counts.get(o.agencyCode)! }))));
     // Quick mode runs only the shipped transport (the lean one is a diagnostic of the full run).
-    const defaultConfigs = options.quick ? `ethers:${blocksPerQuery}` : `ethers:${blocksPerQuery},lean:${blocksPerQuery}`;
+    // The shipped mode first (its figures are the headline), then event replay over the same raw transport.
+    const defaultConfigs = options.quick ? `snapshot:${blocksPerQuery}` : `snapshot:${blocksPerQuery},events:${blocksPerQuery}`;
     const configs = (process.env.BENCH_INDEX_CONFIGS ?? defaultConfigs).split(",").map((c) => {
       const [transport, bpq] = c.split(":");
       return { transport: transport!, blocksPerQuery: Number(bpq) };
@@ -192,7 +211,7 @@ export async function runScale(options: { quick: boolean; n?: number }): Promise
     for (const c of configs) {
       const r = await indexChild(url, deploymentFile, c.blocksPerQuery, options.quick ? 20_000 : 200_000, orgsFile, c.transport);
       if (r.credentials !== n) throw new Error(`the index holds ${r.credentials} credentials, expected ${n}`);
-      console.log(`    ${c.transport}, ${c.blocksPerQuery} blocks/query: ${fixed(Number(r.syncMs) / 1000, 2)} s, peak RSS ${fixed(Number(r.peakRssMB), 0)} MB`);
+      console.log(`    ${c.transport}: catch-up ${fixed(Number(r.syncMs) / 1000, 2)} s, peak RSS ${fixed(Number(r.peakRssMB), 0)} MB (kernel); backfill ${fixed(Number(r.backfillMs) / 1000, 2)} s, peak RSS with it ${fixed(Number(r.peakRssWithBackfillMB), 0)} MB`);
       indexRuns.push(r);
     }
     const index = indexRuns[0]!;
@@ -200,6 +219,23 @@ export async function runScale(options: { quick: boolean; n?: number }): Promise
     // DID resolution with the unmodified ethr-did-resolver (no cache) for DIDs with 0, 10 and 100 key changes.
     console.log("  DID resolution ...");
     const didResolution = await didResolutionTimes(provider, chainId, ledger.didRegistry, deployment.didRegistry, resolutions);
+
+    // Catch-up at the full national size from state: the organisations' status words and counts written straight
+    // into the registry's storage (hardhat_setStorageAt) up to SYNTHETIC_N credentials, then a fresh gate process
+    // snapshots them. Registering 1.2 M credentials for real takes ~30 min here; the snapshot reads state only, so
+    // state is all it needs (no logs: the backfill is measured at the real N above). Runs last: it rewrites the chain.
+    let synthetic: IndexRun | undefined;
+    if (!options.quick || process.env.BENCH_SYNTHETIC === "1") {
+      const syntheticN = Number(process.env.BENCH_SYNTHETIC_N ?? 1_200_000);
+      console.log(`  catch-up from state at ${int(syntheticN)} credentials (synthetic storage) ...`);
+      const perOrgSynthetic = Math.ceil(syntheticN / orgs.length);
+      await writeSyntheticStatus(provider, url, deployment.statusRegistry, orgs.map((o) => o.agencyCode), counts, perOrgSynthetic);
+      const syntheticOrgs = path.join(tmp, "orgs-synthetic.json");
+      writeFileSync(syntheticOrgs, JSON.stringify(orgs.map((o) => ({ agencyCode: o.agencyCode, count: perOrgSynthetic }))));
+      synthetic = await indexChild(url, deploymentFile, blocksPerQuery, 0, syntheticOrgs, "snapshot-state");
+      if (synthetic.credentials !== perOrgSynthetic * orgs.length) throw new Error(`the synthetic index holds ${synthetic.credentials} credentials`);
+      console.log(`    snapshot at ${int(synthetic.credentials)}: ${fixed(synthetic.syncMs / 1000, 2)} s, peak RSS ${fixed(synthetic.catchUpPeakRssMB, 0)} MB (kernel)`);
+    }
 
     const extrapolated1_2M =
       n < 1_200_000
@@ -213,14 +249,18 @@ export async function runScale(options: { quick: boolean; n?: number }): Promise
           }
         : undefined;
 
-    const syncS = index.syncMs / 1000;
+    // The catch-up targets are judged at 1.2 M: measured (real N ≥ 1.2 M, or the synthetic state run), never extrapolated
+    // when a measurement exists.
+    const full = n >= 1_200_000 ? index : synthetic;
+    const syncS = (full ?? index).syncMs / 1000;
+    const label = full === index ? `N = ${int(n)}` : full ? `${int(full.credentials)} credentials in synthetic state` : `EXTRAPOLATED linearly from N = ${int(n)}`;
+    const measuredS = full ? syncS : (syncS * 1_200_000) / n;
+    const peakMB = (full ?? index).catchUpPeakRssMB;
     const targets = [
-      { name: `index catch-up ≤ 30 s (N = ${int(n)}, ethers provider)`, measured: syncS, limit: 30, met: syncS <= 30 },
-      { name: `index peak RSS ≤ 300 MB (N = ${int(n)}, ethers provider)`, measured: index.peakRssMB, limit: 300, met: index.peakRssMB <= 300 },
-      ...(n < 1_200_000
-        ? [{ name: "index catch-up ≤ 30 s at 1.2 M (EXTRAPOLATED)", measured: (syncS * 1_200_000) / n, limit: 30, met: (syncS * 1_200_000) / n <= 30 }]
-        : []),
+      { name: `index catch-up ≤ 10 s at 1.2 M (${label})`, measured: measuredS, limit: 10, met: measuredS <= 10 },
+      { name: `index catch-up peak RSS ≤ 150 MB at 1.2 M (${full ? label : `N = ${int(n)}`}, kernel VmHWM)`, measured: peakMB, limit: 150, met: peakMB <= 150 },
     ];
+    const catchup = { secondsPerMillion: (measuredS * 1_000_000) / 1_200_000, seconds1_2M: measuredS, peakRssMB: peakMB, measuredAt: label };
     const tables = [
       table(`3a. Scale: bulk registration of ${int(n)} credentials across ${organisations} organisations (registerBatch of ${int(BATCH)}, 30 M gas blocks)`, ["measure", "value"], [
         ["registerBatch transactions", int(transactions)],
@@ -237,14 +277,17 @@ export async function runScale(options: { quick: boolean; n?: number }): Promise
           : []),
       ]),
       table(
-        `3b. Scale: status index catch-up from events in a separate gate process (eth_getLogs over ${blocksPerQuery} blocks ≈ ${int(2 * BATCH)} logs per call)`,
-        ["measure", ...indexRuns.map((r) => (r.transport === "ethers" ? "ethers JsonRpcProvider (as shipped)" : "lean transport (diagnostic)"))],
+        `3b. Scale: status index catch-up in a separate gate process (snapshot: status words from state, then digests from logs in the background; events: eth_getLogs over ${blocksPerQuery} blocks ≈ ${int(2 * BATCH)} logs per call)`,
+        ["measure", ...indexRuns.map((r) => TRANSPORT_LABELS[r.transport] ?? r.transport)],
         [
           ["credentials indexed", ...indexRuns.map((r) => int(Number(r.credentials)))],
-          ["catch-up time (s)", ...indexRuns.map((r) => fixed(Number(r.syncMs) / 1000, 2))],
+          ["catch-up time until the index serves (s)", ...indexRuns.map((r) => fixed(Number(r.syncMs) / 1000, 2))],
+          ["  then background digest backfill (s; a tap meanwhile may cost one look-up)", ...indexRuns.map((r) => fixed(Number(r.backfillMs) / 1000, 2))],
+          ["peak RSS until the index serves (MB, kernel VmHWM)", ...indexRuns.map((r) => fixed(Number(r.catchUpPeakRssMB), 0))],
+          ["peak RSS including the backfill (MB, kernel VmHWM)", ...indexRuns.map((r) => fixed(Number(r.peakRssWithBackfillMB), 0))],
+          ["  the old 10 ms sampler's peak (MB): under-reads", ...indexRuns.map((r) => fixed(Number(r.sampledPeakRssMB), 0))],
           ["  of which the node serving eth_getLogs (s, measured apart)", ...indexRuns.map((r) => fixed(Number(r.nodeServeMs) / 1000, 2))],
           ["eth_getLogs response bytes (MB)", ...indexRuns.map((r) => fixed(Number(r.responseMB), 0))],
-          ["peak RSS during catch-up (MB), whole gate process", ...indexRuns.map((r) => fixed(Number(r.peakRssMB), 0))],
           ["RSS right after catch-up (MB)", ...indexRuns.map((r) => fixed(Number(r.rssAfterSyncMB), 0))],
           ["peak JS heap (MB)", ...indexRuns.map((r) => fixed(Number(r.peakHeapMB), 0))],
           ["peak external memory, sampled (MB): buffers outside the JS heap", ...indexRuns.map((r) => fixed(Number(r.peakExternalMB), 0))],
@@ -266,7 +309,16 @@ export async function runScale(options: { quick: boolean; n?: number }): Promise
       ])),
       table("3d. Scale targets", ["target", "measured", "met"], targets.map((t) => [t.name, fixed(t.measured, 1), t.met ? "met" : `MISSED by ${fixed(t.measured - t.limit, 1)}`])),
     ];
-    return { n, requestedN, organisations, registration, index, indexRuns, ...(extrapolated1_2M ? { extrapolated1_2M } : {}), didResolution, targets, tables };
+    if (synthetic) {
+      tables.splice(2, 0, table(`3b'. Scale: catch-up from state at ${int(synthetic.credentials)} credentials (${orgs.length} organisations; status words written into storage, no logs)`, ["measure", "value"], [
+        ["catch-up time until the index serves (s)", fixed(synthetic.syncMs / 1000, 2)],
+        ["peak RSS until the index serves (MB, kernel VmHWM)", fixed(synthetic.catchUpPeakRssMB, 0)],
+        ["  the old 10 ms sampler's peak (MB)", fixed(synthetic.sampledPeakRssMB, 0)],
+        ["RSS before catch-up (MB): Node + tsx + ethers", fixed(synthetic.baselineRssMB, 0)],
+        ["retained typed arrays after GC (MB)", fixed(synthetic.retainedArrayBuffersMB, 1)],
+      ]));
+    }
+    return { n, requestedN, organisations, registration, index, indexRuns, ...(synthetic ? { synthetic } : {}), catchup, ...(extrapolated1_2M ? { extrapolated1_2M } : {}), didResolution, targets, tables };
   } finally {
     provider.destroy();
     await server.close();
@@ -337,4 +389,47 @@ async function didResolutionTimes(
   }
   await provider.off("debug", onDebug);
   return out;
+}
+
+/**
+ * Writes `perOrg` credentials' status into the registry's storage for every organisation: its count (nextSequence)
+ * and packed words (2 % locked or revoked). The storage slots of `nextSequence` and the status words are found by
+ * probing against the real registrations made above, so a change of the contract's layout cannot silently write
+ * elsewhere (the probe then fails).
+ */
+async function writeSyntheticStatus(provider: JsonRpcProvider, url: string, registry: string, agencies: readonly number[], realCounts: ReadonlyMap<number, number>, perOrg: number): Promise<void> {
+  const abi = AbiCoder.defaultAbiCoder();
+  const mappingSlot = (key: bigint, slot: number) => keccak256(abi.encode(["uint256", "uint256"], [key, slot]));
+  const probeAgency = agencies.find((a) => (realCounts.get(a) ?? 0) > 0)!;
+  const storage = async (slot: string) => BigInt((await provider.send("eth_getStorageAt", [registry, slot, "latest"])) as string);
+  let countSlot = -1;
+  let wordSlot = -1;
+  for (let slot = 0; slot < 16 && (countSlot < 0 || wordSlot < 0); slot++) {
+    if (countSlot < 0 && (await storage(mappingSlot(BigInt(probeAgency), slot))) === BigInt(realCounts.get(probeAgency)!)) countSlot = slot;
+    // Word 0 of a registered organisation carries the marker bit of sequence 0 (bit 7 of its lowest byte).
+    if (wordSlot < 0 && ((await storage(mappingSlot(BigInt(probeAgency) << 35n, slot))) & 0x80n) === 0x80n) wordSlot = slot;
+  }
+  if (countSlot < 0 || wordSlot < 0) throw new Error("could not locate the status registry's storage slots");
+  const requests: { method: string; params: unknown[] }[] = [];
+  let seed = 7;
+  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  for (const agency of agencies) {
+    requests.push({ method: "hardhat_setStorageAt", params: [registry, mappingSlot(BigInt(agency), countSlot), "0x" + BigInt(perOrg).toString(16).padStart(64, "0")] });
+    for (let w = 0; w * 32 < perOrg; w++) {
+      let word = 0n;
+      for (let j = 0; j < 32 && w * 32 + j < perOrg; j++) {
+        const r = random();
+        const byte = (j === 0 ? 0x80 : 0) | (r < 0.01 ? 1 | (1 << 2) : r < 0.02 ? 2 | (6 << 2) : 0);
+        word |= BigInt(byte) << BigInt(8 * j);
+      }
+      requests.push({ method: "hardhat_setStorageAt", params: [registry, mappingSlot((BigInt(agency) << 35n) + BigInt(w), wordSlot), "0x" + word.toString(16).padStart(64, "0")] });
+    }
+  }
+  for (let i = 0; i < requests.length; i += 500) {
+    const body = requests.slice(i, i + 500).map((r, k) => ({ jsonrpc: "2.0", id: i + k, ...r }));
+    const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const answers = (await response.json()) as { error?: unknown }[];
+    if (answers.some((a) => a.error)) throw new Error(`hardhat_setStorageAt failed: ${JSON.stringify(answers.find((a) => a.error))}`);
+  }
+  await provider.send("evm_mine", []);
 }

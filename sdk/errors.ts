@@ -13,7 +13,13 @@ export type ErrorCode =
   // chain
   | "CHAIN_UNREACHABLE"
   | "CHAIN_ID_MISMATCH"
+  | "DEPLOYMENT_MISMATCH"
+  /** A contract refused: a decoded revert, with `details.error` (name) and `details.args`. */
   | "CONTRACT_REVERTED"
+  /** The node refused the transaction before execution (nonce, fee, underpriced, funds, gas limit). */
+  | "TRANSACTION_REJECTED"
+  /** A call or transaction failed and the failure could not be decoded (no revert data we know, bad answer). */
+  | "CHAIN_CALL_FAILED"
   | "NOT_AUTHORISED"
   // workflow
   | "ORGANISATION_NOT_PARTICIPATING"
@@ -34,7 +40,10 @@ export type ErrorCode =
   | "NO_CREDENTIAL"
   | "CREDENTIAL_SUBJECT_MISMATCH"
   // status index
-  | "INDEX_STALE";
+  | "INDEX_STALE"
+  // ledger trust (sdk/status/quorum.ts): a node of another chain; nodes that disagree at the same block
+  | "WRONG_CHAIN"
+  | "LEDGER_DISAGREEMENT";
 
 export class CivilIdError extends Error {
   readonly code: ErrorCode;

@@ -18,7 +18,7 @@ export const EXIT = {
 } as const;
 
 /** Codes the CLI adds to the SDK's: situations of the command line itself. */
-export type CliErrorCode = "TRANSACTION_REJECTED" | "TRANSACTION_PENDING" | "DEPLOYMENT_EXISTS" | "UNSAFE_OUTPUT_PATH" | "INTERRUPTED" | "INTERNAL";
+export type CliErrorCode = "TRANSACTION_PENDING" | "DEPLOYMENT_EXISTS" | "UNSAFE_OUTPUT_PATH" | "INTERRUPTED" | "INTERNAL";
 
 /** An error of the CLI layer (not of the SDK), with its code and exit code. */
 export class CliError extends Error {
@@ -35,9 +35,11 @@ export class Interrupted extends CliError {
   }
 }
 
-const INFRA: ReadonlySet<ErrorCode> = new Set(["CHAIN_UNREACHABLE", "INDEX_STALE", "CHAIN_ID_MISMATCH"]);
+const INFRA: ReadonlySet<ErrorCode> = new Set([
+  "CHAIN_UNREACHABLE", "INDEX_STALE", "CHAIN_ID_MISMATCH", "TRANSACTION_REJECTED", "CHAIN_CALL_FAILED", "WRONG_CHAIN", "LEDGER_DISAGREEMENT",
+]);
 const USAGE: ReadonlySet<ErrorCode> = new Set([
-  "INVALID_INPUT", "INVALID_DEPLOYMENT", "DEPLOYMENT_NOT_FOUND", "INVALID_AGENCY_CODE", "INVALID_CREDENTIAL_ID", "MALFORMED_JWT",
+  "INVALID_INPUT", "INVALID_DEPLOYMENT", "DEPLOYMENT_NOT_FOUND", "DEPLOYMENT_MISMATCH", "INVALID_AGENCY_CODE", "INVALID_CREDENTIAL_ID", "MALFORMED_JWT",
   "WEAK_PIN", "WALLET_NOT_FOUND", "WALLET_EXISTS", "WALLET_CORRUPT", "REQUEST_NOT_FOUND",
 ]);
 
@@ -99,7 +101,9 @@ export interface DescribedError {
 /** The code, message and exit code the CLI reports for an error. */
 export function describeError(error: unknown): DescribedError {
   if (error instanceof CliError) return { code: error.code, message: error.message, details: error.details, exit: error.exit };
-  const rejection = nodeRejection(error);
+  // The SDK names node refusals TRANSACTION_REJECTED itself (sdk/chain/errors.ts); errors from outside it (a deploy,
+  // ethers directly) are recognised here by the node's words, so both read the same.
+  const rejection = error instanceof CivilIdError && error.code === "TRANSACTION_REJECTED" ? (nodeRejection(error) ?? error.message) : nodeRejection(error);
   if (rejection !== undefined) {
     return {
       code: "TRANSACTION_REJECTED",

@@ -129,8 +129,8 @@ export async function openWorkflow(ctx: CommandContext, o: ServerOptions, mode: 
     registrar = new VoidSigner(registrarFile.address, chain.provider);
     issuer = lockedIssuer(chain.chainId, issuerFile.address);
   }
-  return new IssuanceWorkflow({
-    dbPath, agencyCode, ledger: connectLedger(deployment, registrar), issuer, chainId: chain.chainId, holderSecret, sms, invitation: { baseUrl: o.activationUrl },
+  return IssuanceWorkflow.open({
+    dbPath, create: mode.create, agencyCode, ledger: connectLedger(deployment, registrar), issuer, chainId: chain.chainId, holderSecret, sms, invitation: { baseUrl: o.activationUrl },
   });
 }
 

@@ -13,7 +13,6 @@ import { connectLedger, type LedgerContracts } from "../../sdk/chain/contracts.j
 import { CIVIL_SERVANT_ID_TYPE, OperatorRole, OrgKind, reasonName } from "../../sdk/chain/codes.js";
 import { GovernanceActions, GovernanceClient, type GovernanceAction } from "../../sdk/governance/client.js";
 import { signApproval, readEip712Domain, GOVERNOR_EIP712 } from "../../sdk/did/signed-writes.js";
-import { CachingDidResolver } from "../../sdk/did/resolver.js";
 import { issuerFromPrivateKey } from "../../sdk/issuer/credential.js";
 import { IssuanceWorkflow, type IssuanceRecord } from "../../sdk/issuer/workflow.js";
 import { E_SARAM_FORMAT, HR_FIELDS } from "../../sdk/issuer/hr-import.js";
@@ -127,8 +126,8 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
   // ───────────────────────────────────────────── issuing servers, gates and wallets
   const sms: SmsMessage[] = [];
   const holderSecret = new Uint8Array(randomBytes(32));
-  const workflowFor = (org: { code: number }, registrar: Signer | undefined, key: { privateKey: string }) => {
-    const wf = new IssuanceWorkflow({
+  const workflowFor = async (org: { code: number }, registrar: Signer | undefined, key: { privateKey: string }) => {
+    const wf = await IssuanceWorkflow.open({
       dbPath: path.join(work, `issuance-${org.code}.sqlite`),
       agencyCode: org.code,
       ledger: connectLedger(ledger.deployment, registrar ?? deployer!),
@@ -141,13 +140,12 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
     closers.push(() => wf.close());
     return wf;
   };
-  const mois = workflowFor(MOIS, moisRegistrar, moisIssuerKey);
-  const seoul = workflowFor(SEOUL, seoulRegistrar, seoulIssuerKey);
-  const resolver = new CachingDidResolver({ provider: env.provider, chainId, registry: ledger.deployment.didRegistry });
+  const mois = await workflowFor(MOIS, moisRegistrar, moisIssuerKey);
+  const seoul = await workflowFor(SEOUL, seoulRegistrar, seoulIssuerKey);
   const online = new OnlineLedgerView(ledger, env.provider);
   const index = new LedgerIndex({ provider: env.provider, deployment: ledger.deployment, maxStalenessMs: 60_000 });
-  const gate = new PresentationVerifier({ ledger: index, fallback: undefined, resolver, challenges: new ChallengeRegistry() });
-  const mail = new PresentationVerifier({ ledger: online, fallback: index, resolver, challenges: new ChallengeRegistry() });
+  const gate = new PresentationVerifier({ ledger: index, fallback: undefined, challenges: new ChallengeRegistry() });
+  const mail = new PresentationVerifier({ ledger: online, fallback: index, challenges: new ChallengeRegistry() });
   const lastSms = (requestId: string, purpose: SmsMessage["purpose"]) => {
     const m = sms.filter((s) => s.requestId === requestId && s.purpose === purpose).at(-1);
     expect(m, `an SMS (${purpose}) for ${requestId}`);
@@ -192,7 +190,7 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
   n.section("2. Issuance: from the HR system to the phone");
   const hong: HrRow = row({ requestId: "ES-2026-000123", personId: "8501011234567", name: "홍길동", agencyCode: MOIS.code, organisationName: MOIS.name, department: "디지털정부혁신실", position: "행정사무관", employeeRef: "MOIS-20150042", mobile: "010-2345-6789" });
   await n.step(`A request from a non-participating agency (${NOT_PARTICIPATING.code}) is refused`, async () => {
-    const other = workflowFor(NOT_PARTICIPATING, undefined, Wallet.createRandom());
+    const other = await workflowFor(NOT_PARTICIPATING, undefined, Wallet.createRandom());
     const report = await other.importRequests("e-saram", eSaram([row({ ...hong, requestId: "ES-2026-000999", agencyCode: NOT_PARTICIPATING.code, organisationName: NOT_PARTICIPATING.name })]), "hr-sync:e-saram");
     const refusal = report.refused[0];
     expect(report.created.length === 0 && refusal?.code === "ORGANISATION_NOT_PARTICIPATING", "the request is refused as not participating");

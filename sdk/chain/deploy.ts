@@ -48,6 +48,7 @@ export async function deployConsortium(deployer: Signer, options: DeployOptions)
     chainId: Number(chainId),
     deployedAt: new Date().toISOString(),
     deploymentBlock: governorReceipt.blockNumber,
+    deploymentBlockHash: governorReceipt.blockHash.toLowerCase(),
     deployer: getAddress(await deployer.getAddress()),
     governor: await governor.getAddress(),
     issuerRegistry: await issuerRegistry.getAddress(),

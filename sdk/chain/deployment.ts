@@ -10,6 +10,12 @@ export interface Deployment {
   readonly chainId: number;
   readonly deployedAt: string;
   readonly deploymentBlock: number;
+  /**
+   * Hash of `deploymentBlock` on the chain deployed to: pins the chain itself, not only its id (another chain with the
+   * same id and deployer has the same contract addresses but another block hash there). Files written before this
+   * field existed lack it; a verifier then learns it from a quorum of its nodes (sdk/status/quorum.ts).
+   */
+  readonly deploymentBlockHash?: string;
   readonly deployer: string;
   readonly governor: string;
   readonly issuerRegistry: string;
@@ -46,6 +52,10 @@ export function parseDeployment(value: unknown, source = "deployment"): Deployme
   }
   out.members = (v.members as string[]).map((m) => getAddress(m));
   if (typeof v.deployedAt !== "string") fail("deployedAt must be an ISO date string");
+  if (v.deploymentBlockHash !== undefined) {
+    if (typeof v.deploymentBlockHash !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(v.deploymentBlockHash)) fail("deploymentBlockHash must be a 32-byte hex hash");
+    out.deploymentBlockHash = (v.deploymentBlockHash as string).toLowerCase();
+  }
   return out as unknown as Deployment;
 }
 

@@ -22,11 +22,52 @@ const ADVICE: Record<string, string> = {
 const AUTH_ERRORS = new Set(["NotAuthorised", "NotOrgAdmin", "NotMember", "AccessControlUnauthorizedAccount", "WrongOrganisation", "NotIdentityOwner", "OnlyGovernance"]);
 
 /**
- * Turns an ethers error from a contract call into a typed CivilIdError: contract refusals become
- * CONTRACT_REVERTED / NOT_AUTHORISED with the decoded custom error; transport failures CHAIN_UNREACHABLE.
+ * Node refusals of a transaction before it runs (geth/Besu/Hardhat/anvil wordings): the contract never saw it.
+ * Ordered: the first match names the refusal.
+ */
+const NODE_REFUSALS: readonly { readonly pattern: RegExp; readonly refusal: string; readonly advice: string }[] = [
+  { pattern: /replacement (fee|transaction) too low|replacement transaction underpriced/i, refusal: "REPLACEMENT_UNDERPRICED", advice: "A transaction with this nonce is pending; wait for it or replace it with a higher fee." },
+  { pattern: /nonce too low|nonce has already been used|nonce too high|invalid nonce/i, refusal: "NONCE", advice: "The account's nonce moved (another process sent a transaction); retry, the nonce is read again." },
+  { pattern: /underpriced|fee cap less than block base fee|max fee per gas less than block base fee|gas price too low/i, refusal: "UNDERPRICED", advice: "The fee is below what the node accepts; retry with the node's current fee." },
+  { pattern: /insufficient funds/i, refusal: "INSUFFICIENT_FUNDS", advice: "The sending account cannot pay for gas; fund it." },
+  { pattern: /exceeds block gas limit|intrinsic gas too low|gas limit reached/i, refusal: "GAS_LIMIT", advice: "The transaction's gas does not fit what the node accepts; split the batch or adjust the gas limit." },
+];
+
+/** The node's refusal of a transaction, or undefined when the error is not one. */
+function nodeRefusal(error: unknown): { refusal: string; advice: string; message: string } | undefined {
+  if (isError(error, "NONCE_EXPIRED") || isError(error, "REPLACEMENT_UNDERPRICED") || isError(error, "INSUFFICIENT_FUNDS")) {
+    const refusal = error.code === "NONCE_EXPIRED" ? "NONCE" : error.code;
+    return { refusal, advice: NODE_REFUSALS.find((r) => r.refusal === refusal)?.advice ?? "", message: error.shortMessage };
+  }
+  const texts: string[] = [];
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    texts.push(e.message);
+    const info = (e as { info?: { error?: { message?: unknown } } }).info?.error?.message;
+    if (typeof info === "string") texts.push(info);
+  }
+  const text = texts.join(" | ");
+  const match = NODE_REFUSALS.find((r) => r.pattern.test(text));
+  return match && { refusal: match.refusal, advice: match.advice, message: texts[0] ?? "" };
+}
+
+/**
+ * Turns an ethers error from a contract call or transaction into a typed CivilIdError, once, so no caller decodes
+ * `cause` again:
+ * - CONTRACT_REVERTED (or NOT_AUTHORISED for access errors) only for a decoded revert: `details.error` is the custom
+ *   error's name, `details.args` its arguments;
+ * - TRANSACTION_REJECTED when the node refused the transaction before running it (`details.refusal`: NONCE,
+ *   REPLACEMENT_UNDERPRICED, UNDERPRICED, INSUFFICIENT_FUNDS, GAS_LIMIT);
+ * - CHAIN_UNREACHABLE for transport failures;
+ * - CHAIN_CALL_FAILED for everything else (a revert without data we can decode, a garbled answer).
  */
 export function toCivilIdError(error: unknown, iface: Interface, action: string): CivilIdError {
   if (error instanceof CivilIdError) return error;
+  const refused = nodeRefusal(error);
+  if (refused) {
+    return new CivilIdError("TRANSACTION_REJECTED", `${action}: the node refused the transaction (${refused.message}). ${refused.advice}`.trim(), {
+      cause: error, details: { refusal: refused.refusal },
+    });
+  }
   if (isCallException(error)) {
     let name = error.revert?.name;
     let args: readonly unknown[] = error.revert?.args ?? [];
@@ -37,13 +78,17 @@ export function toCivilIdError(error: unknown, iface: Interface, action: string)
         args = parsed.args;
       }
     }
-    const label = name ? `${name}(${args.map((a) => String(a)).join(", ")})` : (error.reason ?? "reverted without reason");
-    const advice = name ? (ADVICE[name] ?? "") : "";
-    return new CivilIdError(
-      name && AUTH_ERRORS.has(name) ? "NOT_AUTHORISED" : "CONTRACT_REVERTED",
-      `${action} refused by the contract: ${label}. ${advice}`.trim(),
-      { cause: error, details: { error: name, args: args.map((a) => String(a)) } },
-    );
+    if (name) {
+      const label = `${name}(${args.map((a) => String(a)).join(", ")})`;
+      return new CivilIdError(
+        AUTH_ERRORS.has(name) ? "NOT_AUTHORISED" : "CONTRACT_REVERTED",
+        `${action} refused by the contract: ${label}. ${ADVICE[name] ?? ""}`.trim(),
+        { cause: error, details: { error: name, args: args.map((a) => String(a)) } },
+      );
+    }
+    return new CivilIdError("CHAIN_CALL_FAILED", `${action} failed: the call reverted without an error this SDK can decode (${error.reason ?? error.shortMessage}).`, {
+      cause: error, details: { data: error.data ?? null },
+    });
   }
   if (isError(error, "NETWORK_ERROR") || isError(error, "TIMEOUT") || isError(error, "SERVER_ERROR") || isError(error, "BAD_DATA")) {
     return new CivilIdError("CHAIN_UNREACHABLE", `${action} failed: the chain node did not answer properly (${error.shortMessage}). Check the RPC URL and that the node is running.`, { cause: error });
@@ -52,5 +97,5 @@ export function toCivilIdError(error: unknown, iface: Interface, action: string)
   if (/ECONNREFUSED|ENOTFOUND|fetch failed|socket hang up|ETIMEDOUT/i.test(message)) {
     return new CivilIdError("CHAIN_UNREACHABLE", `${action} failed: cannot reach the chain node (${message}). Check the RPC URL and that the node is running.`, { cause: error });
   }
-  return new CivilIdError("CONTRACT_REVERTED", `${action} failed: ${message}`, { cause: error });
+  return new CivilIdError("CHAIN_CALL_FAILED", `${action} failed: ${message}`, { cause: error });
 }

@@ -1,6 +1,6 @@
 import { Resolver, type DIDResolutionResult, type Resolvable, type DIDResolutionOptions } from "did-resolver";
 import { getResolver } from "ethr-did-resolver";
-import { toBeHex, type Provider } from "ethers";
+import type { Provider } from "ethers";
 
 export interface DidResolverOptions {
   readonly provider: Provider;
@@ -25,11 +25,13 @@ export class CachingDidResolver implements Resolvable {
   private readonly cache = new Map<string, { at: number; result: Promise<DIDResolutionResult> }>();
 
   constructor(options: DidResolverOptions) {
-    const chainHex = toBeHex(BigInt(options.chainId));
+    // Configured by chain id only, exactly as an integrator's unmodified ethr-did-resolver is: it then knows the
+    // network as `0x<chain id hex without leading zeros>`, the one spelling our DIDs use (sdk/did/did.ts), and no
+    // second spelling (e.g. a zero-padded `0x07ea`) resolves here that would not resolve elsewhere.
     // ethr-did-resolver is CommonJS with its own did-resolver 5 and ethers typings: the runtime objects are the
     // same ethers Provider and a compatible resolver map, only the duplicated type declarations differ.
     const methods = getResolver({
-      networks: [{ name: chainHex, chainId: options.chainId, registry: options.registry, provider: options.provider as never }],
+      networks: [{ chainId: options.chainId, registry: options.registry, provider: options.provider as never }],
     });
     this.inner = new Resolver(methods as unknown as ConstructorParameters<typeof Resolver>[0]);
     this.ttlMs = options.cacheTtlMs ?? 30_000;

@@ -16,8 +16,8 @@ export type RequestKind = "new" | "reissue";
 export const REISSUE_REASONS = ["lost-device", "pin-lockout", "app-deleted", "device-replaced"] as const;
 export type ReissueReason = (typeof REISSUE_REASONS)[number];
 
-/** Largest accepted export (characters) and row count; larger batches are split by the HR side. */
-export const MAX_EXPORT_CHARS = 8 * 1024 * 1024;
+/** Largest accepted export (bytes of UTF-8) and row count; larger batches are split by the HR side. */
+export const MAX_EXPORT_BYTES = 8 * 1024 * 1024;
 export const MAX_EXPORT_ROWS = 10_000;
 
 /** One validated, normalised HR request. `personId` lives only in memory: it is never stored. */
@@ -72,16 +72,33 @@ const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[
 const FUTURE_SKEW_MS = 5 * 60_000;
 
 /**
- * Whether `text` holds a control character (C0, DEL, C1) or a Unicode line/paragraph separator, which have no place
- * in a name or an organisation. With `allowLineBreaks`, tab, LF and CR are allowed (free-text reasons).
+ * Characters that have no place in an HR field or an audit text because they are invisible or change how the text
+ * around them is shown: controls (Cc, Unicode line/paragraph separators), format characters (Cf: bidi overrides and
+ * isolates such as U+202E, zero-width U+200B–U+200D, U+2060, U+FEFF), private-use (Co), unassigned (Cn), lone
+ * surrogates (Cs) and the other default-ignorable code points (e.g. the Hangul fillers U+115F, U+1160, U+3164, which
+ * render as nothing). "\u202E동길홍" would show as 홍길동.
  */
-export function hasControlCharacters(text: string, allowLineBreaks = false): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
+const UNSAFE_ALL = new RegExp(UNSAFE.source, "gu");
+
+/**
+ * The first character of `text` that is a control, invisible, format (bidi, zero-width), private-use or unassigned
+ * character, as `U+XXXX` with its position (1-based, in code points); undefined when there is none. With
+ * `allowLineBreaks`, tab, LF and CR are allowed (free-text reasons).
+ */
+export function unsafeCharacter(text: string, allowLineBreaks = false): { readonly codePoint: string; readonly position: number } | undefined {
+  UNSAFE_ALL.lastIndex = 0;
+  for (let m = UNSAFE_ALL.exec(text); m !== null; m = UNSAFE_ALL.exec(text)) {
+    const c = m[0].codePointAt(0)!;
     if (allowLineBreaks && (c === 0x09 || c === 0x0a || c === 0x0d)) continue;
-    if (c <= 0x1f || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) return true;
+    return { codePoint: "U+" + c.toString(16).toUpperCase().padStart(4, "0"), position: [...text.slice(0, m.index)].length + 1 };
   }
-  return false;
+  return undefined;
+}
+
+/** Whether `text` holds a character {@link unsafeCharacter} refuses. */
+export function hasUnsafeCharacters(text: string, allowLineBreaks = false): boolean {
+  return unsafeCharacter(text, allowLineBreaks) !== undefined;
 }
 
 /** Normalises a free-text field: NFC, trimmed, inner whitespace runs collapsed to one space. */
@@ -98,8 +115,9 @@ export function parseHrExport(source: HrSource, input: string | Uint8Array, now:
   if (!HR_SOURCES.includes(source)) {
     throw new CivilIdError("INVALID_INPUT", `Unknown HR source ${JSON.stringify(source)}; use "e-saram" or "insarang".`);
   }
+  const size = typeof input === "string" ? Buffer.byteLength(input, "utf8") : input.byteLength;
+  if (size > MAX_EXPORT_BYTES) fileError(tooLarge());
   const text = decode(input);
-  if (text.length > MAX_EXPORT_CHARS) fileError(`the export is larger than ${MAX_EXPORT_CHARS} characters; split it`);
   const rows = source === "e-saram" ? jsonRows(text) : csvRows(text);
   if (rows.length === 0) fileError("the export holds no request");
   if (rows.length > MAX_EXPORT_ROWS) fileError(`the export holds ${rows.length} requests; at most ${MAX_EXPORT_ROWS} per import`);
@@ -134,6 +152,10 @@ function decode(input: string | Uint8Array): string {
       details: { errors: [{ row: 0, field: "", reason: "not valid UTF-8" }] },
     });
   }
+}
+
+function tooLarge(): string {
+  return `the export is larger than ${MAX_EXPORT_BYTES / 1024 / 1024} MiB; split it (at most ${MAX_EXPORT_ROWS} requests per import)`;
 }
 
 function fileError(reason: string): never {
@@ -229,16 +251,20 @@ function validateRow(row: number, v: Partial<Record<JsonField, unknown>>, now: n
     errors.push({ row, field, reason });
     return undefined;
   };
+  const unsafe = (field: JsonField, value: string): undefined => {
+    const c = unsafeCharacter(value)!;
+    return err(field, `contains the control, invisible or bidi character ${c.codePoint} at character ${c.position} (re-type the value)`);
+  };
   const str = (field: JsonField): string | undefined => {
     const value = v[field];
     if (value === undefined || value === null) return err(field, "is required");
     if (typeof value !== "string") return err(field, "must be a string");
+    if (hasUnsafeCharacters(value)) return unsafe(field, value);
     return value;
   };
   const text = (field: JsonField, max: number): string | undefined => {
     const raw = str(field);
     if (raw === undefined) return undefined;
-    if (hasControlCharacters(raw)) return err(field, "contains control characters");
     const value = normaliseText(raw);
     if (value.length === 0) return err(field, "is empty");
     if (value.length > max) return err(field, `is longer than ${max} characters`);
@@ -257,6 +283,7 @@ function validateRow(row: number, v: Partial<Record<JsonField, unknown>>, now: n
   const agencyRaw = v.agencyCode;
   const agencyText = typeof agencyRaw === "number" ? String(agencyRaw) : typeof agencyRaw === "string" ? agencyRaw.trim() : undefined;
   if (agencyRaw === undefined || agencyRaw === null) err("agencyCode", "is required");
+  else if (typeof agencyRaw === "string" && hasUnsafeCharacters(agencyRaw)) unsafe("agencyCode", agencyRaw);
   else if (agencyText === undefined || !/^[1-9][0-9]{6}$/.test(agencyText)) err("agencyCode", "must be the 7-digit 기관코드");
   else agencyCode = Number(agencyText);
 
@@ -280,6 +307,7 @@ function validateRow(row: number, v: Partial<Record<JsonField, unknown>>, now: n
   const reasonRaw = reasonValue === undefined || reasonValue === null ? "" : typeof reasonValue === "string" ? reasonValue.trim() : undefined;
   let reissueReason: ReissueReason | undefined;
   if (reasonRaw === undefined) err("reissueReason", "must be a string");
+  else if (typeof reasonValue === "string" && hasUnsafeCharacters(reasonValue)) unsafe("reissueReason", reasonValue);
   else if (kind === "reissue") {
     if (reasonRaw === "") err("reissueReason", `is required for a reissue (${REISSUE_REASONS.join(", ")})`);
     else if (!(REISSUE_REASONS as readonly string[]).includes(reasonRaw)) err("reissueReason", `must be one of ${REISSUE_REASONS.join(", ")}`);

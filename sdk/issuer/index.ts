@@ -7,5 +7,6 @@ export * from "./sms.js";
 export * from "./activation.js";
 export * from "./collection.js";
 export { deriveCodeKey } from "./secrets.js";
-export { WORKFLOW_STATES, FINAL_STATES, type WorkflowState } from "./workflow-store.js";
+export { WORKFLOW_STATES, FINAL_STATES, TRANSITIONS, NEXT_STEP, transitionTableMarkdown, type WorkflowState, type Transition, type TransitionAction } from "./transitions.js";
+export { readHrExportFile } from "./hr-file.js";
 export * from "./workflow.js";

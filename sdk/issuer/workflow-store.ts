@@ -3,261 +3,62 @@
  * Every state transition is one `BEGIN IMMEDIATE … COMMIT` that writes the request row and its audit row
  * together; the audit table is append-only (triggers refuse UPDATE and DELETE). Personal data kept is what the
  * credential and the SMS need; the national person id is never stored (only the holder reference derived
- * from it). The database is bound to one organisation, chain and status registry on creation.
+ * from it). The database is bound on creation to one organisation and one deployment (chain id, deployment block
+ * and its hash, registry addresses); reads return validated camelCase records (store-schema.ts), never raw rows.
  */
+import { existsSync } from "node:fs";
+import { link, open, rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import { openDurableDatabase } from "../util/sqlite.js";
 import { CivilIdError } from "../errors.js";
 import type { JsonObject } from "./identity.js";
+import { FINAL_STATES, type WorkflowState } from "./transitions.js";
+import {
+  RowReader, SCHEMA, SCHEMA_VERSION, requestColumns, requestFromRow,
+  type AuditRecord, type IdentitySessionRecord, type InvitationRecord, type OutboxRecord, type OutboxStatus, type RequestPatch, type RequestRecord,
+} from "./store-schema.js";
 
-export const SCHEMA_VERSION = 1;
+export { SCHEMA_VERSION } from "./store-schema.js";
+export { WORKFLOW_STATES, FINAL_STATES, type WorkflowState } from "./transitions.js";
+export type { AuditRecord, IdentitySessionRecord, InvitationRecord, OutboxRecord, RequestPatch, RequestRecord } from "./store-schema.js";
 
-export type WorkflowState =
-  | "requested"
-  | "refused"
-  | "rejected"
-  | "approved"
-  | "identity_failed"
-  | "identity_verified"
-  | "invited"
-  | "activated"
-  | "cancelled"
-  | "registering"
-  | "registered"
-  | "issued";
-
-export const WORKFLOW_STATES: readonly WorkflowState[] = [
-  "requested", "refused", "rejected", "approved", "identity_failed", "identity_verified", "invited", "activated",
-  "cancelled", "registering", "registered", "issued",
-];
-
-/** States a request never leaves. */
-export const FINAL_STATES: readonly WorkflowState[] = ["refused", "rejected", "identity_failed", "cancelled", "issued"];
-
-/** One row of `requests`, column for column. Times are unix milliseconds; ids are decimal strings. */
-export interface RequestRow {
-  id: string;
-  source: string;
-  hr_request_id: string;
-  fingerprint: string;
-  state: WorkflowState;
-  agency_code: number;
-  organisation_name: string;
-  department: string;
-  position: string;
-  name: string;
-  employee_ref: string;
-  mobile: string;
-  holder_ref: string;
-  kind: string;
-  reissue_reason: string | null;
-  requested_at: string;
-  created_at: number;
-  updated_at: number;
-  refusal_code: string | null;
-  refusal_reason: string | null;
-  approver: string | null;
-  decided_at: number | null;
-  rejection_reason: string | null;
-  identity_method: string | null;
-  identity_verified_at: number | null;
-  subject_did: string | null;
-  device_public_key: string | null;
-  activated_at: number | null;
-  intent_block: number | null;
-  intent_nonce: number | null;
-  issuer_did: string | null;
-  issued_at_s: number | null;
-  valid_from_s: number | null;
-  valid_until_s: number | null;
-  binding_digest: string | null;
-  credential_id: string | null;
-  superseded_id: string | null;
-  superseded_by: string | null;
-  tx_hash: string | null;
-  block_number: number | null;
-  credential_jwt: string | null;
-  issued_at: number | null;
-}
-
-const REQUEST_COLUMNS: readonly (keyof RequestRow)[] = [
-  "id", "source", "hr_request_id", "fingerprint", "state", "agency_code", "organisation_name", "department", "position",
-  "name", "employee_ref", "mobile", "holder_ref", "kind", "reissue_reason", "requested_at", "created_at", "updated_at",
-  "refusal_code", "refusal_reason", "approver", "decided_at", "rejection_reason", "identity_method",
-  "identity_verified_at", "subject_did", "device_public_key", "activated_at", "intent_block", "intent_nonce",
-  "issuer_did", "issued_at_s", "valid_from_s", "valid_until_s", "binding_digest", "credential_id", "superseded_id", "superseded_by", "tx_hash", "block_number", "credential_jwt", "issued_at",
-];
-const COLUMN_SET = new Set<string>(REQUEST_COLUMNS);
-
-export interface AuditRow {
-  seq: number;
-  request_id: string | null;
-  at: number;
-  actor: string;
-  action: string;
-  from_state: string | null;
-  to_state: string | null;
-  details: string;
-}
-
-export interface IdentitySessionRow {
-  id: number;
-  request_id: string;
-  method: string;
-  state: string;
-  created_at: number;
-  expires_at: number;
-  max_attempts: number;
-  attempts: number;
-  closed_at: number | null;
-}
-
-export interface InvitationRow {
-  id: number;
-  request_id: string;
-  token_hash: string;
-  code_hash: string;
-  challenge: string;
-  created_at: number;
-  expires_at: number;
-  max_attempts: number;
-  attempts: number;
-  used_at: number | null;
-  revoked_at: number | null;
-}
-
-export interface OutboxRow {
-  id: number;
-  request_id: string;
-  purpose: string;
-  to_phone: string;
-  body: string | null;
-  redacted_body: string;
-  created_at: number;
-  expires_at: number;
-  status: "pending" | "sent" | "failed" | "expired";
-  attempts: number;
-  sent_at: number | null;
-  last_error: string | null;
-}
-
-/** What a database is bound to: opening it for another organisation, chain or registry is refused. */
+/** What a database is bound to: opening it for another organisation or deployment is refused. */
 export interface StoreBinding {
   readonly agencyCode: number;
   readonly chainId: number;
   readonly statusRegistry: string;
+  readonly issuerRegistry: string;
+  readonly didRegistry: string;
+  readonly governor: string;
+  /** The deployment's first block, and its hash as the node answers it: a restarted chain has another. */
+  readonly deploymentBlock: number;
+  readonly deploymentBlockHash: string;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-CREATE TABLE IF NOT EXISTS requests (
-  id TEXT PRIMARY KEY,
-  source TEXT NOT NULL CHECK (source IN ('e-saram', 'insarang')),
-  hr_request_id TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN (${WORKFLOW_STATES.map((s) => `'${s}'`).join(", ")})),
-  agency_code INTEGER NOT NULL,
-  organisation_name TEXT NOT NULL,
-  department TEXT NOT NULL,
-  position TEXT NOT NULL,
-  name TEXT NOT NULL,
-  employee_ref TEXT NOT NULL,
-  mobile TEXT NOT NULL,
-  holder_ref TEXT NOT NULL,
-  kind TEXT NOT NULL CHECK (kind IN ('new', 'reissue')),
-  reissue_reason TEXT,
-  requested_at TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  refusal_code TEXT,
-  refusal_reason TEXT,
-  approver TEXT,
-  decided_at INTEGER,
-  rejection_reason TEXT,
-  identity_method TEXT,
-  identity_verified_at INTEGER,
-  subject_did TEXT,
-  device_public_key TEXT,
-  activated_at INTEGER,
-  intent_block INTEGER,
-  intent_nonce INTEGER,
-  issuer_did TEXT,
-  issued_at_s INTEGER,
-  valid_from_s INTEGER,
-  valid_until_s INTEGER,
-  binding_digest TEXT,
-  credential_id TEXT UNIQUE,
-  superseded_id TEXT,
-  superseded_by TEXT,
-  tx_hash TEXT,
-  block_number INTEGER,
-  credential_jwt TEXT,
-  issued_at INTEGER,
-  UNIQUE (source, hr_request_id)
-) STRICT;
-CREATE INDEX IF NOT EXISTS requests_state ON requests (state);
-CREATE INDEX IF NOT EXISTS requests_holder ON requests (holder_ref);
-CREATE UNIQUE INDEX IF NOT EXISTS requests_subject ON requests (subject_did) WHERE subject_did IS NOT NULL;
-CREATE TABLE IF NOT EXISTS identity_sessions (
-  id INTEGER PRIMARY KEY,
-  request_id TEXT NOT NULL REFERENCES requests (id),
-  method TEXT NOT NULL,
-  state TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  max_attempts INTEGER NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  closed_at INTEGER
-) STRICT;
-CREATE INDEX IF NOT EXISTS identity_sessions_request ON identity_sessions (request_id);
-CREATE TABLE IF NOT EXISTS invitations (
-  id INTEGER PRIMARY KEY,
-  request_id TEXT NOT NULL REFERENCES requests (id),
-  token_hash TEXT NOT NULL UNIQUE,
-  code_hash TEXT NOT NULL,
-  challenge TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  max_attempts INTEGER NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  used_at INTEGER,
-  revoked_at INTEGER
-) STRICT;
-CREATE INDEX IF NOT EXISTS invitations_request ON invitations (request_id);
-CREATE TABLE IF NOT EXISTS outbox (
-  id INTEGER PRIMARY KEY,
-  request_id TEXT NOT NULL REFERENCES requests (id),
-  purpose TEXT NOT NULL,
-  to_phone TEXT NOT NULL,
-  body TEXT,
-  redacted_body TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'expired')),
-  attempts INTEGER NOT NULL DEFAULT 0,
-  sent_at INTEGER,
-  last_error TEXT
-) STRICT;
-CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status);
-CREATE TABLE IF NOT EXISTS audit (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  request_id TEXT,
-  at INTEGER NOT NULL,
-  actor TEXT NOT NULL,
-  action TEXT NOT NULL,
-  from_state TEXT,
-  to_state TEXT,
-  details TEXT NOT NULL
-) STRICT;
-CREATE INDEX IF NOT EXISTS audit_request ON audit (request_id, seq);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
-`;
+/** Binding keys that identify the organisation, the chain and the contracts (refused as INVALID_INPUT when they differ). */
+const ADDRESS_KEYS = ["agency_code", "chain_id", "status_registry", "issuer_registry", "did_registry", "governor"] as const;
+
+function bindingValues(binding: StoreBinding): Record<string, string> {
+  return {
+    schema_version: String(SCHEMA_VERSION),
+    agency_code: String(binding.agencyCode),
+    chain_id: String(binding.chainId),
+    status_registry: binding.statusRegistry.toLowerCase(),
+    issuer_registry: binding.issuerRegistry.toLowerCase(),
+    did_registry: binding.didRegistry.toLowerCase(),
+    governor: binding.governor.toLowerCase(),
+    deployment_block: String(binding.deploymentBlock),
+    deployment_block_hash: binding.deploymentBlockHash.toLowerCase(),
+  };
+}
 
 export class WorkflowStore {
   private readonly db: DatabaseSync;
   private open = true;
 
+  /** Opens (creating if missing) the database at `file` and checks its binding. */
   constructor(file: string, binding: StoreBinding) {
     this.db = openDurableDatabase(file);
     try {
@@ -272,24 +73,83 @@ export class WorkflowStore {
     }
   }
 
+  /**
+   * Creates the database at `file` only if `fill` succeeds: schema, binding and `fill`'s writes go into a temporary
+   * file in the same directory, which is linked into place once complete (never over an existing file). A refusal
+   * or a crash leaves no database (at most a `.tmp` file, never opened as one).
+   */
+  static async create(file: string, binding: StoreBinding, fill: (store: WorkflowStore) => void): Promise<void> {
+    if (existsSync(file)) throw new CivilIdError("INVALID_INPUT", `${file} exists already.`);
+    const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
+    const cleanup = () => Promise.all(["", "-wal", "-shm", "-journal"].map((suffix) => rm(tmp + suffix, { force: true })));
+    try {
+      const store = new WorkflowStore(tmp, binding);
+      try {
+        fill(store);
+      } finally {
+        store.close(); // the last connection checkpoints the WAL into the file and removes it
+      }
+      if (existsSync(tmp + "-wal")) throw new CivilIdError("INVALID_INPUT", `${tmp}: the new database could not be checkpointed.`);
+      // link, not rename: it never replaces a database another process created meanwhile.
+      try {
+        await link(tmp, file);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        throw new CivilIdError("INVALID_INPUT", `${file} was created by another process meanwhile; nothing was imported here: import again.`, { cause: error });
+      }
+      const dir = await open(path.dirname(path.resolve(file)), "r");
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    } finally {
+      await cleanup();
+    }
+  }
+
   private bind(file: string, binding: StoreBinding): void {
-    const wanted: Record<string, string> = {
-      schema_version: String(SCHEMA_VERSION),
-      agency_code: String(binding.agencyCode),
-      chain_id: String(binding.chainId),
-      status_registry: binding.statusRegistry.toLowerCase(),
-    };
+    const wanted = bindingValues(binding);
     const rows = this.db.prepare("SELECT key, value FROM meta").all() as unknown as { key: string; value: string }[];
     const have = new Map(rows.map((r) => [r.key, r.value]));
-    for (const [key, value] of Object.entries(wanted)) {
+    for (const key of ADDRESS_KEYS) {
       const current = have.get(key);
-      if (current === undefined) this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)").run(key, value);
-      else if (current !== value) {
+      if (current !== undefined && current !== wanted[key]) {
         throw new CivilIdError(
           "INVALID_INPUT",
-          `${file} belongs to ${key} ${current}, not ${value}: each organisation, chain and status registry has its own workflow database.`,
+          `${file} belongs to ${key} ${current}, not ${wanted[key]}: each organisation, chain and deployment has its own workflow database.`,
         );
       }
+    }
+    const block = have.get("deployment_block");
+    const hash = have.get("deployment_block_hash");
+    if ((block !== undefined && block !== wanted.deployment_block) || (hash !== undefined && hash !== wanted.deployment_block_hash)) {
+      throw new CivilIdError(
+        "DEPLOYMENT_MISMATCH",
+        `${file} was created on the deployment whose block ${block ?? "?"} has hash ${hash ?? "?"}, but this deployment's block ` +
+          `${wanted.deployment_block} has hash ${wanted.deployment_block_hash}: the chain was restarted or replaced (e.g. \`npm run node\` again) ` +
+          "and its contracts were redeployed at the same addresses. The requests and credentials in this database belong to the old chain: " +
+          "point the issuing server at that chain, or move the file aside (keep it for the audit) and import the HR requests again.",
+        { details: { file, bound: { deploymentBlock: block, deploymentBlockHash: hash }, node: { deploymentBlock: binding.deploymentBlock, deploymentBlockHash: binding.deploymentBlockHash } } },
+      );
+    }
+    const added: string[] = [];
+    for (const [key, value] of Object.entries(wanted)) {
+      if (!have.has(key)) {
+        this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)").run(key, value);
+        added.push(key);
+      }
+    }
+    const previousSchema = have.get("schema_version");
+    if (previousSchema !== undefined && previousSchema !== String(SCHEMA_VERSION)) {
+      this.db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
+    }
+    // A database of an earlier version (bound to chain and registry only) adopts this deployment once, audited.
+    if (have.size > 0 && added.length > 0) {
+      this.appendAudit({
+        requestId: null, at: Date.now(), actor: "system", action: "database-bound", from: null, to: null,
+        details: { ...pick(wanted, added), ...(previousSchema !== undefined && previousSchema !== String(SCHEMA_VERSION) ? { upgradedFromSchema: previousSchema } : {}) },
+      });
     }
   }
 
@@ -328,14 +188,14 @@ export class WorkflowStore {
     if (!this.open) throw new CivilIdError("INVALID_WORKFLOW_STATE", "The workflow database is closed.");
   }
 
-  private all<T>(sql: string, ...params: SQLInputValue[]): T[] {
+  private all(sql: string, ...params: SQLInputValue[]): Record<string, unknown>[] {
     this.assertOpen();
-    return this.db.prepare(sql).all(...params) as unknown as T[];
+    return this.db.prepare(sql).all(...params);
   }
 
-  private one<T>(sql: string, ...params: SQLInputValue[]): T | undefined {
+  private one(sql: string, ...params: SQLInputValue[]): Record<string, unknown> | undefined {
     this.assertOpen();
-    return this.db.prepare(sql).get(...params) as unknown as T | undefined;
+    return this.db.prepare(sql).get(...params);
   }
 
   private run(sql: string, ...params: SQLInputValue[]): { changes: number; lastInsertRowid: number } {
@@ -346,47 +206,50 @@ export class WorkflowStore {
 
   // ---------------------------------------------------------------- requests
 
-  request(id: string): RequestRow | undefined {
-    return this.one<RequestRow>("SELECT * FROM requests WHERE id = ?", id);
+  request(id: string): RequestRecord | undefined {
+    const row = this.one("SELECT * FROM requests WHERE id = ?", id);
+    return row && requestFromRow(row);
   }
 
-  requestByHrId(source: string, hrRequestId: string): RequestRow | undefined {
-    return this.one<RequestRow>("SELECT * FROM requests WHERE source = ? AND hr_request_id = ?", source, hrRequestId);
+  requestByHrId(source: string, hrRequestId: string): RequestRecord | undefined {
+    const row = this.one("SELECT * FROM requests WHERE source = ? AND hr_request_id = ?", source, hrRequestId);
+    return row && requestFromRow(row);
   }
 
   /** Requests of a holder that are still in progress (not in a final state). */
-  openRequestsOfHolder(holderRef: string): RequestRow[] {
-    return this.all<RequestRow>(
+  openRequestsOfHolder(holderRef: string): RequestRecord[] {
+    return this.all(
       `SELECT * FROM requests WHERE holder_ref = ? AND state NOT IN (${FINAL_STATES.map(() => "?").join(", ")}) ORDER BY created_at`,
       holderRef, ...FINAL_STATES,
-    );
+    ).map(requestFromRow);
   }
 
-  requestBySubject(subjectDid: string): RequestRow | undefined {
-    return this.one<RequestRow>("SELECT * FROM requests WHERE subject_did = ?", subjectDid);
+  requestBySubject(subjectDid: string): RequestRecord | undefined {
+    const row = this.one("SELECT * FROM requests WHERE subject_did = ?", subjectDid);
+    return row && requestFromRow(row);
   }
 
-  requestByCredential(credentialId: string): RequestRow | undefined {
-    return this.one<RequestRow>("SELECT * FROM requests WHERE credential_id = ?", credentialId);
+  requestByCredential(credentialId: bigint): RequestRecord | undefined {
+    const row = this.one("SELECT * FROM requests WHERE credential_id = ?", credentialId.toString());
+    return row && requestFromRow(row);
   }
 
-  insertRequest(row: RequestRow): void {
-    const cols = REQUEST_COLUMNS;
-    this.run(`INSERT INTO requests (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`, ...cols.map((c) => row[c]));
+  insertRequest(record: RequestRecord): void {
+    const { columns, values } = requestColumns(record);
+    this.run(`INSERT INTO requests (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`, ...values);
   }
 
   /** Updates a request that must be in `fromState` (compare-and-set); throws if it is not. */
-  updateRequest(id: string, fromState: WorkflowState, patch: Partial<RequestRow>): void {
-    const keys = Object.keys(patch) as (keyof RequestRow)[];
-    for (const key of keys) if (!COLUMN_SET.has(key) || key === "id") throw new Error(`WorkflowStore: bad column ${key}`);
-    const sets = keys.map((k) => `${k} = ?`).join(", ");
-    const r = this.run(`UPDATE requests SET ${sets} WHERE id = ? AND state = ?`, ...keys.map((k) => patch[k] as SQLInputValue), id, fromState);
+  updateRequest(id: string, fromState: WorkflowState, patch: RequestPatch): void {
+    const { columns, values } = requestColumns(patch);
+    if (columns.length === 0) return;
+    const r = this.run(`UPDATE requests SET ${columns.map((c) => `${c} = ?`).join(", ")} WHERE id = ? AND state = ?`, ...values, id, fromState);
     if (r.changes !== 1) {
       throw new CivilIdError("INVALID_WORKFLOW_STATE", `Request ${id} is no longer ${fromState} (changed concurrently); reload it and retry.`);
     }
   }
 
-  listRequests(filter: { states?: readonly WorkflowState[]; source?: string; limit: number; offset: number }): RequestRow[] {
+  listRequests(filter: { states?: readonly WorkflowState[]; source?: string; limit: number; offset: number }): RequestRecord[] {
     const where: string[] = [];
     const params: SQLInputValue[] = [];
     if (filter.states && filter.states.length > 0) {
@@ -397,43 +260,56 @@ export class WorkflowStore {
       where.push("source = ?");
       params.push(filter.source);
     }
-    return this.all<RequestRow>(
+    return this.all(
       `SELECT * FROM requests ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY created_at, id LIMIT ? OFFSET ?`,
       ...params, filter.limit, filter.offset,
-    );
+    ).map(requestFromRow);
   }
 
   /** Credential ids already recorded here (to tell a known registration from an unrecorded one). */
-  knownCredentialIds(): Set<string> {
-    return new Set(this.all<{ credential_id: string }>("SELECT credential_id FROM requests WHERE credential_id IS NOT NULL").map((r) => r.credential_id));
+  knownCredentialIds(): Set<bigint> {
+    return new Set(this.all("SELECT credential_id FROM requests WHERE credential_id IS NOT NULL").map((r) => BigInt(new RowReader("requests", r).text("credential_id"))));
   }
 
   // ---------------------------------------------------------------- audit
 
-  appendAudit(entry: { requestId: string | null; at: number; actor: string; action: string; from: string | null; to: string | null; details: JsonObject }): void {
+  appendAudit(entry: { requestId: string | null; at: number; actor: string; action: string; from: WorkflowState | null; to: WorkflowState | null; details: JsonObject }): void {
     this.run(
       "INSERT INTO audit (request_id, at, actor, action, from_state, to_state, details) VALUES (?, ?, ?, ?, ?, ?, ?)",
       entry.requestId, entry.at, entry.actor, entry.action, entry.from, entry.to, JSON.stringify(entry.details),
     );
   }
 
-  auditOf(requestId: string | null): AuditRow[] {
-    return requestId === null
-      ? this.all<AuditRow>("SELECT * FROM audit WHERE request_id IS NULL ORDER BY seq")
-      : this.all<AuditRow>("SELECT * FROM audit WHERE request_id = ? ORDER BY seq", requestId);
+  auditOf(requestId: string | null): AuditRecord[] {
+    const rows = requestId === null
+      ? this.all("SELECT * FROM audit WHERE request_id IS NULL ORDER BY seq")
+      : this.all("SELECT * FROM audit WHERE request_id = ? ORDER BY seq", requestId);
+    return rows.map((row) => {
+      const r = new RowReader("audit", row);
+      return {
+        seq: r.int("seq"), requestId: r.optText("request_id"), at: r.int("at"), actor: r.text("actor"), action: r.text("action"),
+        from: r.optState("from_state"), to: r.optState("to_state"), details: r.json("details"),
+      };
+    });
   }
 
   // ---------------------------------------------------------------- identity sessions
 
-  insertIdentitySession(row: Omit<IdentitySessionRow, "id" | "attempts" | "closed_at">): number {
+  insertIdentitySession(session: Omit<IdentitySessionRecord, "id" | "attempts" | "closedAt">): number {
     return this.run(
       "INSERT INTO identity_sessions (request_id, method, state, created_at, expires_at, max_attempts) VALUES (?, ?, ?, ?, ?, ?)",
-      row.request_id, row.method, row.state, row.created_at, row.expires_at, row.max_attempts,
+      session.requestId, session.method, JSON.stringify(session.state), session.createdAt, session.expiresAt, session.maxAttempts,
     ).lastInsertRowid;
   }
 
-  identitySessions(requestId: string): IdentitySessionRow[] {
-    return this.all<IdentitySessionRow>("SELECT * FROM identity_sessions WHERE request_id = ? ORDER BY id", requestId);
+  identitySessions(requestId: string): IdentitySessionRecord[] {
+    return this.all("SELECT * FROM identity_sessions WHERE request_id = ? ORDER BY id", requestId).map((row) => {
+      const r = new RowReader("identity_sessions", row);
+      return {
+        id: r.int("id"), requestId: r.text("request_id"), method: r.text("method"), state: r.json("state"), createdAt: r.int("created_at"),
+        expiresAt: r.int("expires_at"), maxAttempts: r.int("max_attempts"), attempts: r.int("attempts"), closedAt: r.optInt("closed_at"),
+      };
+    });
   }
 
   /** Counts one submission against a session; false when none is left. */
@@ -447,19 +323,20 @@ export class WorkflowStore {
 
   // ---------------------------------------------------------------- invitations
 
-  insertInvitation(row: Omit<InvitationRow, "id" | "attempts" | "used_at" | "revoked_at">): number {
+  insertInvitation(invitation: Omit<InvitationRecord, "id" | "attempts" | "usedAt" | "revokedAt">): number {
     return this.run(
       "INSERT INTO invitations (request_id, token_hash, code_hash, challenge, created_at, expires_at, max_attempts) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      row.request_id, row.token_hash, row.code_hash, row.challenge, row.created_at, row.expires_at, row.max_attempts,
+      invitation.requestId, invitation.tokenHash, invitation.codeHash, invitation.challenge, invitation.createdAt, invitation.expiresAt, invitation.maxAttempts,
     ).lastInsertRowid;
   }
 
-  invitationByToken(tokenHash: string): InvitationRow | undefined {
-    return this.one<InvitationRow>("SELECT * FROM invitations WHERE token_hash = ?", tokenHash);
+  invitationByToken(tokenHash: string): InvitationRecord | undefined {
+    const row = this.one("SELECT * FROM invitations WHERE token_hash = ?", tokenHash);
+    return row && invitationFromRow(row);
   }
 
-  invitations(requestId: string): InvitationRow[] {
-    return this.all<InvitationRow>("SELECT * FROM invitations WHERE request_id = ? ORDER BY id", requestId);
+  invitations(requestId: string): InvitationRecord[] {
+    return this.all("SELECT * FROM invitations WHERE request_id = ? ORDER BY id", requestId).map(invitationFromRow);
   }
 
   revokeInvitations(requestId: string, at: number): void {
@@ -480,23 +357,24 @@ export class WorkflowStore {
 
   // ---------------------------------------------------------------- outbox
 
-  enqueueSms(row: { requestId: string; purpose: string; to: string; body: string; redactedBody: string; at: number; expiresAt: number }): number {
+  enqueueSms(message: { requestId: string; purpose: OutboxRecord["purpose"]; to: string; body: string; redactedBody: string; at: number; expiresAt: number }): number {
     return this.run(
       "INSERT INTO outbox (request_id, purpose, to_phone, body, redacted_body, created_at, expires_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
-      row.requestId, row.purpose, row.to, row.body, row.redactedBody, row.at, row.expiresAt,
+      message.requestId, message.purpose, message.to, message.body, message.redactedBody, message.at, message.expiresAt,
     ).lastInsertRowid;
   }
 
-  outboxMessage(id: number): OutboxRow | undefined {
-    return this.one<OutboxRow>("SELECT * FROM outbox WHERE id = ?", id);
+  outboxMessage(id: number): OutboxRecord | undefined {
+    const row = this.one("SELECT * FROM outbox WHERE id = ?", id);
+    return row && outboxFromRow(row);
   }
 
-  undelivered(): OutboxRow[] {
-    return this.all<OutboxRow>("SELECT * FROM outbox WHERE status IN ('pending', 'failed') ORDER BY id");
+  undelivered(): OutboxRecord[] {
+    return this.all("SELECT * FROM outbox WHERE status IN ('pending', 'failed') ORDER BY id").map(outboxFromRow);
   }
 
-  outboxOf(requestId: string): OutboxRow[] {
-    return this.all<OutboxRow>("SELECT * FROM outbox WHERE request_id = ? ORDER BY id", requestId);
+  outboxOf(requestId: string): OutboxRecord[] {
+    return this.all("SELECT * FROM outbox WHERE request_id = ? ORDER BY id", requestId).map(outboxFromRow);
   }
 
   /** Records a delivery outcome. A delivered or expired message keeps only its redacted text. */
@@ -512,7 +390,32 @@ export class WorkflowStore {
   }
 
   /** Drops the plain text of still-undelivered messages of a request (e.g. when its code was replaced). */
-  expireSms(requestId: string, purpose: string): void {
+  expireSms(requestId: string, purpose: OutboxRecord["purpose"]): void {
     this.run("UPDATE outbox SET status = 'expired', body = NULL WHERE request_id = ? AND purpose = ? AND status IN ('pending', 'failed')", requestId, purpose);
   }
+}
+
+function invitationFromRow(row: Record<string, unknown>): InvitationRecord {
+  const r = new RowReader("invitations", row);
+  return {
+    id: r.int("id"), requestId: r.text("request_id"), tokenHash: r.text("token_hash"), codeHash: r.text("code_hash"), challenge: r.text("challenge"),
+    createdAt: r.int("created_at"), expiresAt: r.int("expires_at"), maxAttempts: r.int("max_attempts"), attempts: r.int("attempts"),
+    usedAt: r.optInt("used_at"), revokedAt: r.optInt("revoked_at"),
+  };
+}
+
+const OUTBOX_STATUSES: readonly OutboxStatus[] = ["pending", "sent", "failed", "expired"];
+const SMS_PURPOSES: readonly OutboxRecord["purpose"][] = ["identity-code", "invitation"];
+
+function outboxFromRow(row: Record<string, unknown>): OutboxRecord {
+  const r = new RowReader("outbox", row);
+  return {
+    id: r.int("id"), requestId: r.text("request_id"), purpose: r.oneOf("purpose", SMS_PURPOSES), to: r.text("to_phone"), body: r.optText("body"),
+    redactedBody: r.text("redacted_body"), createdAt: r.int("created_at"), expiresAt: r.int("expires_at"), status: r.oneOf("status", OUTBOX_STATUSES),
+    attempts: r.int("attempts"), sentAt: r.optInt("sent_at"), lastError: r.optText("last_error"),
+  };
+}
+
+function pick(values: Record<string, string>, keys: readonly string[]): Record<string, string> {
+  return Object.fromEntries(keys.map((k) => [k, values[k]!]));
 }

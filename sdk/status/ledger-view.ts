@@ -1,8 +1,11 @@
 import { getAddress, type Provider } from "ethers";
 import { CivilIdError } from "../errors.js";
-import type { LedgerContracts } from "../chain/contracts.js";
-import { toCivilIdError } from "../chain/errors.js";
+import { CredentialStatusRegistry__factory, IssuerRegistry__factory, type LedgerContracts } from "../chain/contracts.js";
+import type { Deployment } from "../chain/deployment.js";
 import { CredentialState, OrgStatus } from "../chain/codes.js";
+import { ledgerNodeFromProvider, type LedgerNode } from "./ledger-node.js";
+import { findRegistration, type Registration } from "./registration-log.js";
+import { NodeQuorum, type QuorumOptions } from "./quorum.js";
 
 /** A credential's on-chain status entry as a verifier needs it. */
 export interface StatusEntry {
@@ -35,47 +38,118 @@ export interface LedgerView {
   issuerTrust(issuer: string, credentialTypeHash: string, issuedAt: number): Promise<IssuerTrust>;
 }
 
+/** How a verifier reaches the ledger: several independent nodes (one per ministry) and how many must agree. */
+export interface OnlineLedgerViewOptions {
+  readonly deployment: Deployment;
+  readonly nodes: readonly LedgerNode[];
+  /** k of n (default a majority). See {@link NodeQuorum}. */
+  readonly quorum?: number;
+  /** Largest block span of one eth_getLogs (Besu caps it at 1,000 by default; a refusal halves it). Default 5 000. */
+  readonly blocksPerQuery?: number;
+  readonly onDissent?: QuorumOptions["onDissent"];
+  readonly retryAfterMs?: number;
+  /** Max credential digests remembered. Default 100 000. */
+  readonly digestCacheSize?: number;
+}
+
+
+const statusIface = CredentialStatusRegistry__factory.createInterface();
+const issuerIface = IssuerRegistry__factory.createInterface();
+
 /**
- * Reads status and accreditation from the chain on every call, each call bounded by `timeoutMs`. The
- * registration's subject digest comes from the (immutable) CredentialRegistered log and is memoised.
+ * Reads status and accreditation from the chain on every call, at one block that `quorum` nodes have, and accepts an
+ * answer only when `quorum` nodes give it identically at that block (NodeQuorum): a single lying node (a forged
+ * `eth_call`, a dropped or injected log, another chain) cannot make it accept a locked, revoked or unregistered
+ * credential. The registration's binding digest comes from the CredentialRegistered log (paged over block ranges,
+ * newest first, confirmed by the quorum) and is memoised with the hash of its block, which every later read
+ * re-checks: after a reorg the entry is dropped and looked up again.
+ *
+ * `new OnlineLedgerView(ledger, provider)` is the single-node form (quorum 1 of 1, still checking the chain id and
+ * deployment block hash of its node).
  */
 export class OnlineLedgerView implements LedgerView {
   readonly chainId: number;
   readonly statusRegistry: string;
-  private readonly credentialDigests = new Map<bigint, string>();
+  readonly quorum: NodeQuorum;
+  private readonly deployment: Deployment;
+  private readonly blocksPerQuery: number;
+  private readonly digestCacheSize: number;
+  private readonly credentialDigests = new Map<bigint, Registration>();
+  private headRead: Promise<number> | undefined;
 
-  constructor(
-    private readonly ledger: LedgerContracts,
-    private readonly provider: Provider,
-    private readonly timeoutMs = 3_000,
-  ) {
-    this.chainId = ledger.deployment.chainId;
-    this.statusRegistry = getAddress(ledger.deployment.statusRegistry);
+  constructor(options: OnlineLedgerViewOptions);
+  constructor(ledger: LedgerContracts, provider: Provider, timeoutMs?: number);
+  constructor(first: OnlineLedgerViewOptions | LedgerContracts, provider?: Provider, timeoutMs = 3_000) {
+    const options: OnlineLedgerViewOptions =
+      "nodes" in first ? first : { deployment: first.deployment, nodes: [ledgerNodeFromProvider(provider!, { timeoutMs })], quorum: 1 };
+    this.deployment = options.deployment;
+    this.quorum = new NodeQuorum({
+      deployment: options.deployment,
+      nodes: options.nodes,
+      ...(options.quorum === undefined ? {} : { quorum: options.quorum }),
+      ...(options.onDissent ? { onDissent: options.onDissent } : {}),
+      ...(options.retryAfterMs === undefined ? {} : { retryAfterMs: options.retryAfterMs }),
+    });
+    this.chainId = options.deployment.chainId;
+    this.statusRegistry = getAddress(options.deployment.statusRegistry);
+    this.blocksPerQuery = options.blocksPerQuery ?? 5_000;
+    this.digestCacheSize = options.digestCacheSize ?? 100_000;
+    if (!Number.isInteger(this.blocksPerQuery) || this.blocksPerQuery < 1) throw new CivilIdError("INVALID_INPUT", "blocksPerQuery must be >= 1.");
   }
 
   async credentialStatus(credentialId: bigint): Promise<StatusEntry> {
-    const [status, digest] = await Promise.all([
-      this.call("Status query", () => this.ledger.statusRegistry.statusOf(credentialId)),
-      this.credentialDigestOf(credentialId),
-    ]);
-    const [registered, state, reason] = status;
-    // A value outside the enum decodes fine as a uint8: it is a garbage answer (infrastructure), not a verdict.
-    if (state > BigInt(CredentialState.Revoked) || reason > 31n) {
-      throw new CivilIdError("CHAIN_UNREACHABLE", `Status query: the node answered an impossible status (state ${state}, reason ${reason}).`);
+    const height = await this.head();
+    const cached = this.credentialDigests.get(credentialId);
+    const data = statusIface.encodeFunctionData("statusOf", [credentialId]);
+    const { value: agreed } = await this.quorum.agree(
+      `the status of credential ${credentialId}`,
+      height,
+      async (node) => {
+        const [answer, cachedHash] = await Promise.all([node.call(this.statusRegistry, data, height), cached ? node.blockHash(cached.blockNumber) : undefined]);
+        return { answer, cachedHash: cachedHash ?? "" };
+      },
+      (v) => `${v.answer}|${v.cachedHash}`,
+    );
+    const { registered, state, reason } = decodeStatus(agreed.answer);
+    if (!registered) return { registered: false, state: CredentialState.Active, reason: 0, credentialDigest: undefined };
+    let digest = cached && cached.blockHash === agreed.cachedHash ? cached.digest : undefined;
+    if (digest === undefined) {
+      this.credentialDigests.delete(credentialId); // absent, or its block is no longer canonical (reorg)
+      const found = await findRegistration(this.quorum, this.statusRegistry, credentialId, this.deployment.deploymentBlock, height, this.blocksPerQuery);
+      digest = found.digest;
+      this.remember(credentialId, found);
     }
-    return { registered, state: Number(state) as CredentialState, reason: Number(reason), credentialDigest: registered ? digest : undefined };
+    return { registered, state, reason, credentialDigest: digest };
   }
 
   async issuerTrust(issuer: string, credentialTypeHash: string, issuedAt: number): Promise<IssuerTrust> {
-    const key = await this.call("Issuer key query", () => this.ledger.issuerRegistry.issuerKey(issuer));
+    const height = await this.head();
+    const registry = getAddress(this.deployment.issuerRegistry);
+    const keyCall = issuerIface.encodeFunctionData("issuerKey", [getAddress(issuer)]);
+    // Each node answers the whole chain of reads (key → its organisation → the type) at the same block.
+    const { value: agreed } = await this.quorum.agree(
+      `the trust of issuer ${issuer}`,
+      height,
+      async (node) => {
+        const keyData = await node.call(registry, keyCall, height);
+        const key = decodeOrThrow(() => issuerIface.decodeFunctionResult("issuerKey", keyData)[0] as { agencyCode: bigint; validFrom: bigint; validUntil: bigint; compromised: boolean });
+        const agencyCode = Number(key.agencyCode);
+        if (agencyCode === 0) return { keyData, orgData: "", typeData: "" };
+        const [orgData, typeData] = await Promise.all([
+          node.call(registry, issuerIface.encodeFunctionData("organisation", [agencyCode]), height),
+          node.call(registry, issuerIface.encodeFunctionData("isCredentialTypeAllowed", [agencyCode, credentialTypeHash]), height),
+        ]);
+        return { keyData, orgData, typeData };
+      },
+      (v) => `${v.keyData}|${v.orgData}|${v.typeData}`,
+    );
+    const key = decodeOrThrow(() => issuerIface.decodeFunctionResult("issuerKey", agreed.keyData)[0] as { agencyCode: bigint; validFrom: bigint; validUntil: bigint; compromised: boolean });
     const agencyCode = Number(key.agencyCode);
     if (agencyCode === 0) {
       return { keyKnown: false, agencyCode: 0, compromised: false, inWindowAtIssuance: false, orgStatus: OrgStatus.None, typeAllowed: false };
     }
-    const [org, typeAllowed] = await Promise.all([
-      this.call("Organisation query", () => this.ledger.issuerRegistry.organisation(agencyCode)),
-      this.call("Credential type query", () => this.ledger.issuerRegistry.isCredentialTypeAllowed(agencyCode, credentialTypeHash)),
-    ]);
+    const org = decodeOrThrow(() => issuerIface.decodeFunctionResult("organisation", agreed.orgData)[0] as { status: bigint });
+    const typeAllowed = decodeOrThrow(() => issuerIface.decodeFunctionResult("isCredentialTypeAllowed", agreed.typeData)[0] as boolean);
     return {
       keyKnown: true,
       agencyCode,
@@ -86,35 +160,39 @@ export class OnlineLedgerView implements LedgerView {
     };
   }
 
-  private async credentialDigestOf(credentialId: bigint): Promise<string | undefined> {
-    const known = this.credentialDigests.get(credentialId);
-    if (known) return known;
-    const registry = this.ledger.statusRegistry;
-    const logs = await this.call("Registration log query", () =>
-      registry.queryFilter(registry.filters.CredentialRegistered(credentialId), this.ledger.deployment.deploymentBlock),
-    );
-    const digest = logs[0]?.args.credentialDigest;
-    if (typeof digest === "string") this.credentialDigests.set(credentialId, digest);
-    return digest;
+  /** One head read shared by the status and trust reads of the same verification. */
+  private head(): Promise<number> {
+    this.headRead ??= this.quorum.head().finally(() => {
+      this.headRead = undefined;
+    });
+    return this.headRead;
   }
 
-  /** Bounds an RPC call in time; every failure becomes a typed CHAIN_UNREACHABLE (the verifier then refuses). */
-  private async call<T>(action: string, fn: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new CivilIdError("CHAIN_UNREACHABLE", `${action} timed out after ${this.timeoutMs} ms; check the node.`)),
-        this.timeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([fn(), timeout]);
-    } catch (error) {
-      const typed = toCivilIdError(error, this.ledger.statusRegistry.interface, action);
-      // A garbage RPC answer (undecodable) is an infrastructure failure, not a contract verdict.
-      throw typed.code === "CONTRACT_REVERTED" && !(typed.details?.error) ? new CivilIdError("CHAIN_UNREACHABLE", typed.message, { cause: error }) : typed;
-    } finally {
-      clearTimeout(timer);
+  private remember(credentialId: bigint, entry: Registration): void {
+    if (this.credentialDigests.size >= this.digestCacheSize) {
+      const oldest = this.credentialDigests.keys().next().value;
+      if (oldest !== undefined) this.credentialDigests.delete(oldest);
     }
+    this.credentialDigests.set(credentialId, entry);
+  }
+}
+
+/** statusOf's (bool, uint8, uint8), decoded by slicing; a value outside the enum is a garbage answer, not a verdict. */
+function decodeStatus(data: string): { registered: boolean; state: CredentialState; reason: number } {
+  if (data.length !== 2 + 3 * 64) throw new CivilIdError("CHAIN_UNREACHABLE", "Status query: the nodes answered a malformed status.");
+  const registered = BigInt("0x" + data.slice(2, 66));
+  const state = BigInt("0x" + data.slice(66, 130));
+  const reason = BigInt("0x" + data.slice(130, 194));
+  if (registered > 1n || state > BigInt(CredentialState.Revoked) || reason > 31n) {
+    throw new CivilIdError("CHAIN_UNREACHABLE", `Status query: the node answered an impossible status (state ${state}, reason ${reason}).`);
+  }
+  return { registered: registered === 1n, state: Number(state), reason: Number(reason) };
+}
+
+function decodeOrThrow<T>(decode: () => T): T {
+  try {
+    return decode();
+  } catch (error) {
+    throw new CivilIdError("CHAIN_UNREACHABLE", "The nodes answered data that does not decode as the registry's view (not our contract?).", { cause: error });
   }
 }

@@ -1,7 +1,12 @@
 import { CIVIL_SERVANT_ID_TYPE } from "../chain/codes.js";
-import type { CivilServantClaims } from "../issuer/credential.js";
+import type { CivilServantClaims } from "../credential/model.js";
 
 export type ClaimName = keyof CivilServantClaims;
+/**
+ * What a result may carry: claims, and the stable identifiers `holder` (the device DID) and `credentialId`, which
+ * let verifiers correlate a person across uses and are therefore disclosed only to uses that name them.
+ */
+export type DisclosableField = ClaimName | "holder" | "credentialId";
 
 /**
  * What one use of the ID needs. A verifier states its policy; the result discloses only the claims the policy
@@ -12,8 +17,8 @@ export interface UsePolicy {
   readonly description: string;
   /** Credential type the use accepts. */
   readonly credentialType: string;
-  /** Claims returned to the relying system. */
-  readonly disclose: readonly ClaimName[];
+  /** Claims and identifiers returned to the relying system (nothing else is). */
+  readonly disclose: readonly DisclosableField[];
   /** Longest presentation lifetime (exp − iat) accepted, seconds. */
   readonly maxPresentationLifetimeSeconds: number;
   /** If set, only credentials of these organisations are accepted (e.g. a ministry's own business system). */
@@ -68,7 +73,8 @@ export const POLICIES = {
     id: "document-signature",
     description: "Document e-signature verification",
     credentialType: CIVIL_SERVANT_ID_TYPE,
-    disclose: ["name", "agencyCode", "organisation", "department", "position"],
+    // The credential id names which credential signed (the record a signature check produces).
+    disclose: ["name", "agencyCode", "organisation", "department", "position", "credentialId"],
     maxPresentationLifetimeSeconds: 300,
   },
 } as const satisfies Record<string, UsePolicy>;

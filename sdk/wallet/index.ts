@@ -8,7 +8,8 @@ export type {
   WalletOptions,
   WalletStatus,
 } from "./wallet.js";
-export { holderDid, parseHolderDid, sameHolderDid, parseChainId, type ParsedHolderDid } from "./did.js";
+export { didForAddress as holderDid, parseChainId } from "../did/did.js";
+export { parseHolderDid, sameHolderDid, type ParsedHolderDid } from "../did/holder.js";
 export {
   PIN_LENGTH,
   COMMON_PINS,
@@ -26,7 +27,7 @@ export {
   DEFAULT_PRESENTATION_LIFETIME_SECONDS,
   MAX_PRESENTATION_LIFETIME_SECONDS,
   type PresentationRequest,
-} from "./presentation.js";
+} from "../protocol/presentation.js";
 export {
   DOCUMENT_SIGNATURE_FORMAT,
   DOCUMENT_SIGNATURE_TYP,
@@ -37,4 +38,4 @@ export {
   type DocumentSignatureFailure,
   type DocumentSignatureVerification,
   type VerifyDocumentSignatureOptions,
-} from "./document-signature.js";
+} from "../protocol/document-signature.js";

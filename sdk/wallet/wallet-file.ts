@@ -25,8 +25,8 @@ import { readFile } from "node:fs/promises";
 import { getAddress, sha256, toUtf8Bytes } from "ethers";
 import { CivilIdError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
-import { MAX_CREDENTIAL_JWT_LENGTH } from "./credential.js";
-import { holderDid, parseChainId } from "./did.js";
+import { MAX_CREDENTIAL_JWT_LENGTH } from "../credential/model.js";
+import { didForAddress as holderDid, parseChainId } from "../did/did.js";
 import type { KeystoreJson } from "./keystore.js";
 
 export const WALLET_FORMAT = "mobile-civil-id/holder-wallet";

@@ -24,14 +24,16 @@
  */
 import path from "node:path";
 import { stat } from "node:fs/promises";
-import { ES256KSigner, type Signer } from "did-jwt";
-import { getBytes, hashMessage, type SigningKey } from "ethers";
+import { hashMessage, type SigningKey } from "ethers";
 import { CivilIdError } from "../errors.js";
-import { activationMessage, type ActivationChallenge } from "../issuer/activation.js";
-import { collectionMessage, type CollectionChallenge } from "../issuer/collection.js";
+import type { JwsSigner } from "../credential/jws.js";
+import { didForAddress as holderDid, parseChainId } from "../did/did.js";
+import { activationMessage, isActivationChallenge, type ActivationChallenge } from "../protocol/activation.js";
+import { collectionMessage, isCollectionChallenge, type CollectionChallenge } from "../protocol/collection.js";
+import { checkDocumentSigningRequest, signDocumentJwt, type DocumentSignature } from "../protocol/document-signature.js";
+import { checkPresentationRequest, signPresentation, type PresentationRequest } from "../protocol/presentation.js";
+import { es256kSigner } from "../protocol/signers.js";
 import { describeCredential, inspectCredential, type HeldCredentialInfo } from "./credential.js";
-import { holderDid, parseChainId } from "./did.js";
-import { checkDocumentSigningRequest, signDocumentJwt, type DocumentSignature } from "./document-signature.js";
 import {
   addressOf,
   decryptDeviceKey,
@@ -42,7 +44,6 @@ import {
   type ScryptCost,
 } from "./keystore.js";
 import { assertStrongPin, isWellFormedPin, type PinPolicyOptions } from "./pin.js";
-import { checkPresentationRequest, signPresentation, type PresentationRequest } from "./presentation.js";
 import { MAX_FAILED_ATTEMPTS, readWalletFile, writeWalletFile, type WalletState } from "./wallet-file.js";
 
 /** The phone's biometric prompt. `verify` resolves true only when the holder was recognised; a throw counts as a refusal. */
@@ -230,12 +231,17 @@ export class HolderWallet {
     });
   }
 
-  /** Checks the PIN (spends an attempt when wrong: WRONG_PIN, then WALLET_LOCKED). No biometric prompt. */
+  /**
+   * Checks the PIN (spends an attempt when wrong: WRONG_PIN, then WALLET_LOCKED). Like every PIN attempt it goes
+   * through the biometric gate first, when one is configured: without it a phone thief would have a PIN oracle
+   * (and could wipe the key with five wrong PINs).
+   */
   async verifyPin(pin: string): Promise<void> {
     await exclusive(this.file, async () => {
       const state = await this.load();
       if (state.lockout !== null) throw lockedError(state);
       requirePinFormat(pin);
+      await this.requireBiometric("Confirm the PIN of your civil-servant ID");
       await this.unlock(state, pin);
     });
   }
@@ -280,7 +286,7 @@ export class HolderWallet {
   }
 
   /**
-   * A detached signature over `document`, bound to the held credential (see document-signature.ts). Needs the
+   * A detached signature over `document`, bound to the held credential (see protocol/document-signature.ts). Needs the
    * PIN and, if configured, the biometric gate.
    */
   async signDocument(options: SignDocumentOptions): Promise<DocumentSignature> {
@@ -307,7 +313,7 @@ export class HolderWallet {
 
   /**
    * Proves possession of the device key to the issuer at activation: signs the issuer's challenge (an EIP-191
-   * message naming the chain, the request, this wallet's DID and the challenge; see issuer/activation.ts) and
+   * message naming the chain, the request, this wallet's DID and the challenge; see protocol/activation.ts) and
    * returns what `IssuanceWorkflow.activate` checks. Needs the PIN (this is also where the PIN is first proven)
    * and, if configured, the biometric gate. The wallet holds no credential yet at this point.
    */
@@ -316,7 +322,7 @@ export class HolderWallet {
       const state = await this.load();
       if (state.lockout !== null) throw lockedError(state);
       const c = options.challenge;
-      if (typeof c !== "object" || c === null || BigInt(c.chainId) !== this.chainId || typeof c.requestId !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(c.challenge)) {
+      if (!isActivationChallenge(c) || BigInt(c.chainId) !== this.chainId) {
         throw new CivilIdError("INVALID_INPUT", "The activation challenge is malformed or for another chain.");
       }
       requirePinFormat(options.pin);
@@ -331,7 +337,7 @@ export class HolderWallet {
   /**
    * Proves possession of the device key again to collect the issued credential: signs the issuer's collection
    * challenge (an EIP-191 message naming the chain, the request, this wallet's DID, the challenge and its expiry;
-   * see issuer/collection.ts) for `IssuanceWorkflow.collectCredential`. Needs the PIN and, if configured, the
+   * see protocol/collection.ts) for `IssuanceWorkflow.collectCredential`. Needs the PIN and, if configured, the
    * biometric gate; store the credential it returns with {@link storeCredential}.
    */
   async collectionProof(options: { pin: string; challenge: CollectionChallenge }): Promise<{ did: string; signature: string }> {
@@ -339,10 +345,7 @@ export class HolderWallet {
       const state = await this.load();
       if (state.lockout !== null) throw lockedError(state);
       const c = options.challenge;
-      if (
-        typeof c !== "object" || c === null || BigInt(c.chainId) !== this.chainId || typeof c.requestId !== "string" ||
-        !/^0x[0-9a-fA-F]{64}$/.test(c.challenge) || typeof c.expiresAt !== "string" || Number.isNaN(Date.parse(c.expiresAt))
-      ) {
+      if (!isCollectionChallenge(c) || BigInt(c.chainId) !== this.chainId) {
         throw new CivilIdError("INVALID_INPUT", "The collection challenge is malformed or for another chain.");
       }
       requirePinFormat(options.pin);
@@ -406,9 +409,9 @@ export class HolderWallet {
     });
   }
 
-  private async unlockSigner(state: WalletState, pin: string): Promise<{ signer: Signer }> {
+  private async unlockSigner(state: WalletState, pin: string): Promise<{ signer: JwsSigner }> {
     const { key } = await this.unlock(state, pin);
-    return { signer: ES256KSigner(getBytes(key.privateKey)) };
+    return { signer: es256kSigner(key) };
   }
 }
 

@@ -1,9 +1,10 @@
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
 import { CivilIdError } from "../../../sdk/errors.js";
 import { holderReference } from "../../../sdk/status/holder-ref.js";
 import { HR_SOURCES, REISSUE_REASONS, formatHrExport, normalisePersonId, parseHrExport, type HrExportRow, type HrSource } from "../../../sdk/issuer/hr-import.js";
+import { readHrExportFile } from "../../../sdk/issuer/hr-file.js";
 import { WORKFLOW_STATES, type WorkflowState } from "../../../sdk/issuer/workflow-store.js";
 import type { DeliveryOutcome, IssuanceRecord, IssuanceWorkflow } from "../../../sdk/issuer/workflow.js";
 import { writeFileAtomic } from "../../../sdk/util/atomic-file.js";
@@ -43,14 +44,6 @@ function smsLine(what: string, outcome: DeliveryOutcome | undefined, agency: str
   if (outcome.delivered) return `${what}: SMS #${outcome.outboxId} sent.`;
   if (outcome.error === NO_CARRIER) return `${what}: SMS #${outcome.outboxId} waits in the outbox (no carrier): mcid sms outbox --agency ${agency}`;
   return `${what}: SMS #${outcome.outboxId} not delivered (${outcome.error}); retried by mcid request reconcile, readable with mcid sms outbox --agency ${agency}`;
-}
-
-async function readInput(file: string, flag: string): Promise<Buffer> {
-  try {
-    return await readFile(file);
-  } catch (error) {
-    throw new CivilIdError("INVALID_INPUT", `${flag}: cannot read ${path.resolve(file)}.`, { cause: error });
-  }
 }
 
 /** A request command: `request <name> …` with the server options. */
@@ -117,7 +110,7 @@ export function registerIssuance(program: Command): void {
     .addHelpText("after", "\nExample:\n  mcid hr import --source e-saram --file requests.json --agency 1741000 --key keys/registrar.json --issuer-key keys/issuer.json --network localhost")
     .action(run(async (ctx, o: ServerOptions & { source: string; file: string }) => {
       const source = oneOf<HrSource>(o.source, "--source", HR_SOURCES);
-      const bytes = await readInput(o.file, "--file");
+      const bytes = await readHrExportFile(o.file); // size limit enforced while reading
       const report = await withWorkflow(ctx, o, { sign: false, create: true }, (wf) => wf.importRequests(source, bytes, actorOf(o)));
       ctx.out.result({ ok: report.refused.length + report.conflicts.length === 0, ...report }, [
         `${report.rows} row(s) from ${source}: ${report.created.length} created, ${report.duplicates.length} duplicate(s), ${report.refused.length} refused, ${report.conflicts.length} conflict(s)`,

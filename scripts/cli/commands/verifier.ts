@@ -9,8 +9,8 @@ import { OnlineLedgerView, type LedgerView } from "../../../sdk/status/ledger-vi
 import { SqliteChallengeStore, type ChallengeScope } from "../../../sdk/verifier/challenge-store.js";
 import { ChallengeRegistry, type ChallengeStore } from "../../../sdk/verifier/challenges.js";
 import { POLICIES, restrictToOrganisations, type UsePolicy } from "../../../sdk/verifier/policies.js";
-import { PresentationVerifier, type VerificationResult } from "../../../sdk/verifier/verifier.js";
-import { DOCUMENT_SIGNATURE_FORMAT } from "../../../sdk/wallet/document-signature.js";
+import { PresentationVerifier, type VerificationAuditRecord, type VerificationResult } from "../../../sdk/verifier/verifier.js";
+import { DOCUMENT_SIGNATURE_FORMAT } from "../../../sdk/protocol/document-signature.js";
 import { EXIT } from "../output.js";
 import { duration, oneOf } from "../parse.js";
 import { run, type CommandContext } from "../run.js";
@@ -67,14 +67,12 @@ export async function ledgerViewFor(ctx: CommandContext, index: boolean): Promis
   return { view: local, description: `index synced to block ${block}` };
 }
 
-async function verifierFor(ctx: CommandContext, challenges: ChallengeStore, index: boolean): Promise<{ verifier: PresentationVerifier; view: string }> {
-  const ledger = await ctx.ledger();
-  const { provider, chainId } = await ctx.chain();
+async function verifierFor(ctx: CommandContext, challenges: ChallengeStore, index: boolean): Promise<{ verifier: PresentationVerifier; view: string; audited: () => VerificationAuditRecord | undefined }> {
   const { view, description } = await ledgerViewFor(ctx, index);
-  // Loaded here, not at start-up: ethr-did-resolver is the slowest module to load and only verification needs it.
-  const { CachingDidResolver } = await import("../../../sdk/did/resolver.js");
-  const resolver = new CachingDidResolver({ provider, chainId, registry: ledger.deployment.didRegistry });
-  return { verifier: new PresentationVerifier({ ledger: view, resolver, challenges }), view: description };
+  // The operator running this command is the gate's audit log: it is shown the credential id the audit hook receives.
+  let audited: VerificationAuditRecord | undefined;
+  const verifier = new PresentationVerifier({ ledger: view, challenges, audit: (record) => (audited = record) });
+  return { verifier, view: description, audited: () => audited };
 }
 
 /**
@@ -95,10 +93,10 @@ function explainUnknownChallenge(ctx: CommandContext, challenge: string, scope: 
   }
 }
 
-function verdictLines(result: VerificationResult, what: string): string[] {
+function verdictLines(result: VerificationResult, what: string, credentialId: string | undefined): string[] {
   if (result.ok) {
     const claims = Object.entries(result.claims ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(", ");
-    return [`ACCEPTED ${what}: credential ${result.credentialId}; ${claims}`];
+    return [`ACCEPTED ${what}: credential ${credentialId}; ${claims}`];
   }
   return [
     `REFUSED ${what}: ${result.reasons.join(", ")}${result.statusReason ? ` (${result.statusReason})` : ""}`,
@@ -147,11 +145,12 @@ export function registerVerifier(program: Command): void {
       const scope: ChallengeScope = { audience: o.audience, policy: id };
       const store = challengeStore(ctx);
       try {
-        const { verifier, view } = await verifierFor(ctx, store.scoped(scope), o.index);
+        const { verifier, view, audited } = await verifierFor(ctx, store.scoped(scope), o.index);
         let result = await verifier.verify(presentation, { challenge: o.challenge, audience: o.audience, policy });
         const explained = result.reasons.includes("CHALLENGE_UNKNOWN") ? explainUnknownChallenge(ctx, o.challenge, scope) : undefined;
         if (explained !== undefined) result = { ...result, details: [...result.details.filter((d) => !/did not issue this challenge/.test(d)), explained] };
-        ctx.out.result({ ...result, ledgerView: view }, verdictLines(result, `for ${id} at ${o.audience}`));
+        const credentialId = audited()?.credentialId;
+        ctx.out.result({ ...result, credentialId, ledgerView: view }, verdictLines(result, `for ${id} at ${o.audience}`, credentialId));
         return result.ok ? EXIT.OK : EXIT.REFUSED;
       } finally {
         store.close();
@@ -183,11 +182,12 @@ export function registerVerifier(program: Command): void {
       } catch (error) {
         throw new CivilIdError("INVALID_INPUT", `--file: cannot read ${path.resolve(o.file)}.`, { cause: error });
       }
-      const { verifier } = await verifierFor(ctx, new ChallengeRegistry(), false);
+      const { verifier, audited } = await verifierFor(ctx, new ChallengeRegistry(), false);
       const result = await verifier.verifySignedDocument({ signature: sig.jwt, document, credential: sig.credential, policy: POLICIES.documentSignature });
-      ctx.out.result({ ...result }, result.ok
-        ? [`VALID signature of ${path.basename(o.file)} by credential ${result.credentialId}, signed at ${result.signedAt}; ${Object.entries(result.claims ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(", ")}`]
-        : verdictLines(result, `signature of ${path.basename(o.file)}`));
+      const credentialId = audited()?.credentialId;
+      ctx.out.result({ ...result, credentialId }, result.ok
+        ? [`VALID signature of ${path.basename(o.file)} by credential ${credentialId}, signed at ${result.signedAt}${result.purpose === undefined ? "" : ` for ${result.purpose}`}; ${Object.entries(result.claims ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(", ")}`]
+        : verdictLines(result, `signature of ${path.basename(o.file)}`, credentialId));
       return result.ok ? EXIT.OK : EXIT.REFUSED;
     }));
 }

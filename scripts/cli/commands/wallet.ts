@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { decodeJWT } from "did-jwt";
 import { CivilIdError } from "../../../sdk/errors.js";
 import { HolderWallet } from "../../../sdk/wallet/wallet.js";
-import { documentDigest } from "../../../sdk/wallet/document-signature.js";
+import { documentDigest } from "../../../sdk/protocol/document-signature.js";
 import { writeFileAtomic } from "../../../sdk/util/atomic-file.js";
 import { expectedChainId } from "../context.js";
 import { duration } from "../parse.js";

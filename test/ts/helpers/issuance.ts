@@ -135,9 +135,9 @@ export async function issuanceEnv() {
 
   function workflow(
     options: { agency?: number; db?: string; hooks?: WorkflowHooks; extra?: Partial<IssuanceWorkflowOptions> } = {},
-  ): IssuanceWorkflow {
+  ): Promise<IssuanceWorkflow> {
     const agency = options.agency ?? CENTRAL_AGENCY;
-    return new IssuanceWorkflow({
+    return IssuanceWorkflow.open({
       dbPath: path.join(dir, options.db ?? `workflow-${agency}.sqlite`),
       agencyCode: agency,
       ledger: connectLedger(ledger.deployment, registrarFor(agency)),

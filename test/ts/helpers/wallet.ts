@@ -1,13 +1,13 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { ES256KSigner } from "did-jwt";
-import { createVerifiableCredentialJwt } from "did-jwt-vc";
 import { Resolver, type DIDResolutionResult, type ParsedDID } from "did-resolver";
-import { Wallet, getAddress, getBytes } from "ethers";
+import { SigningKey, Wallet, decryptKeystoreJson, getAddress, type BaseWallet } from "ethers";
+import { makeCredentialId } from "../../../sdk/chain/codes.js";
+import { deviceKeyJwk, issueCredentialJwt, issuerFromPrivateKey, statusRef } from "../../../sdk/credential/index.js";
 import { isCivilIdError, type ErrorCode } from "../../../sdk/errors.js";
-import { holderDid } from "../../../sdk/wallet/did.js";
+import { didForAddress as holderDid } from "../../../sdk/did/did.js";
 import { HolderWallet, TEST_ONLY_SCRYPT, type BiometricGate, type WalletOptions } from "../../../sdk/wallet/index.js";
 
 export const CHAIN_ID = 31337;
@@ -67,28 +67,53 @@ export function testIssuer(): { did: string; key: Wallet } {
   return { did: holderDid(CHAIN_ID, key.address), key };
 }
 
-/** A civil-servant credential JWT for `subject`, signed by `issuer`. */
+/** The status registry the wallet tests' credentials point at (no chain: wallets never read it). */
+export const TEST_STATUS_REGISTRY = "0x00000000000000000000000000000000000C1D01";
+
+/** The `vc.credentialStatus.id` of a test credential id. */
+export function statusIdOf(credentialId: bigint): string {
+  return statusRef(CHAIN_ID, TEST_STATUS_REGISTRY, credentialId).id;
+}
+
+/** The device key of a test wallet, read from its file with the PIN (no gate, no counter: test only). */
+export async function deviceSigningKey(wallet: HolderWallet, pin = PIN): Promise<SigningKey> {
+  const file = JSON.parse(await readFile(wallet.file, "utf8")) as { body: { keystore: unknown } };
+  const account = await decryptKeystoreJson(JSON.stringify(file.body.keystore), pin);
+  return new SigningKey(account.privateKey);
+}
+
+export async function devicePublicKey(wallet: HolderWallet, pin = PIN): Promise<string> {
+  return (await deviceSigningKey(wallet, pin)).publicKey;
+}
+
+/**
+ * A civil-servant credential in the project's format (the SDK's builder), for a wallet or an ethers key, signed by
+ * `issuer`. `subjectDid` overrides the subject (to test refusals); times default to "valid now".
+ */
 export async function issueCredential(
   issuer: { did: string; key: Wallet },
-  subject: string,
-  options: { statusId?: string; expiresInSeconds?: number; name?: string } = {},
+  holder: HolderWallet | BaseWallet,
+  options: { credentialId?: bigint; expiresInSeconds?: number; name?: string } = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return createVerifiableCredentialJwt(
-    {
-      sub: subject,
-      nbf: now - 10,
-      ...(options.expiresInSeconds === undefined ? {} : { exp: now + options.expiresInSeconds }),
-      jti: `urn:uuid:${crypto.randomUUID()}`,
-      vc: {
-        "@context": ["https://www.w3.org/2018/credentials/v1"],
-        type: ["VerifiableCredential", "CivilServantIdCredential"],
-        credentialSubject: { name: options.name ?? "홍길동", agencyCode: 1741000 },
-        credentialStatus: { id: options.statusId ?? "civil-id-status:31337:7658138174324736", type: "CivilIdStatusRegistry2025" },
-      },
+  const publicKey = holder instanceof HolderWallet ? await devicePublicKey(holder) : holder.signingKey.publicKey;
+  const holderDidValue = holder instanceof HolderWallet ? holder.did : holderDid(CHAIN_ID, holder.address);
+  const validUntil = now + (options.expiresInSeconds ?? 365 * 86_400);
+  const credentialId = options.credentialId ?? makeCredentialId(1741000, BigInt(Math.floor(Math.random() * 1_000_000)));
+  return issueCredentialJwt(issuerFromPrivateKey(CHAIN_ID, issuer.key.privateKey), {
+    chainId: CHAIN_ID,
+    statusRegistry: TEST_STATUS_REGISTRY,
+    holderDid: holderDidValue,
+    deviceKey: deviceKeyJwk(publicKey),
+    claims: {
+      name: options.name ?? "홍길동", agencyCode: 1741000, organisation: "행정안전부", department: "디지털정부혁신실",
+      position: "행정사무관", employeeRef: "MOIS-20150042",
     },
-    { did: issuer.did, signer: ES256KSigner(getBytes(issuer.key.privateKey)), alg: "ES256K" },
-  );
+    issuedAt: Math.min(now - 10, validUntil - 20),
+    validFrom: Math.min(now - 10, validUntil - 20),
+    validUntil,
+    credentialId,
+  });
 }
 
 /** A biometric gate that answers from a script and records the reasons it was asked with. */

@@ -57,7 +57,7 @@ describe("interop with did-jwt-vc and ethr-did-resolver", function () {
   });
 
   function verifier(): PresentationVerifier {
-    return new PresentationVerifier({ ledger: new OnlineLedgerView(w.ledger, w.provider), resolver: w.resolver, challenges: new ChallengeRegistry() });
+    return new PresentationVerifier({ ledger: new OnlineLedgerView(w.ledger, w.provider), challenges: new ChallengeRegistry() });
   }
 
   function expectReasons(result: VerificationResult, reasons: readonly string[]) {

@@ -1,12 +1,8 @@
 import { expect } from "chai";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { SigningKey, Wallet } from "ethers";
 import { activationMessage, checkActivationInput, checkPossessionProof, ACTIVATION_PREFIX } from "../../../sdk/issuer/activation.js";
 import { HrOtpIdentityVerifier } from "../../../sdk/issuer/identity.js";
-import { WorkflowStore } from "../../../sdk/issuer/workflow-store.js";
 import { didForAddress } from "../../../sdk/did/did.js";
 import { isCivilIdError } from "../../../sdk/errors.js";
 
@@ -95,41 +91,5 @@ describe("issuer/identity: default HR record + SMS code verifier", () => {
     expect(() => new HrOtpIdentityVerifier({ key, digits: 3 })).to.throw(/digits must be an integer in 4\.\.10/);
     expect(() => new HrOtpIdentityVerifier({ key, ttlSeconds: 7200 })).to.throw(/ttlSeconds/);
     expect(() => new HrOtpIdentityVerifier({ key, maxAttempts: 0 })).to.throw(/maxAttempts/);
-  });
-});
-
-describe("issuer/workflow-store: transactions and binding", () => {
-  let dir: string;
-  const binding = { agencyCode: 1741000, chainId: 31337, statusRegistry: "0x" + "11".repeat(20) };
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), "mcid-store-"));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-  it("rolls back a transaction whose body throws or is asynchronous, and refuses nesting", () => {
-    const store = new WorkflowStore(path.join(dir, "w.sqlite"), binding);
-    try {
-      const entry = { requestId: null, at: 1, actor: "t", action: "x", from: null, to: null, details: {} };
-      expect(() => store.transaction(() => {
-        store.appendAudit(entry);
-        throw new Error("boom");
-      })).to.throw("boom");
-      expect(() => store.transaction(async () => store.appendAudit(entry))).to.throw(/must be synchronous/);
-      expect(() => store.transaction(() => store.transaction(() => 1))).to.throw(/nested transaction/);
-      expect(store.auditOf(null)).to.deep.equal([]);
-      store.transaction(() => store.appendAudit(entry));
-      expect(store.auditOf(null)).to.have.length(1);
-    } finally {
-      store.close();
-    }
-    expect(() => store.auditOf(null)).to.throw(/closed/);
-  });
-
-  it("refuses to open a database of another chain or status registry", () => {
-    new WorkflowStore(path.join(dir, "w.sqlite"), binding).close();
-    expect(() => new WorkflowStore(path.join(dir, "w.sqlite"), { ...binding, chainId: 1 })).to.throw(/belongs to chain_id 31337, not 1/);
-    expect(() => new WorkflowStore(path.join(dir, "w.sqlite"), { ...binding, statusRegistry: "0x" + "22".repeat(20) })).to.throw(/status_registry/);
-    const reopened = new WorkflowStore(path.join(dir, "w.sqlite"), { ...binding, statusRegistry: binding.statusRegistry.toUpperCase().replace("0X", "0x") });
-    reopened.close();
   });
 });

@@ -29,7 +29,7 @@ describe("issuer/collection: the activated device collects its issued credential
 
   beforeEach(async () => {
     env = await issuanceEnv();
-    wf = env.workflow();
+    wf = await env.workflow();
     await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
     await env.toInvited(wf, id);
     wallet = await HolderWallet.create(path.join(env.dir, "phone.json"), { pin: PIN, chainId: env.chainId, scrypt: TEST_ONLY_SCRYPT });

@@ -1,7 +1,13 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { parseCsv } from "../../../sdk/issuer/csv.js";
-import { parseHrExport, normaliseMobile, normalisePersonId, formatHrExport, E_SARAM_FORMAT, HR_FIELDS, MAX_EXPORT_ROWS, type HrExportRow } from "../../../sdk/issuer/hr-import.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  parseHrExport, normaliseMobile, normalisePersonId, formatHrExport, unsafeCharacter, E_SARAM_FORMAT, HR_FIELDS, MAX_EXPORT_BYTES, MAX_EXPORT_ROWS, type HrExportRow,
+} from "../../../sdk/issuer/hr-import.js";
+import { readHrExportFile } from "../../../sdk/issuer/hr-file.js";
 import { isCivilIdError } from "../../../sdk/errors.js";
 import { eSaramExport, insarangCsv, hrRow, CENTRAL_AGENCY } from "../helpers/issuance.js";
 
@@ -61,6 +67,13 @@ describe("issuer/csv: RFC 4180 reader", () => {
   });
 });
 
+async function rejectsWith(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
+  let error: unknown;
+  await promise.catch((e: unknown) => (error = e));
+  expect(isCivilIdError(error, "INVALID_INPUT"), String(error)).to.equal(true);
+  expect((error as Error).message).to.match(pattern);
+}
+
 describe("issuer/hr-import: e-사람 JSON and 인사랑 CSV exports", () => {
   it("parses both formats into the same normalised requests", () => {
     const row = hrRow({ name: "  홍   길동 ", mobile: "+82 10-1234-5678", personId: "900101-1234567" });
@@ -101,7 +114,7 @@ describe("issuer/hr-import: e-사람 JSON and 인사랑 CSV exports", () => {
       { row: 4, field: "requestKind", reason: 'must be "new" or "reissue"' },
       { row: 5, field: "reissueReason", reason: "must be empty for a new credential" },
       { row: 5, field: "requestedAt", reason: "must be an ISO 8601 time with offset, e.g. 2026-03-02T09:00:00+09:00" },
-      { row: 6, field: "name", reason: "contains control characters" },
+      { row: 6, field: "name", reason: "contains the control, invisible or bidi character U+0007 at character 2 (re-type the value)" },
       { row: 6, field: "reissueReason", reason: "must be one of lost-device, pin-lockout, app-deleted, device-replaced" },
       { row: 6, field: "requestedAt", reason: "is in the future" },
     ]);
@@ -136,6 +149,80 @@ describe("issuer/hr-import: e-사람 JSON and 인사랑 CSV exports", () => {
       { row: 3, field: "", reason: "has 2 fields, the header has 12 (line 3)" },
     ]);
     expect(problems(() => parseHrExport("insarang", header + "\r\n", NOW))).to.deep.equal([{ row: 0, field: "", reason: "the export holds no request" }]);
+  });
+
+  describe("invisible, bidi and control characters (\"\u202E동길홍\" shows as 홍길동)", () => {
+    const SNEAKY: [string, string][] = [
+      ["\u202E동길홍", "U+202E"], // RIGHT-TO-LEFT OVERRIDE
+      ["홍\u200B길동", "U+200B"], // ZERO WIDTH SPACE
+      ["홍길동\u200D", "U+200D"], // ZERO WIDTH JOINER
+      ["\u2066홍길동\u2069", "U+2066"], // LEFT-TO-RIGHT ISOLATE
+      ["홍\u00AD길동", "U+00AD"], // SOFT HYPHEN (Cf)
+      ["\uFEFF홍길동", "U+FEFF"], // BYTE ORDER MARK inside a field
+      ["홍\u3164길동", "U+3164"], // HANGUL FILLER: renders as nothing
+      ["홍\uE000길동", "U+E000"], // private use
+      ["홍\u0378길동", "U+0378"], // unassigned
+      ["홍\u2028길동", "U+2028"], // LINE SEPARATOR
+      ["홍\u0085길동", "U+0085"], // NEXT LINE (C1 control)
+    ];
+
+    it("are refused in the name of both formats, naming the row, the field and the character", () => {
+      for (const [name, codePoint] of SNEAKY) {
+        for (const [source, text, row] of [["e-saram", eSaramExport([hrRow({ name })]), 1], ["insarang", insarangCsv([hrRow({ name })]), 2]] as const) {
+          const found = problems(() => parseHrExport(source, text, NOW));
+          expect(found, `${source} ${codePoint}`).to.have.length(1);
+          expect(found[0]).to.deep.include({ row, field: "name" });
+          expect(found[0]!.reason).to.include(codePoint);
+        }
+      }
+    });
+
+    it("are refused in every text field, even those normalised or matched by a pattern", () => {
+      const fields: (keyof HrExportRow)[] = ["requestId", "personId", "agencyCode", "organisationName", "department", "position", "employeeRef", "mobile", "requestKind", "requestedAt"];
+      for (const field of fields) {
+        const row = hrRow();
+        const text = insarangCsv([{ ...row, [field]: "\u202E" + row[field] }]);
+        const found = problems(() => parseHrExport("insarang", text, NOW));
+        expect(found.map((p) => p.field), field).to.deep.equal([field]);
+        expect(found[0]!.reason, field).to.match(/U\+202E at character 1/);
+      }
+      const reissue = hrRow({ requestKind: "reissue", reissueReason: "lost-device\u200B" });
+      expect(problems(() => parseHrExport("e-saram", eSaramExport([reissue]), NOW))).to.deep.equal([
+        { row: 1, field: "reissueReason", reason: "contains the control, invisible or bidi character U+200B at character 12 (re-type the value)" },
+      ]);
+    });
+
+    it("leave ordinary Korean, Latin and spacing alone", () => {
+      for (const text of ["홍길동", "김 철수", "Müller-Lüdenscheidt", "행정안전부 디지털정부국", "주무관(6급)", "O'Brien"]) expect(unsafeCharacter(text), text).to.equal(undefined);
+      expect(unsafeCharacter("line\nbreak", true)).to.equal(undefined);
+      expect(unsafeCharacter("line\nbreak")).to.deep.equal({ codePoint: "U+000A", position: 5 });
+      expect(unsafeCharacter("👍\u202E")).to.deep.equal({ codePoint: "U+202E", position: 2 });
+    });
+  });
+
+  describe("size limit", () => {
+    let dir: string;
+    beforeEach(() => (dir = mkdtempSync(path.join(tmpdir(), "mcid-hr-"))));
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("is checked on the bytes before decoding: a large file is too large, not 'not valid UTF-8'", () => {
+      const big = new Uint8Array(MAX_EXPORT_BYTES + 1).fill(0xff);
+      expect(problems(() => parseHrExport("insarang", big, NOW))).to.deep.equal([{ row: 0, field: "", reason: "the export is larger than 8 MiB; split it (at most 10000 requests per import)" }]);
+      expect(problems(() => parseHrExport("e-saram", "가".repeat(MAX_EXPORT_BYTES / 3 + 1), NOW))[0]?.reason).to.match(/larger than 8 MiB/);
+    });
+
+    it("is enforced while reading a file: refused from its size, and a stream stops at the limit (bounded memory)", async () => {
+      const file = path.join(dir, "big.csv");
+      writeFileSync(file, Buffer.alloc(64 * 1024, 0x41));
+      await rejectsWith(readHrExportFile(file, 1024), /big\.csv is 65536 bytes, more than/);
+      const ok = path.join(dir, "ok.csv");
+      writeFileSync(ok, insarangCsv([hrRow()]));
+      expect(parseHrExport("insarang", await readHrExportFile(ok), NOW)).to.have.length(1);
+      // /dev/zero reports size 0 and never ends: only counting while streaming stops it.
+      await rejectsWith(readHrExportFile("/dev/zero", 256 * 1024), /over 262144 bytes \(reading stopped there\)/);
+      await rejectsWith(readHrExportFile(path.join(dir, "missing.csv")), /Cannot read the HR export/);
+      await rejectsWith(readHrExportFile(dir), /is a directory/);
+    });
   });
 
   it(`refuses more than ${MAX_EXPORT_ROWS} rows and unknown sources`, () => {

@@ -11,7 +11,7 @@ describe("issuer/workflow: undelivered SMS for an operator or a carrier integrat
   let wf: IssuanceWorkflow;
   beforeEach(async () => {
     env = await issuanceEnv();
-    wf = env.workflow();
+    wf = await env.workflow();
   });
   afterEach(() => {
     wf.close();

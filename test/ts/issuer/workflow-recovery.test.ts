@@ -28,14 +28,14 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
   this.timeout(120_000);
   let env: IssuanceEnv;
   const open: IssuanceWorkflow[] = [];
-  const reopen = (options: Parameters<IssuanceEnv["workflow"]>[0] = {}) => {
-    const wf = env.workflow(options);
+  const reopen = async (options: Parameters<IssuanceEnv["workflow"]>[0] = {}) => {
+    const wf = await env.workflow(options);
     open.push(wf);
     return wf;
   };
   /** Imports a request, takes it to activation and lets `issue()` crash at `step`; returns the crashed workflow. */
   async function crashDuringIssue(step: Parameters<typeof crashAt>[0], id: string) {
-    const wf = reopen({ hooks: crashAt(step, id) });
+    const wf = await reopen({ hooks: crashAt(step, id) });
     await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
     await env.toInvited(wf, id);
     await env.activateDevice(wf, id);
@@ -64,32 +64,32 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
 
   it("loses nothing when the process restarts between every step", async () => {
     const id = "e-saram:REQ-0001";
-    let wf = reopen();
+    let wf = await reopen();
     await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
     wf.close();
-    wf = reopen();
+    wf = await reopen();
     await wf.approve(id, "dept-head:7001");
     wf.close();
-    wf = reopen();
+    wf = await reopen();
     await wf.startIdentityVerification(id);
     wf.close();
-    wf = reopen();
+    wf = await reopen();
     await wf.verifyIdentity(id, { name: "홍길동", employeeRef: "E-20240001", code: env.sms.otp(id) });
     wf.close();
-    wf = reopen();
+    wf = await reopen();
     await wf.invite(id);
     wf.close();
-    wf = reopen();
+    wf = await reopen();
     const { token } = env.sms.invitation(id);
     await wf.activationChallenge(token);
     wf.close();
-    wf = reopen();
+    wf = await reopen();
     await env.activateDevice(wf, id);
     wf.close();
-    wf = reopen();
+    wf = await reopen();
     await wf.issue(id);
     wf.close();
-    wf = reopen();
+    wf = await reopen();
     const record = wf.get(id);
     expect(record.state).to.equal("issued");
     expect(credentialIdIn(record.credentialJwt)).to.equal(record.credentialId!.toString());
@@ -108,7 +108,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
   for (const { step, stuckIn } of steps) {
     it(`a crash after "${step}" leaves the request ${stuckIn}; reconcile() completes it with exactly one registration`, async () => {
       const id = "e-saram:REQ-0001";
-      let wf = reopen({ hooks: crashAt(step, id) });
+      let wf = await reopen({ hooks: crashAt(step, id) });
       await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
       await env.toInvited(wf, id);
       await env.activateDevice(wf, id);
@@ -117,7 +117,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
       expect(crashed).to.be.instanceOf(Crash);
       wf.close();
 
-      wf = reopen();
+      wf = await reopen();
       expect(wf.get(id).state).to.equal(stuckIn);
       const report = await wf.reconcile();
       expect(report).to.deep.include({ completed: [id], pending: [], failed: [] });
@@ -146,7 +146,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     let wf = await crashDuringIssue("credential-id-recorded", id);
     wf.close();
     const rotated = Wallet.createRandom();
-    wf = reopen({ extra: { issuer: issuerFromPrivateKey(env.chainId, rotated.privateKey) } });
+    wf = await reopen({ extra: { issuer: issuerFromPrivateKey(env.chainId, rotated.privateKey) } });
     const report = await wf.reconcile();
     expect(report.completed).to.deep.equal([]);
     expect(report.failed).to.have.length(1);
@@ -154,7 +154,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     expect(report.failed[0]!.message).to.match(/was registered for issuer key did:ethr:0x7a69:/);
     expect(wf.get(id).state).to.equal("registered");
     wf.close();
-    wf = reopen();
+    wf = await reopen();
     expect((await wf.reconcile()).completed).to.deep.equal([id]);
     expect(parseCredentialJwt(wf.get(id).credentialJwt).issuerAddress).to.equal(env.centralKey.address);
   });
@@ -163,21 +163,21 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     const id = "e-saram:REQ-0001";
     let wf = await crashDuringIssue("registered-on-chain", id);
     wf.close();
-    wf = reopen();
+    wf = await reopen();
     const record = await wf.issue(id);
     expect(record.state).to.equal("issued");
     expect(await registrationsOf(record.holderRef)).to.have.length(1);
   });
 
   it("a reissue whose registration was mined but not recorded is recovered with its superseded credential linked", async () => {
-    let wf = reopen();
+    let wf = await reopen();
     await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
     await env.toInvited(wf, "e-saram:REQ-0001");
     await env.activateDevice(wf, "e-saram:REQ-0001");
     const old = await wf.issue("e-saram:REQ-0001");
     wf.close();
     const again = hrRow({ requestId: "REQ-0002", requestKind: "reissue", reissueReason: "app-deleted" });
-    wf = reopen({ hooks: crashAt("registered-on-chain", "e-saram:REQ-0002") });
+    wf = await reopen({ hooks: crashAt("registered-on-chain", "e-saram:REQ-0002") });
     await wf.importRequests("e-saram", eSaramExport([again]), "hr-batch");
     await env.toInvited(wf, "e-saram:REQ-0002", again);
     await env.activateDevice(wf, "e-saram:REQ-0002");
@@ -185,7 +185,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
       if (!(error instanceof Crash)) throw error;
     });
     wf.close();
-    wf = reopen();
+    wf = await reopen();
     await wf.reconcile();
     const reissued = wf.get("e-saram:REQ-0002");
     expect(reissued.state).to.equal("issued");
@@ -206,7 +206,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     await provider.request({ method: "evm_setAutomine", params: [false] });
     await env.ledger.statusRegistry.connect(env.actors.registrar).register(holderRef, bindingDigest!);
 
-    wf = reopen();
+    wf = await reopen();
     const waiting = await wf.reconcile();
     expect(waiting.completed).to.deep.equal([]);
     expect(waiting.pending).to.have.length(1);
@@ -228,7 +228,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     const a = "e-saram:REQ-0001";
     const b = "e-saram:REQ-0002";
     const rowB = hrRow({ requestId: "REQ-0002", personId: "8503031234567", name: "이영희", employeeRef: "E-2" });
-    let wf = reopen({ hooks: crashAt("intent-recorded", a) });
+    let wf = await reopen({ hooks: crashAt("intent-recorded", a) });
     await wf.importRequests("e-saram", eSaramExport([hrRow(), rowB]), "hr-batch");
     await env.toInvited(wf, a);
     await env.toInvited(wf, b, rowB);
@@ -239,7 +239,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     });
     await wf.issue(b); // uses the nonce that a's intent recorded
     wf.close();
-    wf = reopen();
+    wf = await reopen();
     expect((await wf.reconcile()).completed).to.deep.equal([a]);
     expect(await registrationsOf(wf.get(a).holderRef)).to.have.length(1);
     expect(wf.get(a).credentialId).to.equal(makeCredentialId(CENTRAL_AGENCY, 1n));
@@ -259,7 +259,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     it("a failing transition leaves neither the state change nor an audit row", async () => {
       const id = "e-saram:REQ-0001";
       const hooks = failOn("approve");
-      const wf = reopen({ hooks });
+      const wf = await reopen({ hooks });
       await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
       const before = wf.audit(id);
       expect(() => wf.approve(id, "dept-head:7001")).to.throw(Crash, "disk full during approve");
@@ -270,7 +270,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     });
 
     it("a failing import imports nothing and records nothing", async () => {
-      const wf = reopen({ hooks: failOn("import") });
+      const wf = await reopen({ hooks: failOn("import") });
       await wf.importRequests("e-saram", eSaramExport([hrRow(), hrRow({ requestId: "REQ-2", personId: "8503031234567" })]), "hr-batch")
         .then(() => expect.fail("should fail"), (e) => expect(e).to.be.instanceOf(Crash));
       expect(wf.list()).to.deep.equal([]);
@@ -280,7 +280,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     it("a failing activation neither uses up the invitation nor binds the device", async () => {
       const id = "e-saram:REQ-0001";
       const hooks = failOn("activate");
-      const wf = reopen({ hooks });
+      const wf = await reopen({ hooks });
       await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
       await env.toInvited(wf, id);
       await env.activateDevice(wf, id).then(() => expect.fail("should fail"), (e) => expect(e).to.be.instanceOf(Crash));
@@ -292,21 +292,21 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     it("a database failure right after the chain registration is recovered from the chain", async () => {
       const id = "e-saram:REQ-0001";
       const hooks = failOn("register");
-      let wf = reopen({ hooks });
+      let wf = await reopen({ hooks });
       await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
       await env.toInvited(wf, id);
       await env.activateDevice(wf, id);
       await wf.issue(id).then(() => expect.fail("should fail"), (e) => expect(e).to.be.instanceOf(Crash));
       expect(wf.get(id)).to.deep.include({ state: "registering", credentialId: undefined });
       wf.close();
-      wf = reopen();
+      wf = await reopen();
       expect((await wf.reconcile()).completed).to.deep.equal([id]);
       expect(await registrationsOf(wf.get(id).holderRef)).to.have.length(1);
     });
   });
 
   it("the audit trail is append-only and the database is bound to one organisation", async () => {
-    const wf = reopen();
+    const wf = await reopen();
     await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
     wf.close();
     const file = path.join(env.dir, `workflow-${CENTRAL_AGENCY}.sqlite`);
@@ -325,7 +325,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     }
     let refused: unknown;
     try {
-      reopen({ agency: LOCAL_GOV, db: `workflow-${CENTRAL_AGENCY}.sqlite` });
+      await reopen({ agency: LOCAL_GOV, db: `workflow-${CENTRAL_AGENCY}.sqlite` });
     } catch (error) {
       refused = error;
     }

@@ -31,7 +31,7 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
   let wf: IssuanceWorkflow;
   beforeEach(async () => {
     env = await issuanceEnv();
-    wf = env.workflow();
+    wf = await env.workflow();
   });
   afterEach(() => {
     wf.close();
@@ -120,7 +120,7 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
 
   it("local government: 인사랑 CSV → issued with the local organisation's issuer key and credential id", async () => {
     wf.close();
-    wf = env.workflow({ agency: LOCAL_GOV });
+    wf = await env.workflow({ agency: LOCAL_GOV });
     const row = hrRow({ requestId: "IS-77", name: "김, \"철수\"", personId: "8002022345678", organisationName: "서울특별시" }, LOCAL_GOV);
     const report = await wf.importRequests("insarang", insarangCsv([row]), "insarang-sync");
     expect(report.created).to.deep.equal(["insarang:IS-77"]);
@@ -160,7 +160,7 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
 
     it("refuses requests for an organisation that was never accredited", async () => {
       wf.close();
-      wf = env.workflow({ agency: 1234567 });
+      wf = await env.workflow({ agency: 1234567 });
       const report = await wf.importRequests("e-saram", eSaramExport([hrRow({}, 1234567)]), "hr-batch");
       expect(report.refused[0]?.code).to.equal("ORGANISATION_NOT_PARTICIPATING");
       expect(report.refused[0]?.reason).to.match(/^NOT_ACCREDITED/);
@@ -170,7 +170,7 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       const central = await wf.importRequests("insarang", insarangCsv([hrRow()]), "hr-batch");
       expect(central.refused[0]?.reason).to.match(/^SOURCE_KIND_MISMATCH: organisation 1741000 is accredited as CentralAgency/);
       wf.close();
-      wf = env.workflow({ agency: LOCAL_GOV });
+      wf = await env.workflow({ agency: LOCAL_GOV });
       const local = await wf.importRequests("e-saram", eSaramExport([hrRow({}, LOCAL_GOV)]), "hr-batch");
       expect(local.refused[0]?.reason).to.match(/^SOURCE_KIND_MISMATCH: organisation 6110000 is accredited as LocalGovernment/);
       expect(wf.get("e-saram:REQ-0001").state).to.equal("refused");
@@ -190,9 +190,10 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
     });
 
     it("refuses a row for another organisation than the one this server issues for (whole file, audited)", async () => {
+      await wf.importRequests("e-saram", eSaramExport([hrRow({ requestId: "REQ-FIRST", personId: "7001011234567" })]), "hr-batch");
       const error = await rejects(wf.importRequests("e-saram", eSaramExport([hrRow(), hrRow({ requestId: "REQ-2" }, LOCAL_GOV)]), "hr-batch"), "INVALID_INPUT", /row 2 agencyCode: 6110000 is not served/);
       expect(error.details?.errors).to.deep.equal([{ row: 2, field: "agencyCode", reason: "6110000 is not served by this issuing server (1741000)" }]);
-      expect(wf.list()).to.deep.equal([]);
+      expect(wf.list().map((r) => r.id)).to.deep.equal(["e-saram:REQ-FIRST"]);
       const refused = wf.audit().at(-1)!;
       expect(refused.action).to.equal("import-refused");
       expect(refused.details).to.deep.include({ source: "e-saram", problems: 1 });
@@ -233,7 +234,9 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       const error = await rejects(wf.importRequests("e-saram", csv, "hr-batch"), "INVALID_INPUT", /not valid JSON/);
       expect(error.details?.errors).to.deep.equal([{ row: 0, field: "", reason: "not valid JSON" }]);
       wf.close();
-      wf = env.workflow({ agency: LOCAL_GOV });
+      wf = await env.workflow({ agency: LOCAL_GOV });
+      // The database exists once an import succeeded (a refused first import creates none): refusals are audited in it.
+      await wf.importRequests("insarang", insarangCsv([hrRow({ requestId: "L-OK", personId: "7001011234567" }, LOCAL_GOV)]), "hr-batch");
       const csvErr = await rejects(
         wf.importRequests("insarang", insarangCsv([
           hrRow({}, LOCAL_GOV),
@@ -248,8 +251,8 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
         { row: 3, field: "mobile", reason: "must be a Korean mobile number (010-1234-5678 or +82 10-1234-5678)" },
         { row: 4, field: "reissueReason", reason: "is required for a reissue (lost-device, pin-lockout, app-deleted, device-replaced)" },
       ]);
-      expect(wf.list()).to.deep.equal([]);
-      expect(wf.audit().map((e) => e.action)).to.deep.equal(["import-refused"]);
+      expect(wf.list().map((r) => r.id)).to.deep.equal(["insarang:L-OK"]);
+      expect(wf.audit().map((e) => e.action)).to.deep.equal(["import", "import-refused"]);
     });
   });
 
@@ -478,24 +481,24 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       expect(await env.ledger.statusRegistry.nextSequence(CENTRAL_AGENCY)).to.equal(0n);
     });
 
-    it("refuses an inconsistent configuration", () => {
-      const bad = (extra: Parameters<IssuanceEnv["workflow"]>[0], code: ErrorCode, pattern: RegExp) => {
+    it("refuses an inconsistent configuration", async () => {
+      const bad = async (extra: Parameters<IssuanceEnv["workflow"]>[0], code: ErrorCode, pattern: RegExp) => {
         let error: unknown;
         try {
-          env.workflow({ db: "bad.sqlite", ...extra }).close();
+          (await env.workflow({ db: "bad.sqlite", ...extra })).close();
         } catch (e) {
           error = e;
         }
         expect(isCivilIdError(error, code), String(error)).to.equal(true);
         expect((error as Error).message).to.match(pattern);
       };
-      bad({ extra: { chainId: 1 } }, "CHAIN_ID_MISMATCH", /differs from the deployment's chain/);
-      bad({ extra: { issuer: issuerFromPrivateKey(1, env.centralKey.privateKey) } }, "CHAIN_ID_MISMATCH", /is not on chain/);
-      bad({ extra: { holderSecret: new Uint8Array(16) } }, "INVALID_INPUT", /holder secret must be at least 32 bytes/);
-      bad({ extra: { invitation: { baseUrl: "http://id.example.go.kr/activate" } } }, "INVALID_INPUT", /must use https/);
-      bad({ extra: { invitation: { baseUrl: "https://id.example.go.kr/a", ttlSeconds: 10 } } }, "INVALID_INPUT", /ttlSeconds/);
-      bad({ extra: { ledger: { ...env.ledger, statusRegistry: env.ledger.statusRegistry.connect(env.ethers.provider) } } }, "INVALID_INPUT", /Registrar signer/);
-      bad({ agency: 123 }, "INVALID_AGENCY_CODE", /7-digit/);
+      await bad({ extra: { chainId: 1 } }, "CHAIN_ID_MISMATCH", /differs from the deployment's chain/);
+      await bad({ extra: { issuer: issuerFromPrivateKey(1, env.centralKey.privateKey) } }, "CHAIN_ID_MISMATCH", /is not on chain/);
+      await bad({ extra: { holderSecret: new Uint8Array(16) } }, "INVALID_INPUT", /holder secret must be at least 32 bytes/);
+      await bad({ extra: { invitation: { baseUrl: "http://id.example.go.kr/activate" } } }, "INVALID_INPUT", /must use https/);
+      await bad({ extra: { invitation: { baseUrl: "https://id.example.go.kr/a", ttlSeconds: 10 } } }, "INVALID_INPUT", /ttlSeconds/);
+      await bad({ extra: { ledger: { ...env.ledger, statusRegistry: env.ledger.statusRegistry.connect(env.ethers.provider) } } }, "INVALID_INPUT", /Registrar signer/);
+      await bad({ agency: 123 }, "INVALID_AGENCY_CODE", /7-digit/);
     });
   });
 
@@ -530,12 +533,30 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       expect((await status.status(reissued.credentialId!)).stateName).to.equal("active");
     });
 
+    it("writes the reissue request of an issued request's holder as the HR export HR files, checking the person", async () => {
+      const first = hrRow();
+      await wf.importRequests("e-saram", eSaramExport([first]), "hr-batch");
+      const oldId = "e-saram:REQ-0001";
+      await rejects(() => wf.reissueExport(oldId, { reason: "lost-device", hrRequestId: "REQ-0002", personId: first.personId }), "INVALID_WORKFLOW_STATE", /is requested, not issued/);
+      await env.toInvited(wf, oldId);
+      await env.activateDevice(wf, oldId);
+      await wf.issue(oldId);
+      await rejects(() => wf.reissueExport(oldId, { reason: "lost-device", hrRequestId: "REQ-0002", personId: "7001011234567" }), "INVALID_INPUT", /not the holder of e-saram:REQ-0001/);
+      await rejects(() => wf.reissueExport(oldId, { reason: "stolen" as never, hrRequestId: "REQ-0002", personId: first.personId }), "INVALID_INPUT", /must be one of lost-device/);
+      await rejects(() => wf.reissueExport(oldId, { reason: "lost-device", hrRequestId: "bad id", personId: first.personId }), "INVALID_INPUT", /requestId/);
+      const exported = wf.reissueExport(oldId, { reason: "pin-lockout", hrRequestId: "REQ-0002", personId: first.personId });
+      expect(exported).to.deep.include({ source: "e-saram", requestId: "e-saram:REQ-0002" });
+      const report = await wf.importRequests(exported.source, exported.text, "hr-batch");
+      expect(report.created).to.deep.equal(["e-saram:REQ-0002"]);
+      expect(wf.get("e-saram:REQ-0002")).to.deep.include({ kind: "reissue", reissueReason: "pin-lockout", holderRef: wf.get(oldId).holderRef, name: first.name });
+    });
+
     it("a contract refusal (holder active at another organisation) returns the request to activated and records why", async () => {
       await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
       await env.toInvited(wf, "e-saram:REQ-0001");
       await env.activateDevice(wf, "e-saram:REQ-0001");
       await wf.issue("e-saram:REQ-0001");
-      const local = env.workflow({ agency: LOCAL_GOV });
+      const local = await env.workflow({ agency: LOCAL_GOV });
       try {
         const moved = hrRow({ requestId: "IS-1", organisationName: "서울특별시" }, LOCAL_GOV);
         await local.importRequests("insarang", insarangCsv([moved]), "insarang-sync");

@@ -13,7 +13,6 @@ import { OnlineLedgerView } from "../../../sdk/status/ledger-view.js";
 import { ChallengeRegistry } from "../../../sdk/verifier/challenges.js";
 import { PresentationVerifier } from "../../../sdk/verifier/verifier.js";
 import { POLICIES } from "../../../sdk/verifier/policies.js";
-import { CachingDidResolver } from "../../../sdk/did/resolver.js";
 import { didForAddress } from "../../../sdk/did/did.js";
 import { createVerifiablePresentationJwt } from "did-jwt-vc";
 import { ES256KSigner } from "did-jwt";
@@ -25,7 +24,7 @@ describe("privacy: no personal data on chain or in the issuing database beyond n
 
   it("issues and verifies without any personal datum reaching the chain; discloses only the policy's claims", async () => {
     env = await issuanceEnv();
-    const wf = env.workflow();
+    const wf = await env.workflow();
     const row = hrRow({ requestId: "PRIV-1", personId: "7705051234567", name: "박비밀", employeeRef: "SECRET-EMP-4242", mobile: "010-5555-4242" });
     const report = await wf.importRequests("e-saram", eSaramExport([row]), "hr-sync");
     const id = report.created[0]!;
@@ -37,7 +36,6 @@ describe("privacy: no personal data on chain or in the issuing database beyond n
     // A verification (reads only, but presentations could have been written somewhere by a careless verifier).
     const verifier = new PresentationVerifier({
       ledger: new OnlineLedgerView(env.ledger, env.ethers.provider),
-      resolver: new CachingDidResolver({ provider: env.ethers.provider, chainId: env.chainId, registry: env.ledger.deployment.didRegistry }),
       challenges: new ChallengeRegistry(),
     });
     const challenge = verifier.issueChallenge();

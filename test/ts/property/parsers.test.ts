@@ -12,7 +12,7 @@ import { parseCsv } from "../../../sdk/issuer/csv.js";
 import { parseDeployment } from "../../../sdk/chain/deployment.js";
 import { parseAgencyCode, parseCredentialId } from "../../../sdk/chain/codes.js";
 import { parseEthrDid } from "../../../sdk/did/did.js";
-import { decodeCompactJws } from "../../../sdk/verifier/jws.js";
+import { decodeCompactJws } from "../../../sdk/credential/jws.js";
 import { assessPin } from "../../../sdk/wallet/pin.js";
 import { civilIdWorld } from "../helpers/world.js";
 import { OnlineLedgerView } from "../../../sdk/status/ledger-view.js";
@@ -109,7 +109,7 @@ describe("property: the verifier refuses random presentations without crashing",
 
   before(async () => {
     w = await civilIdWorld();
-    verifier = new PresentationVerifier({ ledger: new OnlineLedgerView(w.ledger, w.provider), resolver: w.resolver, challenges: new ChallengeRegistry() });
+    verifier = new PresentationVerifier({ ledger: new OnlineLedgerView(w.ledger, w.provider), challenges: new ChallengeRegistry() });
   });
 
   it("random strings, JWS-shaped garbage and random JSON are refused with a structural reason", async () => {

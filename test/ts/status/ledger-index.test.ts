@@ -216,7 +216,7 @@ describe("LedgerIndex", function () {
           return provider.getLogs(filter);
         },
       });
-      const small = new LedgerIndex({ provider: spying, deployment: f.ledger.deployment, blocksPerQuery: 3 });
+      const small = new LedgerIndex({ provider: spying, deployment: f.ledger.deployment, blocksPerQuery: 3, catchUp: "events" });
       const head = await small.sync();
       expect(head).to.equal(await provider.getBlockNumber());
       expect(ranges.length).to.be.greaterThan(3);
@@ -455,7 +455,7 @@ describe("LedgerIndex", function () {
       const flaky = providerWith(provider, {
         getLogs: ((filter: never) => (++calls === failAt ? Promise.reject(new Error("socket hang up")) : provider.getLogs(filter))) as never,
       });
-      const idx = new LedgerIndex({ provider: flaky, deployment: f.ledger.deployment, blocksPerQuery: 2 });
+      const idx = new LedgerIndex({ provider: flaky, deployment: f.ledger.deployment, blocksPerQuery: 2, catchUp: "events" });
       const first = await idx.sync();
       await change("lock", CENTRAL_AGENCY, 0, 2, 1);
       await register(LOCAL_GOV, [40, 41]);

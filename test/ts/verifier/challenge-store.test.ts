@@ -102,7 +102,7 @@ describe("verifier/challenge-store: single-use challenges shared by processes", 
     const holder = Wallet.createRandom();
     const { jwt } = await w.issueTo(holder, "person-1");
     const store = new SqliteChallengeStore(file);
-    const verifier = (scope: typeof GATE) => new PresentationVerifier({ ledger: new OnlineLedgerView(w.ledger, w.provider), resolver: w.resolver, challenges: store.scoped(scope) });
+    const verifier = (scope: typeof GATE) => new PresentationVerifier({ ledger: new OnlineLedgerView(w.ledger, w.provider), challenges: store.scoped(scope) });
     const gate = verifier(GATE);
     const challenge = gate.issueChallenge();
     const vp = await w.present(holder, jwt, challenge, GATE.audience);
@@ -110,7 +110,7 @@ describe("verifier/challenge-store: single-use challenges shared by processes", 
     expect(first.ok, first.details.join(" ")).to.equal(true);
     // A second gate process (another store on the same file) sees the replay.
     const other = new SqliteChallengeStore(file);
-    const gate2 = new PresentationVerifier({ ledger: new OnlineLedgerView(w.ledger, w.provider), resolver: w.resolver, challenges: other.scoped(GATE) });
+    const gate2 = new PresentationVerifier({ ledger: new OnlineLedgerView(w.ledger, w.provider), challenges: other.scoped(GATE) });
     expect((await gate2.verify(vp, { challenge, audience: GATE.audience, policy: POLICIES.buildingGate })).reasons).to.deep.equal(["CHALLENGE_REPLAYED"]);
     // A challenge the library issued does not open the gate.
     const libraryChallenge = store.issue(LIBRARY).challenge;

@@ -6,7 +6,9 @@
  */
 import { generateKeyPairSync } from "node:crypto";
 import { expect } from "chai";
-import { signDocumentJwt } from "../../../sdk/wallet/document-signature.js";
+import { signDocumentJwt } from "../../../sdk/protocol/document-signature.js";
+import { es256kSigner } from "../../../sdk/protocol/signers.js";
+import { encodeDidAttributeName } from "../../../sdk/did/signed-writes.js";
 import { ES256KSigner, ES256Signer } from "did-jwt";
 import { Wallet, ZeroAddress, getBytes } from "ethers";
 import { civilIdWorld, claimsFor, HOLDER_SECRET } from "../helpers/world.js";
@@ -30,8 +32,8 @@ import {
   type Holder,
 } from "../helpers/forge.js";
 import { OnlineLedgerView, type LedgerView } from "../../../sdk/status/ledger-view.js";
+import { ledgerNodeFromProvider, type LedgerNode } from "../../../sdk/status/ledger-node.js";
 import { LedgerIndex } from "../../../sdk/status/ledger-index.js";
-import { CachingDidResolver } from "../../../sdk/did/resolver.js";
 import { didForAddress } from "../../../sdk/did/did.js";
 import { StatusClient } from "../../../sdk/status/client.js";
 import { holderReference } from "../../../sdk/status/holder-ref.js";
@@ -70,6 +72,7 @@ const ALL_CODES = [
   "ORGANISATION_SUSPENDED", "ORGANISATION_REMOVED", "ORGANISATION_NOT_ALLOWED", "CREDENTIAL_TYPE_NOT_ALLOWED_FOR_ISSUER",
   "CREDENTIAL_NOT_REGISTERED", "CREDENTIAL_BINDING_MISMATCH", "CREDENTIAL_LOCKED", "CREDENTIAL_REVOKED",
   "CREDENTIAL_SUPERSEDED", "BAD_DOCUMENT_SIGNATURE", "DOCUMENT_ALTERED", "LEDGER_UNAVAILABLE", "INDEX_STALE", "INTERNAL_ERROR",
+  "LEDGER_DISAGREEMENT",
 ] as const satisfies readonly RefusalCode[];
 type Untested = Exclude<RefusalCode, (typeof ALL_CODES)[number]>;
 const everyCodeListed: [Untested] extends [never] ? true : Untested = true;
@@ -108,7 +111,6 @@ describe("PresentationVerifier refusals", function () {
   function verifier(options: Partial<VerifierOptions> = {}): PresentationVerifier {
     return new PresentationVerifier({
       ledger: new OnlineLedgerView(w.ledger, w.provider),
-      resolver: new CachingDidResolver({ provider: w.provider, chainId: w.chainId, registry: w.ledger.deployment.didRegistry }),
       challenges: new ChallengeRegistry(),
       ...options,
     });
@@ -209,7 +211,8 @@ describe("PresentationVerifier refusals", function () {
       const crafted = await tapCrafted(verifier(), [base.jwt]);
       expectAccepted(crafted);
       expect(crafted.claims).to.deep.equal({ name: "홍길동", agencyCode: CENTRAL_AGENCY, organisation: "행정안전부" });
-      expect(crafted.credentialId).to.equal(base.credentialId.toString());
+      // The gate's policy names no identifier: neither the credential id nor the device DID is in the result.
+      expect(crafted).to.not.have.any.keys("credentialId", "holder");
     });
   });
 
@@ -443,12 +446,22 @@ describe("PresentationVerifier refusals", function () {
       expectRefused(await tapCrafted(verifier(), [await credential({}, forger.privateKey)]), ["BAD_CREDENTIAL_SIGNATURE"]);
     });
 
-    it("refuses credentials of an issuer whose DID was deactivated on the DID registry", async () => {
-      expectAccepted(await tap(verifier()));
+    it("takes issuer trust from the IssuerRegistry alone: a veriKey delegate of an accredited key cannot sign credentials", async () => {
+      // The accredited key adds a delegate in the (ERC-1056) DID registry: did-jwt would accept the delegate's
+      // signature against the DID document. Only the key the organisation accredited may sign.
       const issuerSigner = w.issuerWallet.connect(w.provider);
       await w.networkHelpers.setBalance(issuerSigner.address, 10n ** 18n);
+      const delegate = Wallet.createRandom();
+      const veriKey = encodeDidAttributeName("veriKey");
+      await (await w.ledger.didRegistry.connect(issuerSigner).addDelegate(issuerSigner.address, veriKey, delegate.address, 86_400)).wait();
+      expect(await w.ledger.didRegistry.validDelegate(issuerSigner.address, veriKey, delegate.address)).to.equal(true);
+      const byDelegate = await registered((credentialId) => credential({ credentialId }, delegate.privateKey));
+      expectRefused(await tapCrafted(verifier(), [byDelegate]), ["BAD_CREDENTIAL_SIGNATURE"]);
+      // A DID registry change is not an accreditation event either way; retiring the key in the IssuerRegistry is.
       await (await w.ledger.didRegistry.connect(issuerSigner).changeOwner(issuerSigner.address, ZeroAddress)).wait();
-      expectRefused(await tap(verifier()), ["BAD_CREDENTIAL_SIGNATURE"]);
+      expectAccepted(await tap(verifier()));
+      await (await w.ledger.issuerRegistry.connect(w.actors.orgAdmin).retireIssuerKey(CENTRAL_AGENCY, w.issuerWallet.address, true)).wait();
+      expectRefused(await tap(verifier()), ["ISSUER_KEY_COMPROMISED"]);
     });
   });
 
@@ -511,7 +524,6 @@ describe("PresentationVerifier refusals", function () {
       await governance("suspend", [CENTRAL_AGENCY]);
       const refused = await tap(verifier());
       expectRefused(refused, ["ORGANISATION_SUSPENDED"]);
-      expect(refused.credentialId).to.equal(base.credentialId.toString());
       await governance("reinstate", [CENTRAL_AGENCY]);
       expectAccepted(await tap(verifier()));
     });
@@ -760,16 +772,17 @@ describe("PresentationVerifier refusals", function () {
     const documentBytes = new TextEncoder().encode("출장 신청서: 2026-12-01 세종→서울");
     async function signed(signerKey: Holder = holder, credentialJwt = base.jwt, document = documentBytes) {
       const signerDid = didForAddress(w.chainId, signerKey.address);
-      return (await signDocumentJwt({ signerDid, signer: ES256KSigner(getBytes(signerKey.privateKey)), credential: credentialJwt, credentialStatusId: undefined, document, now: await chainNow() })).jwt;
+      return (await signDocumentJwt({ signerDid, signer: es256kSigner(signerKey.privateKey), credential: credentialJwt, credentialStatusId: undefined, document, now: await chainNow() })).jwt;
     }
     const check = (v: PresentationVerifier, signature: string, document = documentBytes, credentialJwt = base.jwt) =>
       v.verifySignedDocument({ signature, document, credential: credentialJwt, policy: POLICIES.documentSignature });
 
-    it("accepts the genuine document and names the signer", async () => {
+    it("accepts the genuine document and names the signing credential (not the device DID: the policy does not disclose it)", async () => {
       const r = await check(verifier(), await signed());
       expect(r.reasons, r.details.join(" | ")).to.deep.equal([]);
       expect(r.ok).to.equal(true);
-      expect(r.holder).to.equal(base.holderDid);
+      expect(r.credentialId).to.equal(base.credentialId.toString());
+      expect(r.holder).to.equal(undefined);
       expect(r.claims).to.include({ name: "홍길동", organisation: "행정안전부" });
     });
 
@@ -813,9 +826,17 @@ describe("PresentationVerifier refusals", function () {
       expectRefused(await tap(verifier({ ledger: down })), ["LEDGER_UNAVAILABLE"]);
     });
 
-    it("refuses with LEDGER_UNAVAILABLE when the issuer DID cannot be resolved", async () => {
-      const unresolvable = { resolve: async () => ({ didResolutionMetadata: { error: "notFound", message: "node down" }, didDocument: null, didDocumentMetadata: {} }) };
-      expectRefused(await tap(verifier({ resolver: unresolvable })), ["LEDGER_UNAVAILABLE"]);
+    it("refuses with LEDGER_DISAGREEMENT when two nodes of a 2-of-2 quorum answer differently at the same block", async () => {
+      const honest = ledgerNodeFromProvider(w.provider, { name: "ministry-a" });
+      // A node whose statusOf answers "registered, Locked, reason 1" for the Active credential: the nodes disagree.
+      const b = ledgerNodeFromProvider(w.provider, { name: "ministry-b" });
+      const statusOf = w.ledger.statusRegistry.interface.getFunction("statusOf").selector;
+      const liar: LedgerNode = {
+        name: b.name, chainId: () => b.chainId(), blockNumber: () => b.blockNumber(), blockHash: (h) => b.blockHash(h), getLogs: (q) => b.getLogs(q),
+        call: (to, data, height) => (data.startsWith(statusOf) ? Promise.resolve("0x" + [1, 1, 1].map((n) => n.toString(16).padStart(64, "0")).join("")) : b.call(to, data, height)),
+      };
+      const quorum = new OnlineLedgerView({ deployment: w.ledger.deployment, nodes: [honest, liar], quorum: 2 });
+      expectRefused(await tap(verifier({ ledger: quorum })), ["LEDGER_DISAGREEMENT"]);
     });
 
     it("refuses with INDEX_STALE when the local index never synced", async () => {

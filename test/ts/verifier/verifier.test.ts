@@ -15,7 +15,6 @@ describe("PresentationVerifier (online ledger view)", () => {
     const { jwt } = await w.issueTo(holder, "person-1");
     const verifier = new PresentationVerifier({
       ledger: new OnlineLedgerView(w.ledger, w.provider),
-      resolver: w.resolver,
       challenges: new ChallengeRegistry(),
     });
     const challenge = verifier.issueChallenge();

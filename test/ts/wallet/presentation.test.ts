@@ -16,7 +16,7 @@ describe("holder wallet presentations", () => {
   beforeEach(async () => {
     ({ dir, cleanup } = await tempDir());
     wallet = await newWallet(dir);
-    credential = await issueCredential(testIssuer(), wallet.did);
+    credential = await issueCredential(testIssuer(), wallet);
     await wallet.storeCredential(credential);
   });
   afterEach(async () => cleanup());

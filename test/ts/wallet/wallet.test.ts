@@ -3,7 +3,8 @@ import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { expect } from "chai";
-import { decryptKeystoreJson } from "ethers";
+import { Wallet, decryptKeystoreJson } from "ethers";
+import { makeCredentialId } from "../../../sdk/chain/codes.js";
 import {
   HolderWallet,
   MAX_FAILED_ATTEMPTS,
@@ -23,10 +24,13 @@ import {
   ScriptedGate,
   expectCode,
   issueCredential,
+  statusIdOf,
   newWallet,
   tempDir,
   testIssuer,
 } from "../helpers/wallet.js";
+
+const idOf = (sequence: bigint) => makeCredentialId(1741000, sequence);
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -61,8 +65,10 @@ describe("holder wallet", () => {
       expect(holderDid(31337, address)).to.equal("did:ethr:0x7a69:0x8ba1f109551bD432803012645Ac136ddd64DBA72");
       expect(holderDid(31337n, address)).to.equal(holderDid(31337, address));
       expect(holderDid(1, address)).to.match(/^did:ethr:0x1:/);
-      expect(parseHolderDid(holderDid(31337, address))).to.deep.equal({ chainId: 31337n, address: "0x8ba1f109551bD432803012645Ac136ddd64DBA72" });
-      expect(sameHolderDid(`did:ethr:31337:${address}`, holderDid(31337, address))).to.equal(true);
+      expect(parseHolderDid(holderDid(31337, address))).to.deep.include({ method: "ethr", chainId: 31337n, address: "0x8ba1f109551bD432803012645Ac136ddd64DBA72" });
+      // One answer on decimal chain ids, shared with every party: refused (ethr-did-resolver reads them as names).
+      expect(sameHolderDid(`did:ethr:31337:${address}`, holderDid(31337, address))).to.equal(false);
+      expect(sameHolderDid(`did:ethr:0x7a69:${address}`, holderDid(31337, address))).to.equal(true);
       expect(sameHolderDid(`did:ethr:0x1:${address}`, holderDid(31337, address))).to.equal(false);
       expect(parseHolderDid(`did:ethr:0x7a69:${address}#controller`)).to.equal(undefined);
     });
@@ -190,7 +196,7 @@ describe("holder wallet", () => {
     it(`locks after ${MAX_FAILED_ATTEMPTS} wrong PINs and destroys the key and credential in the file`, async () => {
       const file = path.join(dir, "wallet.json");
       const wallet = await newWallet(dir);
-      const credential = await issueCredential(testIssuer(), wallet.did, { statusId: "civil-id-status:31337:42" });
+      const credential = await issueCredential(testIssuer(), wallet, { credentialId: idOf(42n) });
       await wallet.storeCredential(credential);
       const material = await keyMaterial(file);
 
@@ -198,7 +204,7 @@ describe("holder wallet", () => {
         expect((await expectCode(wallet.verifyPin(OTHER_PIN), "WRONG_PIN")).details).to.deep.include({ attemptsLeft: left });
       }
       const locked = await expectCode(wallet.verifyPin(OTHER_PIN), "WALLET_LOCKED");
-      expect(locked.details).to.include({ reason: "PIN_LOCKOUT", credentialStatusId: "civil-id-status:31337:42" });
+      expect(locked.details).to.include({ reason: "PIN_LOCKOUT", credentialStatusId: statusIdOf(idOf(42n)) });
 
       const text = await readFile(file, "utf8");
       for (const secret of [material.ciphertext, material.mac, material.salt, material.privateKey.slice(2), credential]) {
@@ -213,7 +219,7 @@ describe("holder wallet", () => {
       await expectCode(wallet.verifyPin(PIN), "WALLET_LOCKED");
       const reopened = await HolderWallet.open(file);
       expect(await reopened.status()).to.deep.include({ locked: true, attemptsLeft: 0 });
-      expect((await reopened.status()).credential).to.deep.equal({ digest: undefined, statusId: "civil-id-status:31337:42", expiresAt: undefined });
+      expect((await reopened.status()).credential).to.deep.equal({ digest: undefined, statusId: statusIdOf(idOf(42n)), expiresAt: undefined });
       await expectCode(reopened.createPresentation({ pin: PIN, challenge: "c", audience: "did:web:verifier" }), "WALLET_LOCKED");
       await expectCode(reopened.signDocument({ pin: PIN, document: new Uint8Array([1]) }), "WALLET_LOCKED");
       await expectCode(reopened.storeCredential(credential), "WALLET_LOCKED");
@@ -323,7 +329,7 @@ describe("holder wallet", () => {
     it("requires the gate's approval as well as the PIN for using the key; a refusal spends no PIN attempt", async () => {
       const gate = new ScriptedGate(false);
       const wallet = await newWallet(dir, { biometricGate: gate });
-      await wallet.storeCredential(await issueCredential(testIssuer(), wallet.did));
+      await wallet.storeCredential(await issueCredential(testIssuer(), wallet));
       await expectCode(wallet.createPresentation({ pin: PIN, challenge: "n-1", audience: "did:web:gate.example" }), "BIOMETRIC_REFUSED");
       await expectCode(wallet.signDocument({ pin: PIN, document: new Uint8Array([1, 2]), purpose: "결재" }), "BIOMETRIC_REFUSED");
       await expectCode(wallet.changePin(PIN, OTHER_PIN), "BIOMETRIC_REFUSED");
@@ -339,11 +345,24 @@ describe("holder wallet", () => {
       await expectCode(wallet.createPresentation({ pin: OTHER_PIN, challenge: "n-3", audience: "did:web:gate.example" }), "WRONG_PIN");
     });
 
+    it("gates verifyPin too: without the holder's biometrics a thief has no PIN oracle and cannot wipe the key", async () => {
+      const gate = new ScriptedGate(false);
+      const wallet = await newWallet(dir, { biometricGate: gate });
+      for (let i = 0; i < MAX_FAILED_ATTEMPTS + 2; i++) await expectCode(wallet.verifyPin(OTHER_PIN), "BIOMETRIC_REFUSED");
+      await expectCode(wallet.verifyPin(PIN), "BIOMETRIC_REFUSED");
+      expect(await wallet.status()).to.include({ locked: false, failedAttempts: 0 });
+      expect(gate.reasons).to.have.length(MAX_FAILED_ATTEMPTS + 3);
+      gate.answer = true;
+      await expectCode(wallet.verifyPin(OTHER_PIN), "WRONG_PIN");
+      await wallet.verifyPin(PIN);
+      expect((await wallet.status()).failedAttempts).to.equal(0);
+    });
+
     it("is not asked when the request cannot succeed anyway", async () => {
       const gate = new ScriptedGate(true);
       const wallet = await newWallet(dir, { biometricGate: gate });
       await expectCode(wallet.createPresentation({ pin: PIN, challenge: "n", audience: "did:web:v" }), "NO_CREDENTIAL");
-      await wallet.storeCredential(await issueCredential(testIssuer(), wallet.did));
+      await wallet.storeCredential(await issueCredential(testIssuer(), wallet));
       await expectCode(wallet.createPresentation({ pin: PIN, challenge: "", audience: "did:web:v" }), "INVALID_INPUT");
       await expectCode(wallet.createPresentation({ pin: "1234", challenge: "n", audience: "did:web:v" }), "INVALID_INPUT");
       expect(gate.reasons).to.deep.equal([]);
@@ -355,34 +374,41 @@ describe("holder wallet", () => {
       const file = path.join(dir, "wallet.json");
       const wallet = await newWallet(dir);
       const issuer = testIssuer();
-      const first = await issueCredential(issuer, wallet.did, { statusId: "civil-id-status:31337:1" });
-      const second = await issueCredential(issuer, wallet.did, { statusId: "civil-id-status:31337:2" });
+      const first = await issueCredential(issuer, wallet, { credentialId: idOf(1n) });
+      const second = await issueCredential(issuer, wallet, { credentialId: idOf(2n) });
       const info = await wallet.storeCredential(first);
-      expect(info).to.include({ statusId: "civil-id-status:31337:1", issuer: issuer.did });
+      expect(info).to.include({ statusId: statusIdOf(idOf(1n)), issuer: issuer.did });
       expect(await wallet.credential()).to.equal(first);
       await wallet.storeCredential(second);
       expect(await wallet.credential()).to.equal(second);
       const text = await readFile(file, "utf8");
       expect(text).to.include(second);
       expect(text).not.to.include(first);
-      expect((await (await HolderWallet.open(file)).status()).credential?.statusId).to.equal("civil-id-status:31337:2");
+      expect((await (await HolderWallet.open(file)).status()).credential?.statusId).to.equal(statusIdOf(idOf(2n)));
     });
 
-    it("accepts the subject DID with any address case, refuses credentials for someone else", async () => {
+    it("refuses credentials for someone else, and subject spellings every verifier refuses (one DID, one spelling)", async () => {
       const wallet = await newWallet(dir);
       const issuer = testIssuer();
-      const lower = `did:ethr:0x7a69:${wallet.address.toLowerCase()}`;
-      await wallet.storeCredential(await issueCredential(issuer, lower));
-      const other = holderDid(CHAIN_ID, testIssuer().key.address);
-      const mismatch = await expectCode(wallet.storeCredential(await issueCredential(issuer, other)), "CREDENTIAL_SUBJECT_MISMATCH");
-      expect(mismatch.details).to.deep.include({ subject: other });
-      const otherChain = holderDid(1, wallet.address);
-      await expectCode(wallet.storeCredential(await issueCredential(issuer, otherChain)), "CREDENTIAL_SUBJECT_MISMATCH");
+      const stranger = Wallet.createRandom();
+      const mismatch = await expectCode(wallet.storeCredential(await issueCredential(issuer, stranger)), "CREDENTIAL_SUBJECT_MISMATCH");
+      expect(mismatch.details).to.deep.include({ subject: holderDid(CHAIN_ID, stranger.address) });
+      const good = await issueCredential(issuer, wallet);
+      const respelled = (sub: string) => {
+        const [h, p, sig] = good.split(".") as [string, string, string];
+        const payload = JSON.parse(Buffer.from(p, "base64url").toString("utf8")) as Record<string, unknown>;
+        return `${h}.${Buffer.from(JSON.stringify({ ...payload, sub })).toString("base64url")}.${sig}`;
+      };
+      for (const sub of [`did:ethr:0x7a69:${wallet.address.toLowerCase()}`, `did:ethr:31337:${wallet.address}`, `did:ethr:0x07a69:${wallet.address}`, holderDid(1, wallet.address)]) {
+        const refused = await expectCode(wallet.storeCredential(respelled(sub)), "MALFORMED_JWT");
+        expect(refused.details?.reason, sub).to.be.oneOf(["BAD_SUBJECT", "CHAIN_MISMATCH", "DEVICE_KEY_NOT_OF_SUBJECT"]);
+      }
+      expect(await wallet.credential()).to.equal(undefined);
     });
 
     it("refuses what is not a signed, unexpired VC JWT", async () => {
       const wallet = await newWallet(dir);
-      const good = await issueCredential(testIssuer(), wallet.did);
+      const good = await issueCredential(testIssuer(), wallet);
       const [header, payload] = good.split(".");
       const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
       const noVc = `${header}.${b64({ iss: "did:ethr:0x7a69:0x0", sub: wallet.did })}.c2ln`;
@@ -391,7 +417,7 @@ describe("holder wallet", () => {
       await expectCode(wallet.storeCredential(noVc), "MALFORMED_JWT");
       await expectCode(wallet.storeCredential(unsigned), "MALFORMED_JWT");
       await expectCode(wallet.storeCredential("a".repeat(70_000)), "MALFORMED_JWT");
-      await expectCode(wallet.storeCredential(await issueCredential(testIssuer(), wallet.did, { expiresInSeconds: -60 })), "INVALID_INPUT");
+      await expectCode(wallet.storeCredential(await issueCredential(testIssuer(), wallet, { expiresInSeconds: -60 })), "INVALID_INPUT");
       expect(await wallet.credential()).to.equal(undefined);
     });
   });

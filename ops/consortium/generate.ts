@@ -1,7 +1,7 @@
 /**
  * Generates the Hyperledger Besu QBFT network files of the consortium from one input JSON file.
  *
- *   ./node_modules/.bin/tsx scripts/consortium/generate.ts --input scripts/consortium/example.json --out build/consortium
+ *   ./node_modules/.bin/tsx ops/consortium/generate.ts --input ops/consortium/example.json --out build/consortium
  *
  * Writes genesis.json, network.json, docker-compose.yml (documentation only) and, per ministry,
  * nodes/<name>/{config.toml, static-nodes.json, permissions_config.toml}. See docs/CONSORTIUM.md.
@@ -17,11 +17,11 @@ import {
   parseConsortiumInput,
   qbftQuorum,
   writeConsortiumFiles,
-} from "../../sdk/chain/besu-genesis.js";
+} from "./index.js";
 
 const USAGE = `Usage: generate.ts --input <consortium.json> --out <directory> [--force | --nodes-only]
 
-  --input, -i   consortium description (schema: docs/CONSORTIUM.md, sample: scripts/consortium/example.json)
+  --input, -i   consortium description (schema: docs/CONSORTIUM.md, sample: ops/consortium/example.json)
   --out, -o     output directory (created if missing)
   --force       replace an existing genesis.json in the output directory (a new genesis is a new chain)
   --nodes-only  keep the running network's <out>/genesis.json and rebuild only the node files, e.g. after a

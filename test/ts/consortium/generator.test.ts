@@ -18,13 +18,13 @@ import {
   qbftQuorum,
   writeConsortiumFiles,
   type ConsortiumConfig,
-} from "../../../sdk/chain/besu-genesis.js";
+} from "../../../ops/consortium/index.js";
 
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-const EXAMPLE = path.join(ROOT, "scripts/consortium/example.json");
+const EXAMPLE = path.join(ROOT, "ops/consortium/example.json");
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
-const SCRIPT = path.join(ROOT, "scripts/consortium/generate.ts");
+const SCRIPT = path.join(ROOT, "ops/consortium/generate.ts");
 
 // Deterministic node keys for the tests (test-only secrets, never used anywhere else).
 const KEYS = [1, 2, 3, 4, 5].map((i) => new Wallet(`0x${i.toString(16).padStart(2, "0").repeat(32)}`));

@@ -1,0 +1,128 @@
+/**
+ * The strict compact-JWS codec every party uses for credentials, presentations and document signatures, and the
+ * signature rules: ES256K (secp256k1) and ES256 (P-256), 64-byte r‖s (RFC 7515 §A.3 / RFC 7518 §3.4), low-s only.
+ * Signatures are verified with Node's OpenSSL (node:crypto); no JWT library decodes leniently on our behalf.
+ */
+import { createPublicKey, verify as cryptoVerify, type KeyObject } from "node:crypto";
+
+export type JwsAlgorithm = "ES256K" | "ES256";
+export const JWS_ALGORITHMS: readonly JwsAlgorithm[] = ["ES256K", "ES256"];
+
+/** Group orders: a signature with s > n/2 is the malleable twin of a valid one and is refused. */
+const CURVE_ORDER: Record<JwsAlgorithm, bigint> = {
+  ES256K: 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n,
+  ES256: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+};
+
+export interface CompactJws {
+  readonly header: Record<string, unknown>;
+  readonly payload: Record<string, unknown>;
+  readonly signingInput: string;
+  readonly signature: Buffer;
+}
+
+export type JwsDecodeFailure = "NOT_A_STRING" | "TOO_LARGE" | "NOT_COMPACT_JWS" | "NOT_JSON";
+
+/**
+ * Splits and decodes a compact JWS without trusting it: strict base64url, strict UTF-8 (invalid byte sequences
+ * are refused, not replaced), JSON objects only. Answers the failure instead of throwing.
+ */
+export function decodeJws(token: unknown, maxLength: number): { ok: true; jws: CompactJws } | { ok: false; failure: JwsDecodeFailure } {
+  if (typeof token !== "string" || token.length === 0) return { ok: false, failure: "NOT_A_STRING" };
+  if (token.length > maxLength) return { ok: false, failure: "TOO_LARGE" };
+  const parts = token.split(".");
+  if (parts.length !== 3 || !parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p))) return { ok: false, failure: "NOT_COMPACT_JWS" };
+  const header = decodeJsonPart(parts[0]!);
+  const payload = decodeJsonPart(parts[1]!);
+  if (!header || !payload) return { ok: false, failure: "NOT_JSON" };
+  return { ok: true, jws: { header, payload, signingInput: `${parts[0]}.${parts[1]}`, signature: Buffer.from(parts[2]!, "base64url") } };
+}
+
+/** {@link decodeJws} answering undefined on any failure. */
+export function decodeCompactJws(token: unknown, maxLength: number): CompactJws | undefined {
+  const decoded = decodeJws(token, maxLength);
+  return decoded.ok ? decoded.jws : undefined;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function decodeJsonPart(part: string): Record<string, unknown> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(Buffer.from(part, "base64url")));
+  } catch {
+    return undefined; // invalid UTF-8 or not JSON: the caller refuses it as malformed
+  }
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+export function isJwsAlgorithm(alg: unknown): alg is JwsAlgorithm {
+  return alg === "ES256K" || alg === "ES256";
+}
+
+/** A 64-byte r‖s signature with 0 < r and 0 < s ≤ n/2 (the low-s form). */
+export function isCanonicalSignature(signature: Uint8Array, alg: JwsAlgorithm): boolean {
+  if (signature.length !== 64) return false;
+  const hex = Buffer.from(signature).toString("hex");
+  const r = BigInt("0x" + hex.slice(0, 64));
+  const s = BigInt("0x" + hex.slice(64));
+  const n = CURVE_ORDER[alg];
+  return r !== 0n && r < n && s !== 0n && s <= n / 2n;
+}
+
+/** ES256K form of {@link isCanonicalSignature} (kept for callers of the former verifier/jws.ts). */
+export function isCanonicalEs256kSignature(signature: Uint8Array): boolean {
+  return isCanonicalSignature(signature, "ES256K");
+}
+
+/** Turns a valid r‖s into its low-s form (n − s when s > n/2): the same signature, in the one accepted spelling. */
+export function normaliseLowS(signature: Uint8Array, alg: JwsAlgorithm): Uint8Array {
+  if (signature.length !== 64) throw new RangeError("An ECDSA JWS signature is 64 bytes (r‖s).");
+  const n = CURVE_ORDER[alg];
+  const s = BigInt("0x" + Buffer.from(signature.subarray(32)).toString("hex"));
+  if (s <= n / 2n) return signature;
+  const out = new Uint8Array(64);
+  out.set(signature.subarray(0, 32));
+  out.set(Buffer.from((n - s).toString(16).padStart(64, "0"), "hex"), 32);
+  return out;
+}
+
+/** The curve of a KeyObject as a JWS algorithm, or undefined when it is neither secp256k1 nor P-256. */
+export function algorithmOfKey(key: KeyObject): JwsAlgorithm | undefined {
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  return curve === "secp256k1" ? "ES256K" : curve === "prime256v1" ? "ES256" : undefined;
+}
+
+/**
+ * Verifies a JWS signature with OpenSSL: the header's algorithm must be the key's curve, the signature low-s.
+ * `alg` is what the caller expects (from the key it trusts), never taken from the token alone.
+ */
+export function verifyJwsSignature(jws: CompactJws, key: KeyObject, alg: JwsAlgorithm): boolean {
+  if (jws.header.alg !== alg || algorithmOfKey(key) !== alg) return false;
+  if (!isCanonicalSignature(jws.signature, alg)) return false;
+  return cryptoVerify("sha256", Buffer.from(jws.signingInput, "ascii"), { key, dsaEncoding: "ieee-p1363" }, jws.signature);
+}
+
+/** ES256K form of {@link verifyJwsSignature} (kept for callers of the former verifier/jws.ts). */
+export function verifyEs256k(jws: CompactJws, key: KeyObject): boolean {
+  return verifyJwsSignature(jws, key, "ES256K");
+}
+
+/** Imports an EC public JWK (secp256k1 or P-256) for OpenSSL; throws when it is not a point on its curve. */
+export function importPublicJwk(jwk: { readonly kty: string; readonly crv: string; readonly x: string; readonly y: string }): KeyObject {
+  return createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, format: "jwk" });
+}
+
+/** Signs the JWS signing input; answers the 64-byte r‖s signature (any s: {@link signJws} normalises it). */
+export interface JwsSigner {
+  readonly alg: JwsAlgorithm;
+  sign(signingInput: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Builds a compact JWS (header gets `alg` from the signer), with a low-s signature. */
+export async function signJws(header: Record<string, unknown>, payload: Record<string, unknown>, signer: JwsSigner): Promise<string> {
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value), "utf8").toString("base64url");
+  const signingInput = `${b64({ ...header, alg: signer.alg })}.${b64(payload)}`;
+  const raw = await signer.sign(Buffer.from(signingInput, "ascii"));
+  return `${signingInput}.${Buffer.from(normaliseLowS(raw, signer.alg)).toString("base64url")}`;
+}
