@@ -128,6 +128,19 @@ describe("mcid issuing server and wallet commands (spawned CLI)", function () {
     refused(noReason, 2, /required option '--reason <text>' not specified/);
     refused(emptyReason, 2, /A reason is required: 1-500 characters of text/);
     refused(cancelledAgain, 4, /Request e-saram:ES-C is cancelled; cancel needs/);
+
+    // Bulk: --all takes every request waiting for the step; several ids are each tried, a summary says which failed.
+    const [all, several, neither] = await Promise.all([
+      mcid(chain, ["request", "approve", "--all", "--approver", "dept-head:9001", ...agency(LOCAL), "--json"], { env: local }),
+      server(["request", "approve", B, C, "--approver", "dept-head:7001", "--json"]),
+      server(["request", "approve", "--approver", "dept-head:7001"]),
+    ]);
+    expect(ok(all)).to.deep.include({ action: "approve", count: 1, done: [D], failed: [] });
+    expect(several.code).to.equal(4);
+    expect(several.json).to.deep.include({ ok: false, action: "approve", count: 2, done: [] });
+    expect((several.json!.failed as { id: string; code: string }[]).map((f) => [f.id, f.code])).to.deep.equal([[B, "INVALID_WORKFLOW_STATE"], [C, "INVALID_WORKFLOW_STATE"]]);
+    refused(neither, 2, /Give request ids, or --all \(every request in state requested\), not both/);
+    expect(issuanceDb(chain, LOCAL).states).to.deep.equal({ [D]: "approved" });
     expect(states()).to.deep.equal(before);
     expect(issuanceDb(chain, CENTRAL).audit).to.equal(audit);
   });

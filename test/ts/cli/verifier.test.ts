@@ -216,7 +216,7 @@ describe("mcid verifier commands and status holder (spawned CLI)", function () {
       holder(PERSON, ["--agency", String(CENTRAL)], {}),
       holder(PERSON, ["--agency", "12"]),
     ]);
-    expect(ok(own).credential).to.include({ credentialId, stateName: "active", agencyCode: CENTRAL, ofThisOrganisation: true });
+    expect(ok(own).credential).to.include({ credentialId, state: "active", agencyCode: CENTRAL, ofThisOrganisation: true });
     expect(own.stdout).to.not.contain("1234567");
     expect(elsewhere.code).to.equal(0);
     expect(elsewhere.stdout).to.match(/of organisation 6110000\.\nIt belongs to organisation 6110000: it must revoke it \(e\.g\. left-service\) before 1741000 can issue to this holder\./);
