@@ -581,7 +581,12 @@ export class LedgerIndex implements LedgerView {
   private startBackfill(): void {
     const generation = this.generation;
     const run = async () => {
-      let span = Math.min(this.blocksPerQuery, FIRST_SPAN);
+      // Ranges never wider than the chain's average registration density allows for TARGET_LOGS_PER_PAGE logs: empty
+      // pages (the set-up blocks before a bulk issuance) must not grow the range into one answer of the whole burst.
+      const registered = this.credentialCount();
+      const blocks = Math.max(1, this.snapshotBlock - this.deployment.deploymentBlock + 1);
+      const maxSpan = Math.max(1, Math.min(this.blocksPerQuery, Math.floor((TARGET_LOGS_PER_PAGE * blocks) / Math.max(1, registered))));
+      let span = Math.min(maxSpan, FIRST_SPAN);
       while (generation === this.generation && this.backfilledTo < this.snapshotBlock) {
         const from = this.backfilledTo + 1;
         const to = Math.min(this.snapshotBlock, from + this.spanOverNodes(span) - 1);
@@ -598,7 +603,7 @@ export class LedgerIndex implements LedgerView {
           this.tables.get(agencyOf(id))?.setDigest(sequenceOf(id), log.data);
         }
         this.backfilledTo = to;
-        span = nextSpan(span, this.blocksPerQuery, answer.value.length, to - from + 1);
+        span = nextSpan(span, maxSpan, answer.value.length, to - from + 1);
       }
     };
     this.backfilling = run()
