@@ -26,6 +26,7 @@ abstract contract ConsortiumFixture is TestBase {
         governor = new ConsortiumGovernor(founders, 1);
         issuers = new IssuerRegistry(address(governor));
         statuses = new CredentialStatusRegistry(issuers);
+        issuers.bindStatusRegistry(statuses); // this contract deployed the issuer registry: its one-time right
     }
 
     /// @dev Runs one governance decision through the governor (propose, then execute; threshold 1).

@@ -27,7 +27,7 @@ describe("CredentialStatusRegistry: organisation status, retirement, bounds, pac
   const a = () => fx.f.actors;
   const govern = async (fn: string, args: unknown[]) => {
     const iface = issuers().interface as unknown as { encodeFunctionData(fn: string, args: unknown[]): string };
-    return mined(await governed(fx.f.ledger, a().members, await issuers().getAddress(), iface.encodeFunctionData(fn, args)));
+    return mined(governed(fx.f.ledger, a().members, await issuers().getAddress(), iface.encodeFunctionData(fn, args)));
   };
 
   describe("what each organisation status permits (docs/ARCHITECTURE.md, organisation status table)", function () {
@@ -115,8 +115,9 @@ describe("CredentialStatusRegistry: organisation status, retirement, bounds, pac
       const action = await actions.retireCredentials(CENTRAL_AGENCY, 0n, 40);
       expect(action.target).to.equal(await issuers().getAddress());
       expect(issuers().interface.decodeFunctionData("retireCredentials", action.data).toArray()).to.deep.equal([BigInt(CENTRAL_AGENCY), 0n, 40n]);
-      await expect(actions.retireCredentials(CENTRAL_AGENCY, 0n, 0)).to.be.rejectedWith(/1\.\.8192/);
-      await expect(actions.retireCredentials(CENTRAL_AGENCY, -1n, 1)).to.be.rejectedWith(/first sequence/);
+      const refusal = async (p: Promise<unknown>) => p.then(() => "no refusal", (e: unknown) => (e as Error).message);
+      expect(await refusal(actions.retireCredentials(CENTRAL_AGENCY, 0n, 0))).to.match(/1\.\.8192/);
+      expect(await refusal(actions.retireCredentials(CENTRAL_AGENCY, -1n, 1))).to.match(/first sequence/);
     });
   });
 
