@@ -40,8 +40,9 @@ export interface AnchorTree {
 
 /** Builds the tree over distinct 32-byte digests (1..MAX_ANCHOR_BATCH). */
 export function buildAnchorTree(digests: readonly string[]): AnchorTree {
-  if (!Array.isArray(digests) || digests.length < 1 || digests.length > MAX_ANCHOR_BATCH) {
-    throw new CivilIdError("INVALID_INPUT", `An anchor batch needs 1..${MAX_ANCHOR_BATCH} digests (got ${Array.isArray(digests) ? digests.length : "none"}).`);
+  const count = (digests as readonly unknown[] | undefined)?.length ?? 0;
+  if (count < 1 || count > MAX_ANCHOR_BATCH) {
+    throw new CivilIdError("INVALID_INPUT", `An anchor batch needs 1..${MAX_ANCHOR_BATCH} digests (got ${count}).`);
   }
   const leaves = digests.map((d) => ({ digest: hexlify(checkDigest(d)), leaf: leafOf(d) }));
   const seen = new Set(leaves.map((l) => l.digest));
