@@ -795,7 +795,8 @@ contract GovernanceInvariantsTest is TestBase, InvariantBase {
             else handler.warp(r >> 16 & 0xffff);
         }
         invariant_membersThresholdAndApprovalsMatchModel(); // first: reports the first disagreement in full
-        assertGe(handler.randomExecutions(), 5, "too few executions");
+        // The threshold band (a strict majority) makes random executions rarer: 3 in this fixed sequence.
+        assertGe(handler.randomExecutions(), 3, "too few executions");
         assertGe(handler.approvalsBySig(), 10, "too few signed approvals");
         assertGe(handler.refusals(), 30, "too few refusals");
         assertGe(handler.nonceInvalidations(), 5, "too few nonce invalidations");
