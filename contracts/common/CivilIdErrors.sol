@@ -25,8 +25,11 @@ error InvalidValidity(uint256 validity);
 error NotMember(address account);
 /// @notice The account is already a member.
 error AlreadyMember(address account);
-/// @notice Threshold must satisfy 1 <= threshold <= member count.
+/// @notice The threshold must lie in the band `thresholdBounds(memberCount)` (a strict majority, and at most
+///         N - 1 once there are 3 or more members).
 error InvalidThreshold(uint256 threshold, uint256 memberCount);
+/// @notice The governor already has `MAX_MEMBERS` members.
+error MemberLimitReached(uint256 maxMembers);
 /// @notice No proposal with this id.
 error UnknownProposal(uint256 proposalId);
 /// @notice The proposal's expiry has passed.
@@ -49,7 +52,7 @@ error InvalidLifetime(uint64 lifetime, uint64 maxLifetime);
 error OnlyGovernance(address caller);
 /// @notice The proposal's call reverted; the revert data is passed on.
 error ProposalCallFailed(uint256 proposalId, bytes returnData);
-/// @notice Removing this member would leave fewer members than the threshold.
+/// @notice The last member cannot be removed (the governor would be left without anyone to act).
 error MemberCountBelowThreshold(uint256 memberCount, uint256 threshold);
 
 // --- issuer registry ---
@@ -75,6 +78,12 @@ error UnknownIssuerKey(address issuer);
 error IssuerKeyAlreadyRetired(address issuer);
 /// @notice A key's window must start now or later (never backdated) and end after it starts.
 error InvalidWindow(uint64 validFrom, uint64 validUntil);
+/// @notice The issuer registry is already bound to a status registry, or the caller may not bind it.
+error StatusRegistryBinding(address caller, address current);
+/// @notice The status registry given does not read this issuer registry.
+error StatusRegistryMismatch(address statusRegistry, address itsIssuerRegistry);
+/// @notice Only the consortium's issuer registry may do this.
+error OnlyIssuerRegistry(address caller);
 
 // --- credential status registry ---
 /// @notice The caller's operator role does not allow this action.
@@ -97,3 +106,11 @@ error CredentialTypeNotAllowed(uint32 agencyCode, bytes32 credentialType);
 error OperatorOfOtherOrganisation(address operator, uint32 agencyCode);
 /// @notice The holder has a live credential of another organisation; its issuer must revoke it first.
 error HolderActiveElsewhere(bytes32 holderRef, uint64 credentialId);
+/// @notice The organisation's 40-bit credential sequence space (2^40 ids) would overflow into the next agency's ids.
+error SequenceExhausted(uint32 agencyCode, uint64 registeredCount, uint256 requested);
+
+// --- document anchor ---
+/// @notice This Merkle root was anchored already (the first anchor's block is the one that counts).
+error AlreadyAnchored(bytes32 root, uint64 blockNumber);
+/// @notice A root must be non-zero and cover at least one document signature.
+error InvalidAnchor(bytes32 root, uint256 leafCount);

@@ -39,8 +39,10 @@ library ReasonCode {
     uint8 internal constant KEY_COMPROMISE = 7;
     uint8 internal constant ADMINISTRATIVE = 8;
     uint8 internal constant FOUND_DEVICE = 9; // used when unlocking after a lost phone was recovered
+    /// @dev Set only by the consortium's governance on a removed organisation's credentials (`retireCredentials`).
+    uint8 internal constant ORGANISATION_RETIRED = 10;
     /// @dev Highest code defined; the registry stores codes in 5 bits (0..31).
-    uint8 internal constant MAX = 9;
+    uint8 internal constant MAX = 10;
 }
 
 /// @notice Roles an organisation admin can give to a status operator account.
@@ -56,6 +58,8 @@ enum OperatorRole {
 library CredentialIds {
     uint256 internal constant SEQUENCE_BITS = 40;
     uint256 internal constant SEQUENCE_MASK = (uint256(1) << SEQUENCE_BITS) - 1;
+    /// @dev Number of sequences an organisation has (0 .. 2^40 - 1): the bound `SequenceExhausted` enforces.
+    uint256 internal constant SEQUENCE_SPACE = uint256(1) << SEQUENCE_BITS;
 
     function make(uint32 agencyCode, uint64 sequence) internal pure returns (uint64) {
         return uint64((uint256(agencyCode) << SEQUENCE_BITS) | sequence);

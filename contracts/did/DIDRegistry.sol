@@ -22,6 +22,8 @@ import {
 ///      2. Setting the owner to the zero address deactivates the DID for good: `identityOwner` then returns the
 ///         zero address and every write reverts (the reference lets the identity key write again).
 ///      3. Refusals are custom errors instead of `require` strings.
+///      4. `validDelegate` is false for every delegate of a deactivated identity (the stored validity and the
+///         events are unchanged, so resolvers still see the history and the deactivation).
 contract DIDRegistry is EIP712 {
     /// @notice Explicit owner of an identity; zero means "the identity owns itself" (unless deactivated).
     mapping(address identity => address owner) public owners;
@@ -77,8 +79,10 @@ contract DIDRegistry is EIP712 {
     /// @param identity The DID's address.
     /// @param delegateType The delegate type, e.g. "veriKey" or "sigAuth" as bytes32.
     /// @param delegate The delegate account.
-    /// @return True while the delegation has not expired or been revoked.
+    /// @return True while the delegation has not expired or been revoked, and the identity is not deactivated
+    ///         (a deactivated DID has no valid delegates: they could never be revoked any more).
     function validDelegate(address identity, bytes32 delegateType, address delegate) public view returns (bool) {
+        if (deactivated[identity]) return false;
         return delegates[identity][keccak256(abi.encode(delegateType))][delegate] > block.timestamp;
     }
 

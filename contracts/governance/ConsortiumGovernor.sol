@@ -23,7 +23,8 @@ import {
     TargetNotContract,
     SignatureExpired,
     InvalidSigner,
-    ZeroAddress
+    ZeroAddress,
+    MemberLimitReached
 } from "../common/CivilIdErrors.sol";
 
 /// @title M-of-N governance of the consortium's member ministries
@@ -33,7 +34,9 @@ import {
 ///         (bound to chain id, this contract, the exact call, the member's nonce and a deadline) that anyone may
 ///         relay. The governor calls the target itself, so target contracts grant their admin role to it.
 /// @dev Approvals are counted at execution time over the *current* members, so a removed member's approval
-///      no longer counts and the threshold in force at execution applies.
+///      no longer counts and the threshold in force at execution applies. The threshold always lies in
+///      `thresholdBounds(memberCount)`: a strict majority, and at most N - 1 once there are 3 or more members, so
+///      no minority decides and no single lost key blocks every decision (including the removal of its member).
 contract ConsortiumGovernor is EIP712, ReentrancyGuard {
     using EnumerableSet for EnumerableSet.AddressSet;
 
@@ -51,6 +54,12 @@ contract ConsortiumGovernor is EIP712, ReentrancyGuard {
 
     /// @notice Longest lifetime a proposal may be given.
     uint64 public constant MAX_LIFETIME = 30 days;
+    /// @notice Most members the governor admits: `execute` counts approvals over all members (~4.5 k gas each),
+    ///         so 64 members bound that loop to ~0.3 M gas.
+    uint256 public constant MAX_MEMBERS = 64;
+    /// @dev A re-admitted member's nonces restart at `(epoch - 1) << NONCE_EPOCH_SHIFT`, above every nonce it could
+    ///      have signed for during an earlier membership.
+    uint256 private constant NONCE_EPOCH_SHIFT = 128;
 
     EnumerableSet.AddressSet private _members;
     /// @notice Approvals needed to execute a proposal.
@@ -61,7 +70,9 @@ contract ConsortiumGovernor is EIP712, ReentrancyGuard {
     mapping(address member => uint256) public nonces;
 
     /// @notice Incremented each time an account becomes a member: approvals given in an earlier membership
-    ///         (before a removal) never count again after the account is re-added.
+    ///         (before a removal) never count again after the account is re-added, whether they were recorded
+    ///         on chain (the recorded epoch no longer matches) or only signed (re-admission moves the member's
+    ///         nonce past every nonce of its earlier memberships, so those signatures no longer verify).
     mapping(address account => uint256) public membershipEpoch;
 
     mapping(uint256 proposalId => Proposal) private _proposals;
@@ -100,7 +111,7 @@ contract ConsortiumGovernor is EIP712, ReentrancyGuard {
     }
 
     /// @param initialMembers The founding member ministries' accounts.
-    /// @param initialThreshold Approvals needed (1..members).
+    /// @param initialThreshold Approvals needed, within `thresholdBounds(initialMembers.length)`.
     constructor(address[] memory initialMembers, uint256 initialThreshold) EIP712("CivilIdConsortiumGovernor", "1") {
         for (uint256 i = 0; i < initialMembers.length; ++i) {
             _addMember(initialMembers[i]);
@@ -202,22 +213,28 @@ contract ConsortiumGovernor is EIP712, ReentrancyGuard {
 
     // ------------------------------------------------------------------ member set (only via proposals)
 
-    /// @notice Adds a member ministry. Only through an executed proposal.
+    /// @notice Adds a member ministry (at most MAX_MEMBERS). Only through an executed proposal. If the threshold
+    ///         would fall below a majority of the larger member set, it is raised to the majority (with
+    ///         `ThresholdChanged`).
     /// @param member The new member's account.
     function addMember(address member) external onlySelf {
         _addMember(member);
+        _clampThreshold();
     }
 
-    /// @notice Removes a member ministry. Only through an executed proposal.
+    /// @notice Removes a member ministry (e.g. one whose key was lost). Only through an executed proposal. If the
+    ///         threshold would leave `thresholdBounds` of the smaller member set, it is moved to the nearest bound
+    ///         (with `ThresholdChanged`). The last member cannot be removed.
     /// @param member The member to remove.
     function removeMember(address member) external onlySelf {
+        if (_members.length() == 1 && _members.contains(member)) revert MemberCountBelowThreshold(0, threshold);
         if (!_members.remove(member)) revert NotMember(member);
-        if (_members.length() < threshold) revert MemberCountBelowThreshold(_members.length(), threshold);
         emit MemberRemoved(member);
+        _clampThreshold();
     }
 
     /// @notice Changes the approval threshold. Only through an executed proposal.
-    /// @param newThreshold Approvals needed (1..members).
+    /// @param newThreshold Approvals needed, within `thresholdBounds(member count)`.
     function setThreshold(uint256 newThreshold) external onlySelf {
         _setThreshold(newThreshold);
     }
@@ -263,6 +280,16 @@ contract ConsortiumGovernor is EIP712, ReentrancyGuard {
         }
     }
 
+    /// @notice The thresholds allowed for `memberCount` members: at least a strict majority (`memberCount / 2 + 1`),
+    ///         and at most `memberCount - 1` once there are 3 or more members (with 1 or 2 members, all must approve).
+    /// @param memberCount A member count (1..MAX_MEMBERS).
+    /// @return min The smallest allowed threshold.
+    /// @return max The largest allowed threshold.
+    function thresholdBounds(uint256 memberCount) public pure returns (uint256 min, uint256 max) {
+        min = memberCount / 2 + 1;
+        max = memberCount >= 3 ? memberCount - 1 : memberCount;
+    }
+
     /// @notice EIP-712 domain separator for off-chain approvers.
     /// @return The domain separator.
     function domainSeparator() external view returns (bytes32) {
@@ -293,16 +320,32 @@ contract ConsortiumGovernor is EIP712, ReentrancyGuard {
 
     function _addMember(address member) private {
         if (member == address(0)) revert ZeroAddress();
+        if (_members.length() >= MAX_MEMBERS) revert MemberLimitReached(MAX_MEMBERS);
         if (!_members.add(member)) revert AlreadyMember(member);
-        ++membershipEpoch[member];
+        uint256 epoch = ++membershipEpoch[member];
         emit MemberAdded(member);
+        if (epoch > 1) {
+            // Re-admission: void every approval the account signed (but nobody relayed) in an earlier membership,
+            // including ones signed ahead for later nonces.
+            uint256 previous = nonces[member];
+            nonces[member] = (epoch - 1) << NONCE_EPOCH_SHIFT;
+            emit NonceInvalidated(member, previous);
+        }
     }
 
     function _setThreshold(uint256 newThreshold) private {
-        if (newThreshold == 0 || newThreshold > _members.length()) {
-            revert InvalidThreshold(newThreshold, _members.length());
-        }
+        uint256 n = _members.length();
+        (uint256 min, uint256 max) = thresholdBounds(n);
+        if (n == 0 || newThreshold < min || newThreshold > max) revert InvalidThreshold(newThreshold, n);
         emit ThresholdChanged(threshold, newThreshold);
         threshold = newThreshold;
+    }
+
+    /// @dev After a member change: moves the threshold to the nearest bound if it left `thresholdBounds`.
+    function _clampThreshold() private {
+        (uint256 min, uint256 max) = thresholdBounds(_members.length());
+        uint256 current = threshold;
+        if (current < min) _setThreshold(min);
+        else if (current > max) _setThreshold(max);
     }
 }

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {OrgKind, OrgStatus, AgencyCodes} from "../common/CivilIdTypes.sol";
+import {ICredentialStatusHooks} from "../status/ICredentialStatusHooks.sol";
 import {
     InvalidAgencyCode,
     InvalidOrgKind,
@@ -14,7 +15,9 @@ import {
     IssuerKeyExists,
     UnknownIssuerKey,
     IssuerKeyAlreadyRetired,
-    InvalidWindow
+    InvalidWindow,
+    StatusRegistryBinding,
+    StatusRegistryMismatch
 } from "../common/CivilIdErrors.sol";
 
 /// @title Issuer accreditation of the consortium
@@ -50,6 +53,10 @@ contract IssuerRegistry is AccessControl {
     mapping(uint32 agencyCode => mapping(bytes32 credentialType => bool)) private _typeAllowed;
     mapping(address issuer => IssuerKey) private _issuerKeys;
     uint32[] private _agencyCodes;
+    /// @dev The deployer, allowed exactly one `bindStatusRegistry` call; zero once bound.
+    address private _binder;
+    /// @notice The credential status registry that mirrors organisation statuses (zero until bound).
+    ICredentialStatusHooks public statusRegistry;
 
     /// @notice An organisation was accredited.
     event OrganisationAccredited(uint32 indexed agencyCode, OrgKind kind, address admin);
@@ -63,17 +70,44 @@ contract IssuerRegistry is AccessControl {
     event IssuerKeyAdded(uint32 indexed agencyCode, address indexed issuer, uint40 validFrom, uint40 validUntil);
     /// @notice An issuer key was retired (signs nothing from `retiredAt` on); `compromised` taints past signatures.
     event IssuerKeyRetired(uint32 indexed agencyCode, address indexed issuer, uint40 retiredAt, bool compromised);
+    /// @notice The status registry was bound (once, at deployment).
+    event StatusRegistryBound(address indexed statusRegistry);
+    /// @notice Governance retired a removed organisation's credentials in [fromSequence, fromSequence + count);
+    ///         `retired` of them changed (the status registry's `CredentialsStatusChanged` lists them).
+    event OrganisationCredentialsRetired(uint32 indexed agencyCode, uint64 fromSequence, uint64 count, uint256 retired);
 
     /// @param governance The account or contract holding GOVERNANCE_ROLE (and its admin role).
     constructor(address governance) {
         if (governance == address(0)) revert ZeroAddress();
         _grantRole(DEFAULT_ADMIN_ROLE, governance);
         _grantRole(GOVERNANCE_ROLE, governance);
+        _binder = msg.sender;
     }
 
     modifier onlyOrgAdmin(uint32 agencyCode) {
         if (_organisations[agencyCode].admin != msg.sender) revert NotOrgAdmin(agencyCode, msg.sender);
         _;
+    }
+
+    // ------------------------------------------------------------------ deployment
+
+    /// @notice Binds the status registry that reads this registry; only the deployer, only once (the deployment
+    ///         does it right after deploying the status registry). Pushes the status of every organisation
+    ///         accredited so far, then keeps the mirror current on every status change.
+    /// @param registry The status registry; its `issuerRegistry()` must be this contract.
+    function bindStatusRegistry(ICredentialStatusHooks registry) external {
+        if (msg.sender != _binder) revert StatusRegistryBinding(msg.sender, address(statusRegistry));
+        if (address(registry) == address(0)) revert ZeroAddress();
+        address reads = registry.issuerRegistry();
+        if (reads != address(this)) revert StatusRegistryMismatch(address(registry), reads);
+        statusRegistry = registry;
+        _binder = address(0);
+        emit StatusRegistryBound(address(registry));
+        uint256 n = _agencyCodes.length;
+        for (uint256 i = 0; i < n; ++i) {
+            uint32 code = _agencyCodes[i];
+            registry.syncOrganisationStatus(code, _organisations[code].status);
+        }
     }
 
     // ------------------------------------------------------------------ governance
@@ -97,6 +131,7 @@ contract IssuerRegistry is AccessControl {
         _agencyCodes.push(agencyCode);
         emit OrganisationAccredited(agencyCode, kind, admin);
         emit OrganisationStatusChanged(agencyCode, OrgStatus.None, OrgStatus.Active);
+        _syncStatus(agencyCode, OrgStatus.Active);
         for (uint256 i = 0; i < credentialTypes.length; ++i) {
             _typeAllowed[agencyCode][credentialTypes[i]] = true;
             emit CredentialTypeSet(agencyCode, credentialTypes[i], true);
@@ -122,6 +157,28 @@ contract IssuerRegistry is AccessControl {
         if (current == OrgStatus.None) revert UnknownOrganisation(agencyCode);
         if (current == OrgStatus.Removed) revert InvalidOrgStatus(agencyCode, current);
         _setStatus(agencyCode, current, OrgStatus.Removed);
+    }
+
+    /// @notice Retires a removed organisation's credentials in the sequence range [fromSequence, fromSequence +
+    ///         count) (at most the status registry's MAX_RETIREMENT_RANGE per call): every one not yet revoked becomes
+    ///         Revoked with reason ORGANISATION_RETIRED, so it no longer blocks its holder's registration by another
+    ///         organisation (`HolderActiveElsewhere`). The consortium's remedy when a removed organisation cannot
+    ///         revoke its own credentials.
+    /// @param agencyCode The organisation; must be removed.
+    /// @param fromSequence First sequence of the range.
+    /// @param count Number of sequences; the range must be registered.
+    /// @return retired How many credentials changed.
+    function retireCredentials(uint32 agencyCode, uint64 fromSequence, uint64 count)
+        external
+        onlyRole(GOVERNANCE_ROLE)
+        returns (uint256 retired)
+    {
+        OrgStatus status = _organisations[agencyCode].status;
+        if (status != OrgStatus.Removed) revert InvalidOrgStatus(agencyCode, status);
+        ICredentialStatusHooks registry = statusRegistry;
+        if (address(registry) == address(0)) revert StatusRegistryBinding(msg.sender, address(0));
+        retired = registry.retireOrganisationCredentials(agencyCode, fromSequence, count);
+        emit OrganisationCredentialsRetired(agencyCode, fromSequence, count, retired);
     }
 
     /// @notice Allows or disallows a credential type for an organisation.
@@ -283,6 +340,13 @@ contract IssuerRegistry is AccessControl {
         org.status = to;
         org.statusChangedAt = uint40(block.timestamp);
         emit OrganisationStatusChanged(agencyCode, from, to);
+        _syncStatus(agencyCode, to);
+    }
+
+    /// @dev Keeps the status registry's mirror current in the same transaction (it refuses registration otherwise).
+    function _syncStatus(uint32 agencyCode, OrgStatus status) private {
+        ICredentialStatusHooks registry = statusRegistry;
+        if (address(registry) != address(0)) registry.syncOrganisationStatus(agencyCode, status);
     }
 
     function _setAdmin(uint32 agencyCode, address newAdmin) private {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {CredentialState, OperatorRole, ReasonCode, CredentialIds} from "../common/CivilIdTypes.sol";
+import {CredentialState, OperatorRole, OrgStatus, ReasonCode, CredentialIds} from "../common/CivilIdTypes.sol";
 import {IssuerRegistry} from "../issuer/IssuerRegistry.sol";
 import {
     NotAuthorised,
@@ -16,7 +16,9 @@ import {
     InvalidAgencyCode,
     InvalidOrgStatus,
     OperatorOfOtherOrganisation,
-    HolderActiveElsewhere
+    HolderActiveElsewhere,
+    SequenceExhausted,
+    OnlyIssuerRegistry
 } from "../common/CivilIdErrors.sol";
 
 /// @title Credential status registry (active / locked / revoked), one device per holder
@@ -31,7 +33,11 @@ import {
 ///      - 8 status bits per credential (2 state + 5 reason + 1 marker), 32 credentials per storage word, so a batch
 ///        over an organisation's consecutive ids rewrites each word once;
 ///      - registering the first credential of a word sets that credential's marker bit, so the word is non-zero
-///        from then on and every later status change in it is a cheap non-zero -> non-zero write (5k, not 22k gas).
+///        from then on and every later status change in it is a cheap non-zero -> non-zero write (5k, not 22k gas);
+///      - registering the last credential of a word sets the word's FULL bit (bit 7 of its byte 31): a status change
+///        in a full word proves the credential registered without reading the organisation's counter;
+///      - the organisation's counter and a mirror of its accreditation status share one slot, so registration
+///        checks "organisation active" without a call to the issuer registry (which pushes every status change).
 contract CredentialStatusRegistry {
     using CredentialIds for uint64;
 
@@ -41,19 +47,34 @@ contract CredentialStatusRegistry {
         OperatorRole role;
     }
 
-    /// @notice Largest batch accepted by the batch functions.
+    /// @dev One storage word: the organisation's credential counter (next sequence) and its accreditation status
+    ///      as last pushed by the issuer registry (`syncOrganisationStatus`).
+    struct OrgRecord {
+        uint48 registeredCount;
+        OrgStatus status;
+    }
+
+    /// @notice Largest batch accepted by the status-change batch functions and `statusesOf`.
     uint256 public constant MAX_BATCH = 2000;
+    /// @notice Largest `registerBatch`, bounded by gas: the worst case (every holder new) costs ~26.5 k gas per
+    ///         credential, so 600 stay below 16 M gas: they fit a 30 M gas block and also the 2^24 per-transaction
+    ///         gas cap of EIP-7825 (Osaka) that some clients already enforce.
+    uint256 public constant MAX_REGISTER_BATCH = 600;
+    /// @notice Most sequences one `retireCredentials` call covers (~5 M gas at most).
+    uint256 public constant MAX_RETIREMENT_RANGE = 8192;
     /// @notice Most words one `statusWords` call returns (2,048 words = 65,536 credentials, ~4.6 M gas of reads).
     uint256 public constant MAX_STATUS_WORDS_PAGE = 2048;
 
     /// @dev Reasons accepted for lock and revoke (bit i set = code i allowed): 1-4, 6-8. SUPERSEDED_BY_REISSUE
-    ///      is set only by registration; FOUND_DEVICE only unlocks.
+    ///      is set only by registration, ORGANISATION_RETIRED only by governance; FOUND_DEVICE only unlocks.
     uint256 private constant LOCK_OR_REVOKE_REASONS = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 7) | (1 << 8);
     /// @dev Reasons accepted for unlock: ADMINISTRATIVE, FOUND_DEVICE.
     uint256 private constant UNLOCK_REASONS = (1 << 8) | (1 << 9);
 
     /// @dev Bit 7 of a credential's status byte: set on the first credential of each word (see contract docs).
     uint256 private constant MARKER_BIT = 0x80;
+    /// @dev Bit 7 of byte 31: set once all 32 sequences of the word are registered.
+    uint256 private constant FULL_BIT = 1 << 255;
     /// @dev Reason codes occupy 5 bits of the status byte.
     uint8 private constant MAX_REASON = 31;
 
@@ -62,8 +83,8 @@ contract CredentialStatusRegistry {
 
     /// @notice Status operator accounts and the organisation they act for.
     mapping(address operator => Operator) public operators;
-    /// @notice Next credential sequence per organisation (= number of credentials it registered).
-    mapping(uint32 agencyCode => uint64) public nextSequence;
+    /// @dev Slot 1 (tests set it directly): per organisation, counter and mirrored status.
+    mapping(uint32 agencyCode => OrgRecord) private _orgs;
     /// @notice The holder's latest registered credential (0 = none). Ids are never 0: agency codes are >= 1,000,000.
     mapping(bytes32 holderRef => uint64 credentialId) public latestCredentialOf;
     mapping(uint256 wordIndex => uint256) private _statusWords;
@@ -79,12 +100,15 @@ contract CredentialStatusRegistry {
     event CredentialStatusChanged(
         uint64 indexed credentialId, CredentialState state, uint8 reason, address operator
     );
-    /// @notice A batch of credentials changed to the same status (one event per batch keeps batches cheap).
+    /// @notice A batch of credentials changed to the same status (one event per batch keeps batches cheap). Also
+    ///         emitted, with the issuer registry as `operator` and reason ORGANISATION_RETIRED, by `retireCredentials`.
     event CredentialsStatusChanged(
         uint64[] credentialIds, CredentialState state, uint8 reason, address indexed operator
     );
+    /// @notice The issuer registry pushed an organisation's accreditation status (mirrored for registration checks).
+    event OrganisationStatusSynced(uint32 indexed agencyCode, OrgStatus status);
 
-    /// @param issuers The issuer registry of the same consortium.
+    /// @param issuers The issuer registry of the same consortium (bind it with `issuers.bindStatusRegistry`).
     constructor(IssuerRegistry issuers) {
         if (address(issuers) == address(0)) revert ZeroAddress();
         issuerRegistry = issuers;
@@ -93,14 +117,17 @@ contract CredentialStatusRegistry {
     // ------------------------------------------------------------------ operators
 
     /// @notice Gives `operator` a status role for the caller's organisation, or clears it (role None).
-    ///         Only the organisation's admin in the issuer registry may.
+    ///         Only the organisation's admin in the issuer registry may, and only an active organisation's admin
+    ///         may appoint (clearing an operator only removes rights and is always possible).
     /// @param operator The account (issuing server or help desk).
     /// @param agencyCode The organisation the caller administers.
     /// @param role LockOnly (help desk), Registrar (issuing server) or None.
     function setOperator(address operator, uint32 agencyCode, OperatorRole role) external {
         if (operator == address(0)) revert ZeroAddress();
         if (agencyCode == 0) revert InvalidAgencyCode(agencyCode);
-        if (issuerRegistry.organisationAdmin(agencyCode) != msg.sender) revert NotOrgAdmin(agencyCode, msg.sender);
+        IssuerRegistry.Organisation memory org = issuerRegistry.organisation(agencyCode);
+        if (org.admin != msg.sender) revert NotOrgAdmin(agencyCode, msg.sender);
+        if (role != OperatorRole.None && org.status != OrgStatus.Active) revert InvalidOrgStatus(agencyCode, org.status);
         uint32 current = operators[operator].agencyCode;
         if (current != 0 && current != agencyCode) revert OperatorOfOtherOrganisation(operator, current);
         if (role == OperatorRole.None) delete operators[operator];
@@ -108,10 +135,63 @@ contract CredentialStatusRegistry {
         emit OperatorSet(operator, agencyCode, role);
     }
 
+    // ------------------------------------------------------------------ issuer registry hooks
+
+    /// @notice Mirrors an organisation's accreditation status. Only the issuer registry calls this, in the same
+    ///         transaction as the status change, so the mirror never lags.
+    /// @param agencyCode The organisation.
+    /// @param status Its new status.
+    function syncOrganisationStatus(uint32 agencyCode, OrgStatus status) external {
+        if (msg.sender != address(issuerRegistry)) revert OnlyIssuerRegistry(msg.sender);
+        _orgs[agencyCode].status = status;
+        emit OrganisationStatusSynced(agencyCode, status);
+    }
+
+    /// @notice Retires a removed organisation's credentials in the sequence range [fromSequence, fromSequence +
+    ///         count): every one not yet Revoked becomes Revoked with reason ORGANISATION_RETIRED, so it no longer
+    ///         blocks its holder's registration elsewhere (`HolderActiveElsewhere`). Only the issuer registry calls
+    ///         this, on a governance decision (`IssuerRegistry.retireCredentials`).
+    /// @param agencyCode The removed organisation.
+    /// @param fromSequence First sequence of the range.
+    /// @param count Number of sequences (1..MAX_RETIREMENT_RANGE); the range must be registered.
+    /// @return retired How many credentials changed (already revoked ones are skipped).
+    function retireOrganisationCredentials(uint32 agencyCode, uint64 fromSequence, uint64 count)
+        external
+        returns (uint256 retired) {
+        if (msg.sender != address(issuerRegistry)) revert OnlyIssuerRegistry(msg.sender);
+        OrgRecord memory org = _orgs[agencyCode];
+        if (org.status != OrgStatus.Removed) revert InvalidOrgStatus(agencyCode, org.status);
+        if (count == 0 || count > MAX_RETIREMENT_RANGE || uint256(fromSequence) + count > org.registeredCount) {
+            revert InvalidBatch(count);
+        }
+        uint64[] memory ids = new uint64[](count);
+        uint256 bits = uint256(uint8(CredentialState.Revoked)) | (uint256(ReasonCode.ORGANISATION_RETIRED) << 2);
+        uint256 first = CredentialIds.make(agencyCode, fromSequence);
+        uint256 end = first + count;
+        for (uint256 id = first; id < end;) {
+            uint256 key = id >> 5;
+            uint256 word = _statusWords[key];
+            uint256 wordEnd = (key + 1) << 5;
+            if (wordEnd > end) wordEnd = end;
+            for (; id < wordEnd; ++id) {
+                uint256 shift = (id & 31) << 3;
+                if ((word >> shift) & 3 != uint256(uint8(CredentialState.Revoked))) {
+                    word = (word & ~(uint256(0x7f) << shift)) | (bits << shift);
+                    ids[retired++] = uint64(id);
+                }
+            }
+            _statusWords[key] = word;
+        }
+        assembly ("memory-safe") {
+            mstore(ids, retired) // only the changed ids go into the event
+        }
+        emit CredentialsStatusChanged(ids, CredentialState.Revoked, ReasonCode.ORGANISATION_RETIRED, msg.sender);
+    }
+
     // ------------------------------------------------------------------ registration
 
     /// @notice Registers a new Active credential of the caller's organisation for `holderRef`, superseding the
-    ///         holder's previous credential (one device at a time).
+    ///         holder's previous credential (one device at a time). The organisation must be active.
     /// @param holderRef Salted hash identifying the holder; never personal data.
     /// @param credentialDigest The credential's binding digest: keccak256 over its issuer, subject (the holder's device
     ///        DID and key), claims, credential type and validity (sdk/issuer/credential.ts `bindingDigest`). Known before
@@ -119,13 +199,12 @@ contract CredentialStatusRegistry {
     ///        names this id with any other content, even one signed by a key of the same organisation.
     /// @return credentialId The new credential's id.
     function register(bytes32 holderRef, bytes32 credentialDigest) external returns (uint64 credentialId) {
-        uint32 agency = _registrar();
-        uint64 sequence = nextSequence[agency];
+        (uint32 agency, uint64 sequence) = _registrarAllocate(1);
         credentialId = _register(agency, sequence, holderRef, credentialDigest);
-        nextSequence[agency] = sequence + 1;
     }
 
-    /// @notice Registers several credentials of the caller's organisation, with consecutive ids.
+    /// @notice Registers several credentials of the caller's organisation, with consecutive ids. At most
+    ///         MAX_REGISTER_BATCH per call (so a batch fits a 30 M gas block); the SDK splits larger lists.
     /// @param holderRefs One holder reference per credential.
     /// @param credentialDigests One binding digest per credential.
     /// @return firstId The first new id; the others follow consecutively.
@@ -134,61 +213,103 @@ contract CredentialStatusRegistry {
         returns (uint64 firstId)
     {
         uint256 n = holderRefs.length;
-        if (n == 0 || n > MAX_BATCH || n != credentialDigests.length) revert InvalidBatch(n);
-        uint32 agency = _registrar();
-        uint64 sequence = nextSequence[agency];
+        if (n == 0 || n > MAX_REGISTER_BATCH || n != credentialDigests.length) revert InvalidBatch(n);
+        (uint32 agency, uint64 sequence) = _registrarAllocate(n);
         firstId = CredentialIds.make(agency, sequence);
         for (uint256 i = 0; i < n; ++i) {
             _register(agency, sequence + uint64(i), holderRefs[i], credentialDigests[i]);
         }
-        nextSequence[agency] = sequence + uint64(n);
     }
 
     // ------------------------------------------------------------------ status changes
 
-    /// @notice Locks an Active credential at once (e.g. phone reported lost). LockOnly or Registrar.
+    /// @notice Locks an Active credential at once (e.g. phone reported lost). LockOnly or Registrar; possible
+    ///         whatever the organisation's accreditation status (a lost phone can always be locked).
     /// @param credentialId The credential; must be the caller's organisation's.
     /// @param reason A lock reason code.
     function lock(uint64 credentialId, uint8 reason) external {
-        _changeOne(credentialId, reason, OperatorRole.LockOnly, LOCK_OR_REVOKE_REASONS, CredentialState.Locked);
+        _changeOne(credentialId, reason, OperatorRole.LockOnly, false, LOCK_OR_REVOKE_REASONS, CredentialState.Locked);
     }
 
-    /// @notice Unlocks a Locked credential. Registrar only.
+    /// @notice Unlocks a Locked credential. Registrar only, and only while the organisation is active.
     /// @param credentialId The credential.
     /// @param reason FOUND_DEVICE or ADMINISTRATIVE.
     function unlock(uint64 credentialId, uint8 reason) external {
-        _changeOne(credentialId, reason, OperatorRole.Registrar, UNLOCK_REASONS, CredentialState.Active);
+        _changeOne(credentialId, reason, OperatorRole.Registrar, true, UNLOCK_REASONS, CredentialState.Active);
     }
 
-    /// @notice Revokes an Active or Locked credential for good. Registrar only.
+    /// @notice Revokes an Active or Locked credential for good. Registrar only; possible whatever the
+    ///         organisation's accreditation status (revoking only removes trust).
     /// @param credentialId The credential.
     /// @param reason A revoke reason code.
     function revoke(uint64 credentialId, uint8 reason) external {
-        _changeOne(credentialId, reason, OperatorRole.Registrar, LOCK_OR_REVOKE_REASONS, CredentialState.Revoked);
+        _changeOne(credentialId, reason, OperatorRole.Registrar, false, LOCK_OR_REVOKE_REASONS, CredentialState.Revoked);
     }
 
     /// @notice Locks several credentials; all-or-nothing. Sorted ids cost least.
     /// @param credentialIds The credentials.
     /// @param reason A lock reason code.
     function lockBatch(uint64[] calldata credentialIds, uint8 reason) external {
-        _changeMany(credentialIds, reason, OperatorRole.LockOnly, LOCK_OR_REVOKE_REASONS, CredentialState.Locked);
+        (uint256 offset, uint256 n) = _ids(credentialIds);
+        _changeMany(offset, n, 5, 0, reason, OperatorRole.LockOnly, LOCK_OR_REVOKE_REASONS, CredentialState.Locked);
     }
 
-    /// @notice Unlocks several credentials; all-or-nothing. Registrar only.
+    /// @notice Unlocks several credentials; all-or-nothing. Registrar only, organisation active.
     /// @param credentialIds The credentials.
     /// @param reason FOUND_DEVICE or ADMINISTRATIVE.
     function unlockBatch(uint64[] calldata credentialIds, uint8 reason) external {
-        _changeMany(credentialIds, reason, OperatorRole.Registrar, UNLOCK_REASONS, CredentialState.Active);
+        (uint256 offset, uint256 n) = _ids(credentialIds);
+        _changeMany(offset, n, 5, 0, reason, OperatorRole.Registrar, UNLOCK_REASONS, CredentialState.Active);
     }
 
     /// @notice Revokes several credentials; all-or-nothing. Registrar only.
     /// @param credentialIds The credentials.
     /// @param reason A revoke reason code.
     function revokeBatch(uint64[] calldata credentialIds, uint8 reason) external {
-        _changeMany(credentialIds, reason, OperatorRole.Registrar, LOCK_OR_REVOKE_REASONS, CredentialState.Revoked);
+        (uint256 offset, uint256 n) = _ids(credentialIds);
+        _changeMany(offset, n, 5, 0, reason, OperatorRole.Registrar, LOCK_OR_REVOKE_REASONS, CredentialState.Revoked);
+    }
+
+    /// @notice `lockBatch` with the ids packed as 8-byte big-endian words (`abi.encodePacked(uint64...)`): a quarter
+    ///         of the calldata. Same checks, same event.
+    /// @param packedIds The credential ids, 8 bytes each, at most MAX_BATCH.
+    /// @param reason A lock reason code.
+    function lockBatchPacked(bytes calldata packedIds, uint8 reason) external {
+        (uint256 offset, uint256 n) = _packed(packedIds);
+        _changeMany(offset, n, 3, 192, reason, OperatorRole.LockOnly, LOCK_OR_REVOKE_REASONS, CredentialState.Locked);
+    }
+
+    /// @notice `unlockBatch` with packed ids (see `lockBatchPacked`).
+    /// @param packedIds The credential ids, 8 bytes each.
+    /// @param reason FOUND_DEVICE or ADMINISTRATIVE.
+    function unlockBatchPacked(bytes calldata packedIds, uint8 reason) external {
+        (uint256 offset, uint256 n) = _packed(packedIds);
+        _changeMany(offset, n, 3, 192, reason, OperatorRole.Registrar, UNLOCK_REASONS, CredentialState.Active);
+    }
+
+    /// @notice `revokeBatch` with packed ids (see `lockBatchPacked`).
+    /// @param packedIds The credential ids, 8 bytes each.
+    /// @param reason A revoke reason code.
+    function revokeBatchPacked(bytes calldata packedIds, uint8 reason) external {
+        (uint256 offset, uint256 n) = _packed(packedIds);
+        _changeMany(offset, n, 3, 192, reason, OperatorRole.Registrar, LOCK_OR_REVOKE_REASONS, CredentialState.Revoked);
     }
 
     // ------------------------------------------------------------------ views
+
+    /// @notice An organisation's number of registered credentials (= its next sequence).
+    /// @param agencyCode The organisation.
+    /// @return The counter.
+    function nextSequence(uint32 agencyCode) external view returns (uint64) {
+        return uint64(_orgs[agencyCode].registeredCount);
+    }
+
+    /// @notice The organisation's accreditation status as mirrored here (equals the issuer registry's).
+    /// @param agencyCode The organisation.
+    /// @return The status.
+    function statusOfOrganisation(uint32 agencyCode) external view returns (OrgStatus) {
+        return _orgs[agencyCode].status;
+    }
 
     /// @notice A credential's status.
     /// @param credentialId The credential.
@@ -242,7 +363,7 @@ contract CredentialStatusRegistry {
         returns (uint64 registeredCount, uint256[] memory words)
     {
         if (count > MAX_STATUS_WORDS_PAGE || fromWord > type(uint40).max >> 5) revert InvalidBatch(count);
-        registeredCount = nextSequence[agencyCode];
+        registeredCount = uint64(_orgs[agencyCode].registeredCount);
         uint256 base = (uint256(agencyCode) << 35) + fromWord;
         words = new uint256[](count);
         for (uint256 i = 0; i < count; ++i) {
@@ -261,119 +382,331 @@ contract CredentialStatusRegistry {
 
     // ------------------------------------------------------------------ internals
 
-    function _registrar() private view returns (uint32 agency) {
-        Operator memory op = operators[msg.sender];
-        if (op.role != OperatorRole.Registrar) revert NotAuthorised(msg.sender, op.role);
-        agency = op.agencyCode;
-        // Pulls the organisation's status: a suspended or removed organisation registers nothing.
-        if (!issuerRegistry.isOrganisationActive(agency)) {
-            revert InvalidOrgStatus(agency, issuerRegistry.organisation(agency).status);
+    /// @dev The caller's organisation, if its role is at least `minimum`; with `requireActive`, the organisation
+    ///      must also be active (registration, unlock).
+    function _operatorFor(OperatorRole minimum, bool requireActive) private view returns (uint32 agency) {
+        uint256 op = _load(uint256(uint160(msg.sender)), _operatorsSlot());
+        uint256 role = (op >> 32) & 0xff;
+        if (role < uint256(uint8(minimum))) revert NotAuthorised(msg.sender, OperatorRole(role));
+        agency = uint32(op);
+        if (requireActive) {
+            uint256 status = (_load(agency, _orgsSlot()) >> 48) & 0xff;
+            if (status != uint256(uint8(OrgStatus.Active))) revert InvalidOrgStatus(agency, OrgStatus(status));
         }
     }
 
+    function _operatorsSlot() private pure returns (uint256 slot) {
+        assembly ("memory-safe") {
+            slot := operators.slot
+        }
+    }
+
+    function _orgsSlot() private pure returns (uint256 slot) {
+        assembly ("memory-safe") {
+            slot := _orgs.slot
+        }
+    }
+
+    function _wordsSlot() private pure returns (uint256 slot) {
+        assembly ("memory-safe") {
+            slot := _statusWords.slot
+        }
+    }
+
+    function _latestSlot() private pure returns (uint256 slot) {
+        assembly ("memory-safe") {
+            slot := latestCredentialOf.slot
+        }
+    }
+
+    /// @dev Storage slot of `mapping[key]` for a mapping at `mappingSlot` with a value-type key.
+    function _at(uint256 key, uint256 mappingSlot) private pure returns (uint256 slot) {
+        assembly ("memory-safe") {
+            mstore(0x00, key)
+            mstore(0x20, mappingSlot)
+            slot := keccak256(0x00, 0x40)
+        }
+    }
+
+    function _load(uint256 key, uint256 mappingSlot) private view returns (uint256 value) {
+        uint256 slot = _at(key, mappingSlot);
+        assembly ("memory-safe") {
+            value := sload(slot)
+        }
+    }
+
+    function _store(uint256 slot, uint256 value) private {
+        assembly ("memory-safe") {
+            sstore(slot, value)
+        }
+    }
+
+    /// @dev Checks that the caller is a Registrar of an active organisation and reserves `n` consecutive
+    ///      sequences of it: the single place that bounds the 40-bit sequence space. One read of the operator slot
+    ///      and one of the organisation record (counter + mirrored status); any refusal takes the cold path.
+    function _registrarAllocate(uint256 n) private returns (uint32 agency, uint64 first) {
+        uint256 op;
+        uint256 record;
+        bool ok;
+        assembly ("memory-safe") {
+            mstore(0x00, caller())
+            mstore(0x20, operators.slot)
+            op := sload(keccak256(0x00, 0x40))
+            agency := and(op, 0xffffffff)
+            mstore(0x00, agency)
+            mstore(0x20, _orgs.slot)
+            let slot := keccak256(0x00, 0x40)
+            record := sload(slot)
+            first := and(record, 0xffffffffffff)
+            // Registrar (2), organisation Active (1), and the counter stays within 2^40 sequences.
+            ok := and(and(eq(and(shr(32, op), 0xff), 2), eq(and(shr(48, record), 0xff), 1)),
+                iszero(gt(add(first, n), 0x10000000000)))
+            // The counter is the low 48 bits and stays at most 2^40: no carry into the status byte.
+            if ok { sstore(slot, add(record, n)) }
+        }
+        if (!ok) _refuseRegistrar(op, record, n);
+    }
+
+    /// @dev Cold path of `_registrarAllocate`: reverts with the first check that failed.
+    function _refuseRegistrar(uint256 op, uint256 record, uint256 n) private view {
+        uint256 role = (op >> 32) & 0xff;
+        if (role != uint256(uint8(OperatorRole.Registrar))) revert NotAuthorised(msg.sender, OperatorRole(role));
+        uint256 status = (record >> 48) & 0xff;
+        if (status != uint256(uint8(OrgStatus.Active))) revert InvalidOrgStatus(uint32(op), OrgStatus(status));
+        revert SequenceExhausted(uint32(op), uint64(record & 0xffffffffffff), n);
+    }
+
+    /// @dev Registers one credential (the caller's checks are done): supersedes the holder's previous credential
+    ///      if it is live and of the same organisation, refuses if it is live elsewhere, primes or completes the
+    ///      new id's status word and emits `CredentialRegistered`.
     function _register(uint32 agency, uint64 sequence, bytes32 holderRef, bytes32 credentialDigest)
         private
         returns (uint64 credentialId)
     {
         if (holderRef == bytes32(0)) revert InvalidHolderRef();
         credentialId = CredentialIds.make(agency, sequence);
-        uint64 previous = latestCredentialOf[holderRef];
-        uint64 superseded;
-        if (previous != 0) {
-            uint256 key = previous >> 5;
-            uint256 word = _statusWords[key];
-            (CredentialState state,) = _read(word, previous);
-            if (state != CredentialState.Revoked) {
-                // Only the issuing organisation changes its credentials: another organisation's live credential
-                // must first be revoked by its issuer (e.g. LEFT_SERVICE on a transfer).
-                if (previous.agencyOf() != agency) revert HolderActiveElsewhere(holderRef, previous);
-                _statusWords[key] = _write(word, previous, CredentialState.Revoked, ReasonCode.SUPERSEDED_BY_REISSUE);
-                superseded = previous;
+        uint256 previous;
+        uint256 superseded;
+        bool elsewhere;
+        bytes32 topic = CredentialRegistered.selector;
+        assembly ("memory-safe") {
+            mstore(0x00, holderRef)
+            mstore(0x20, latestCredentialOf.slot)
+            let latestSlot := keccak256(0x00, 0x40)
+            previous := sload(latestSlot)
+            mstore(0x20, _statusWords.slot)
+            if previous {
+                mstore(0x00, shr(5, previous))
+                let slot := keccak256(0x00, 0x40)
+                let word := sload(slot)
+                let at := shl(3, and(previous, 31))
+                // A live (not Revoked = 2) previous credential: supersede it if it is ours, refuse otherwise.
+                if iszero(eq(and(shr(at, word), 3), 2)) {
+                    elsewhere := iszero(eq(shr(40, previous), agency))
+                    // Revoked (2) with reason SUPERSEDED_BY_REISSUE (5): 2 | 5 << 2 = 0x16; marker and FULL kept.
+                    sstore(slot, or(and(word, not(shl(at, 0x7f))), shl(at, 0x16)))
+                    superseded := previous
+                }
+            }
+            sstore(latestSlot, credentialId)
+            // The new id's status bits are already zero (Active, reason NONE): sequences are never reused. The
+            // first id of each word primes the word with its marker bit, the last one marks it full.
+            let position := and(sequence, 31)
+            if iszero(position) {
+                mstore(0x00, shr(5, credentialId))
+                sstore(keccak256(0x00, 0x40), 0x80)
+            }
+            if eq(position, 31) {
+                mstore(0x00, shr(5, credentialId))
+                let slot := keccak256(0x00, 0x40)
+                sstore(slot, or(sload(slot), shl(255, 1)))
+            }
+            let p := mload(0x40)
+            mstore(p, credentialDigest)
+            mstore(add(p, 0x20), superseded)
+            log3(p, 0x40, topic, credentialId, holderRef)
+        }
+        // Only the issuing organisation changes its credentials: another organisation's live credential must first
+        // be revoked by its issuer (e.g. LEFT_SERVICE on a transfer) or retired by governance. (The revert undoes
+        // the writes above.)
+        if (elsewhere) revert HolderActiveElsewhere(holderRef, uint64(previous));
+    }
+
+    /// @dev One status change with every check (role, organisation status for unlock, reason, organisation of
+    ///      the id, registration, transition) folded into one test; a refusal takes the cold path `_refuseOne`.
+    function _changeOne(
+        uint64 credentialId,
+        uint8 reason,
+        OperatorRole minimum,
+        bool requireActive,
+        uint256 reasons,
+        CredentialState to
+    ) private {
+        uint256 allowedFrom = to == CredentialState.Locked ? 1 : to == CredentialState.Active ? 2 : 3;
+        bool ok;
+        bytes32 topic = CredentialStatusChanged.selector;
+        assembly ("memory-safe") {
+            mstore(0x00, caller())
+            mstore(0x20, operators.slot)
+            let op := sload(keccak256(0x00, 0x40))
+            mstore(0x00, shr(5, credentialId))
+            mstore(0x20, _statusWords.slot)
+            let slot := keccak256(0x00, 0x40)
+            let word := sload(slot)
+            let at := shl(3, and(credentialId, 31))
+            // `reasons` has no bit above 31, so the reason test also refuses codes beyond the 5-bit field.
+            ok := and(
+                and(iszero(lt(and(shr(32, op), 0xff), minimum)), and(shr(reason, reasons), 1)),
+                and(eq(shr(40, credentialId), and(op, 0xffffffff)), and(shr(and(shr(at, word), 3), allowedFrom), 1))
+            )
+            // A full word proves registration; otherwise (the organisation's newest word) read its counter.
+            if or(requireActive, iszero(shr(255, word))) {
+                mstore(0x00, and(op, 0xffffffff))
+                mstore(0x20, _orgs.slot)
+                let record := sload(keccak256(0x00, 0x40))
+                ok := and(ok, lt(and(credentialId, 0xffffffffff), and(record, 0xffffffffffff)))
+                if requireActive { ok := and(ok, eq(and(shr(48, record), 0xff), 1)) }
+            }
+            if ok {
+                sstore(slot, or(and(word, not(shl(at, 0x7f))), shl(at, or(to, shl(2, reason)))))
+                let p := mload(0x40)
+                mstore(p, to)
+                mstore(add(p, 0x20), reason)
+                mstore(add(p, 0x40), caller())
+                log2(p, 0x60, topic, credentialId)
             }
         }
-        latestCredentialOf[holderRef] = credentialId;
-        // The new id's status bits are already zero (= Active, reason NONE): sequences are never reused. The first
-        // id of each word primes the word with its marker bit (paid once per 32 registrations).
-        if (sequence & 31 == 0) _statusWords[credentialId >> 5] = MARKER_BIT;
-        emit CredentialRegistered(credentialId, holderRef, credentialDigest, superseded);
+        if (!ok) _refuseOne(credentialId, reason, minimum, requireActive, reasons, to);
     }
 
-    function _operatorFor(OperatorRole minimum) private view returns (uint32 agency) {
+    /// @dev Cold path of `_changeOne`: reverts with the first check that failed, in the documented order.
+    function _refuseOne(
+        uint64 credentialId,
+        uint8 reason,
+        OperatorRole minimum,
+        bool requireActive,
+        uint256 reasons,
+        CredentialState to
+    ) private view {
         Operator memory op = operators[msg.sender];
-        if (op.role == OperatorRole.None || uint8(op.role) < uint8(minimum)) revert NotAuthorised(msg.sender, op.role);
-        agency = op.agencyCode;
+        if (uint8(op.role) < uint8(minimum)) revert NotAuthorised(msg.sender, op.role);
+        OrgRecord memory org = _orgs[op.agencyCode];
+        if (requireActive && org.status != OrgStatus.Active) revert InvalidOrgStatus(op.agencyCode, org.status);
+        if ((reasons >> reason) & 1 == 0) revert InvalidReason(reason);
+        if (credentialId.agencyOf() != op.agencyCode) revert WrongOrganisation(credentialId, op.agencyCode);
+        if (credentialId.sequenceOf() >= org.registeredCount) revert UnknownCredential(credentialId);
+        (CredentialState from,) = _read(_statusWords[credentialId >> 5], credentialId);
+        revert InvalidTransition(credentialId, from, to);
     }
 
-    function _checkReason(uint8 reason, uint256 allowed) private pure {
-        if (reason > MAX_REASON || (allowed >> reason) & 1 == 0) revert InvalidReason(reason);
+    /// @dev Calldata offset and count of a `uint64[]`.
+    function _ids(uint64[] calldata credentialIds) private pure returns (uint256 offset, uint256 n) {
+        assembly ("memory-safe") {
+            offset := credentialIds.offset
+            n := credentialIds.length
+        }
     }
 
-    function _checkOwned(uint64 credentialId, uint32 agency, uint64 registeredCount) private pure {
-        if (credentialId.agencyOf() != agency) revert WrongOrganisation(credentialId, agency);
-        if (credentialId.sequenceOf() >= registeredCount) revert UnknownCredential(credentialId);
+    /// @dev Calldata offset and count of packed 8-byte ids.
+    function _packed(bytes calldata packedIds) private pure returns (uint256 offset, uint256 n) {
+        if (packedIds.length & 7 != 0) revert InvalidBatch(packedIds.length);
+        assembly ("memory-safe") {
+            offset := packedIds.offset
+            n := shr(3, packedIds.length)
+        }
     }
 
-    function _changeOne(uint64 credentialId, uint8 reason, OperatorRole minimum, uint256 reasons, CredentialState to)
-        private
-    {
-        uint32 agency = _operatorFor(minimum);
-        _checkReason(reason, reasons);
-        _checkOwned(credentialId, agency, nextSequence[agency]);
-        uint256 key = credentialId >> 5;
-        _statusWords[key] = _transition(_statusWords[key], credentialId, to, reason);
-        emit CredentialStatusChanged(credentialId, to, reason, msg.sender);
-    }
-
+    /// @dev The batch loop shared by the ABI-array (`stride` 5, `shift` 0) and packed (`stride` 3, `shift` 192)
+    ///      forms: id i is `calldataload(offset + i << stride) >> shift`. It builds the event's id array in memory
+    ///      while it checks and applies each change, then emits `CredentialsStatusChanged` once.
+    // One loop in one assembly block keeps the per-credential cost minimal; splitting it would cost gas per id.
+    // solhint-disable-next-line function-max-lines
     function _changeMany(
-        uint64[] calldata credentialIds,
+        uint256 offset,
+        uint256 n,
+        uint256 stride,
+        uint256 shift,
         uint8 reason,
         OperatorRole minimum,
         uint256 reasons,
         CredentialState to
     ) private {
-        uint256 n = credentialIds.length;
         if (n == 0 || n > MAX_BATCH) revert InvalidBatch(n);
-        uint32 agency = _operatorFor(minimum);
-        _checkReason(reason, reasons);
-        uint256 registeredCount = nextSequence[agency];
+        uint32 agency = _operatorFor(minimum, to == CredentialState.Active);
+        if ((reasons >> reason) & 1 == 0) revert InvalidReason(reason);
+        uint256 registeredCount = _load(agency, _orgsSlot()) & 0xffffffffffff;
         uint256 bits = uint256(uint8(to)) | (uint256(reason) << 2);
         uint256 allowedFrom = to == CredentialState.Locked ? 1 : to == CredentialState.Active ? 2 : 3;
-        uint256 cachedKey = type(uint256).max;
-        uint256 word;
-        unchecked {
-            for (uint256 i = 0; i < n; ++i) {
-                uint256 id;
-                assembly ("memory-safe") {
-                    id := calldataload(add(credentialIds.offset, shl(5, i)))
-                }
-                if (id > type(uint64).max) revert UnknownCredential(uint64(id));
-                if (id >> 40 != agency) revert WrongOrganisation(uint64(id), agency);
-                if (id & CredentialIds.SEQUENCE_MASK >= registeredCount) revert UnknownCredential(uint64(id));
-                uint256 key = id >> 5;
-                if (key != cachedKey) {
-                    if (cachedKey != type(uint256).max) _statusWords[cachedKey] = word;
-                    cachedKey = key;
-                    word = _statusWords[key];
-                }
-                uint256 shift = (id & 31) << 3;
-                uint256 from = (word >> shift) & 3;
-                if ((allowedFrom >> from) & 1 == 0) revert InvalidTransition(uint64(id), CredentialState(from), to);
-                word = (word & ~(uint256(0x7f) << shift)) | (bits << shift);
-            }
-        }
-        _statusWords[cachedKey] = word;
-        // Same event and ABI encoding as `emit CredentialsStatusChanged(...)`, without re-validating each id
-        // (the loop above checked that every id fits in uint64).
-        bytes32 topic = CredentialsStatusChanged.selector;
+        uint256 wordsSlot = _wordsSlot();
+        uint256 agencyBase = uint256(agency) << 40;
+        // Event data: offset of the array, state, reason, length, then one word per id.
+        uint256 ptr;
+        uint256 failedAt = type(uint256).max; // calldata position of the first refused id
         assembly ("memory-safe") {
-            let ptr := mload(0x40)
+            ptr := mload(0x40)
+            let end := add(ptr, add(0x80, shl(5, n)))
+            mstore(0x40, end)
             mstore(ptr, 0x60)
             mstore(add(ptr, 0x20), to)
             mstore(add(ptr, 0x40), reason)
             mstore(add(ptr, 0x60), n)
-            calldatacopy(add(ptr, 0x80), credentialIds.offset, shl(5, n))
+            mstore(0x20, wordsSlot) // the word slot is keccak256(key . wordsSlot); only 0x00 changes in the loop
+            let step := shl(stride, 1)
+            let p := offset
+            let cachedKey := not(0)
+            let slot := 0
+            let word := 0
+            for { let q := add(ptr, 0x80) } lt(q, end) { q := add(q, 0x20) } {
+                let id := shr(shift, calldataload(p))
+                mstore(q, id)
+                let key := shr(5, id)
+                if iszero(eq(key, cachedKey)) {
+                    if iszero(eq(cachedKey, not(0))) { sstore(slot, word) }
+                    cachedKey := key
+                    mstore(0x00, key)
+                    slot := keccak256(0x00, 0x40)
+                    word := sload(slot)
+                }
+                let at := shl(3, and(id, 31))
+                let from := and(shr(at, word), 3)
+                // One test for "a registered uint64 id of the caller's organisation whose state allows the
+                // change": id - agencyBase wraps around for ids of lower agencies and is >= the counter for higher
+                // or unregistered ones. (A refused id may have loaded a word: harmless, the call reverts.)
+                if iszero(and(lt(sub(id, agencyBase), registeredCount), and(shr(from, allowedFrom), 1))) {
+                    failedAt := p
+                    mstore(0x00, from) // the state as this batch left it (a repeated id sees its own change)
+                    break
+                }
+                word := or(and(word, not(shl(at, 0x7f))), shl(at, bits))
+                p := add(p, step)
+            }
+            if eq(failedAt, not(0)) { sstore(slot, word) }
+        }
+        if (failedAt != type(uint256).max) {
+            uint256 failedFrom;
+            assembly ("memory-safe") {
+                failedFrom := mload(0x00)
+            }
+            _refuse(failedAt, shift, agency, failedFrom, to);
+        }
+        // Same event and ABI encoding as `emit CredentialsStatusChanged(...)`.
+        bytes32 topic = CredentialsStatusChanged.selector;
+        assembly ("memory-safe") {
             log2(ptr, add(0x80, shl(5, n)), topic, caller())
         }
+    }
+
+    /// @dev Reverts with the precise reason the batch loop refused the id at calldata position `at` (cold path:
+    ///      the loop tests several conditions at once). `from` is the id's state as the batch saw it.
+    function _refuse(uint256 at, uint256 shift, uint32 agency, uint256 from, CredentialState to) private view {
+        uint256 id;
+        assembly ("memory-safe") {
+            id := shr(shift, calldataload(at))
+        }
+        if (id > type(uint64).max) revert UnknownCredential(uint64(id));
+        if (id >> 40 != agency) revert WrongOrganisation(uint64(id), agency);
+        if (id & CredentialIds.SEQUENCE_MASK >= _orgs[agency].registeredCount) revert UnknownCredential(uint64(id));
+        revert InvalidTransition(uint64(id), CredentialState(from), to);
     }
 
     /// @dev The state machine: Active -> Locked -> Active, Active|Locked -> Revoked; Revoked is final.
@@ -391,7 +724,7 @@ contract CredentialStatusRegistry {
     }
 
     function _isRegistered(uint64 credentialId) private view returns (bool) {
-        return credentialId.agencyOf() != 0 && credentialId.sequenceOf() < nextSequence[credentialId.agencyOf()];
+        return credentialId.agencyOf() != 0 && credentialId.sequenceOf() < _orgs[credentialId.agencyOf()].registeredCount;
     }
 
     function _read(uint256 word, uint64 credentialId) private pure returns (CredentialState state, uint8 reason) {
@@ -407,6 +740,6 @@ contract CredentialStatusRegistry {
     {
         uint256 shift = (credentialId & 31) * 8;
         uint256 bits = uint256(uint8(state)) | (uint256(reason) << 2);
-        return (word & ~(uint256(0x7f) << shift)) | (bits << shift); // keeps the marker bit
+        return (word & ~(uint256(0x7f) << shift)) | (bits << shift); // keeps the marker and FULL bits
     }
 }

@@ -1,10 +1,11 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { JsonRpcProvider, Wallet, getAddress, isAddress, type Provider, type Signer, type TransactionRequest, NonceManager } from "ethers";
+import { JsonRpcProvider, Wallet, getAddress, isAddress, type Provider, type Signer } from "ethers";
 import { CivilIdError } from "../../sdk/errors.js";
-import { loadDeployment, type Deployment } from "../../sdk/chain/deployment.js";
+import { deploymentPath, loadDeployment, type Deployment } from "../../sdk/chain/deployment.js";
 import { connectLedger, type LedgerContracts } from "../../sdk/chain/contracts.js";
 import { readSecret } from "./secrets.js";
+import { TrackedSigner, pollingIntervalFor, setPollingInterval, type TransactionTracker } from "./transactions.js";
 
 export interface GlobalOptions {
   network: string;
@@ -14,7 +15,10 @@ export interface GlobalOptions {
   dataDir: string;
   key?: string;
   gasPrice?: string;
+  txTimeout: string;
   json: boolean;
+  /** The config file's named network in use, if any (see config.ts). */
+  namedNetwork?: string;
 }
 
 export interface ChainContext {
@@ -55,10 +59,12 @@ export async function connectChain(options: GlobalOptions): Promise<ChainContext
       provider.destroy();
       throw new CivilIdError("CHAIN_ID_MISMATCH", `The node at ${url} is chain ${actual}, not ${expected}. Check --chain-id and --rpc-url.`);
     }
+    // ethers polls every 4 s by default: on a 2-s chain a command would return seconds after its block.
+    setPollingInterval(provider, await pollingIntervalFor(provider).catch(() => 1000));
     return { provider, chainId: expected, embedded: false, devSigners: [], close: () => Promise.resolve(provider.destroy()) };
   }
   if (options.network !== "embedded") {
-    throw new CivilIdError("INVALID_INPUT", `Unknown --network ${JSON.stringify(options.network)}: use embedded, localhost, or --rpc-url with --chain-id.`);
+    throw new CivilIdError("INVALID_INPUT", `Unknown --network ${JSON.stringify(options.network)}: use embedded, localhost, a network of mcid.config.json, or --rpc-url with --chain-id.`);
   }
   // Loaded lazily: only the embedded network needs Hardhat's runtime (and the project's hardhat.config.ts).
   const { network } = await import("hardhat");
@@ -101,7 +107,19 @@ export async function loadLedger(options: GlobalOptions, chain: ChainContext, ru
   }
   const code = await chain.provider.getCode(deployment.statusRegistry);
   if (code === "0x") {
-    throw new CivilIdError("INVALID_DEPLOYMENT", `No contract at ${deployment.statusRegistry} on chain ${chain.chainId}: the deployment file is stale (was the node restarted?). Re-run the deploy.`);
+    if (chain.embedded) {
+      // The embedded network is chain 31337 too, so it finds the file of `npm run node`, but none of its contracts.
+      throw new CivilIdError(
+        "DEPLOYMENT_NOT_FOUND",
+        "This command ran on the embedded network (no --network given), which lives only inside this one command and has no contracts. " +
+          "For the node of `npm run node` pass --network localhost (or export MCID_NETWORK=localhost); for another node, --rpc-url and --chain-id.",
+      );
+    }
+    throw new CivilIdError(
+      "INVALID_DEPLOYMENT",
+      `No contract at ${deployment.statusRegistry} on chain ${chain.chainId}, although ${deploymentPath(options.deployments, chain.chainId)} names it: ` +
+        "the node was restarted or reset since that deployment. Deploy again (npm run node deploys on start; else mcid deploy), or point --deployments at this chain's file.",
+    );
   }
   return connectLedger(deployment, runner);
 }
@@ -147,11 +165,16 @@ export async function decryptKeystore(keystore: KeystoreFile, passwordEnv: strin
 }
 
 /** Opens the signer from an encrypted keystore file (password from MCID_KEY_PASSWORD or a prompt). */
-export async function openSigner(options: GlobalOptions, chain: ChainContext): Promise<Signer> {
+export async function openSigner(options: GlobalOptions, chain: ChainContext, tracker: TransactionTracker): Promise<Signer> {
   if (!options.key) throw new CivilIdError("INVALID_INPUT", "This command sends a transaction: pass --key <keystore.json> (create one with `mcid key new`).");
+  const gasPrice = options.gasPrice === undefined ? undefined : parseGasPrice(options.gasPrice);
   const wallet = await decryptKeystore(await readKeystore(options.key, "--key"), "MCID_KEY_PASSWORD");
-  const signer = wallet.connect(chain.provider);
-  return options.gasPrice === undefined ? signer : new FixedGasPriceSigner(signer, parseGasPrice(options.gasPrice));
+  return new TrackedSigner(wallet.connect(chain.provider), tracker, gasPrice);
+}
+
+/** A funded development signer of the embedded network, tracked like any other. */
+export function trackedSigner(signer: Signer, options: GlobalOptions, tracker: TransactionTracker): Signer {
+  return new TrackedSigner(signer, tracker, options.gasPrice === undefined ? undefined : parseGasPrice(options.gasPrice));
 }
 
 function parseGasPrice(text: string): bigint {
@@ -159,12 +182,9 @@ function parseGasPrice(text: string): bigint {
   return BigInt(text);
 }
 
-/** Sends every transaction with a fixed legacy gas price (Besu QBFT consortium chains run with gas price 0). */
-class FixedGasPriceSigner extends NonceManager {
-  constructor(signer: Signer, private readonly gasPrice: bigint) {
-    super(signer);
-  }
-  override async sendTransaction(tx: TransactionRequest) {
-    return super.sendTransaction({ ...tx, type: 0, gasPrice: this.gasPrice });
-  }
+/** The flags that reach this chain again, for advice such as "check it later with …". */
+export function chainFlags(options: GlobalOptions): string {
+  if (options.rpcUrl !== undefined) return `--rpc-url ${options.rpcUrl} --chain-id ${options.chainId ?? "<id>"}`;
+  if (options.namedNetwork !== undefined) return `--network ${options.namedNetwork}`;
+  return options.network === "embedded" ? "" : `--network ${options.network}`;
 }

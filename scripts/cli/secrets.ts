@@ -1,5 +1,5 @@
-import { createInterface } from "node:readline";
 import { CivilIdError } from "../../sdk/errors.js";
+import { Interrupted } from "./output.js";
 
 /**
  * Reads a secret (password, PIN) from an environment variable or, on a terminal, from a prompt without echo.
@@ -11,16 +11,40 @@ export async function readSecret(envName: string, prompt: string): Promise<strin
   if (!process.stdin.isTTY) {
     throw new CivilIdError("INVALID_INPUT", `No terminal to ask for the secret: set ${envName}.`);
   }
-  return new Promise((resolve) => {
-    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-    const mutable = rl as unknown as { _writeToOutput: (s: string) => void };
-    process.stderr.write(prompt);
-    mutable._writeToOutput = () => undefined; // no echo
-    rl.question("", (answer) => {
-      rl.close();
+  return promptHidden(prompt);
+}
+
+/**
+ * The prompt itself: the terminal in raw mode, so nothing is echoed and nothing redraws (readline's line editor
+ * would erase the prompt it did not print). Enter ends the entry, Backspace deletes, Ctrl-C interrupts the command
+ * (exit 130, as a shell reports SIGINT), Ctrl-D on an empty entry cancels it. The prompt goes to stderr, so stdout
+ * stays the command's result.
+ */
+function promptHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(prompt);
+  return new Promise((resolve, reject) => {
+    let entry = "";
+    const finish = (outcome: () => void) => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
       process.stderr.write("\n");
-      resolve(answer);
-    });
+      outcome();
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === "\r" || ch === "\n") return finish(() => resolve(entry));
+        if (ch === "\u0003") return finish(() => reject(new Interrupted()));
+        if (ch === "\u0004" && entry.length === 0) return finish(() => reject(new CivilIdError("INVALID_INPUT", "No secret entered; nothing was changed.")));
+        if (ch === "\u007f" || ch === "\b") entry = entry.slice(0, -1);
+        else if (ch >= " ") entry += ch;
+      }
+    };
+    stdin.setRawMode(true);
+    stdin.setEncoding("utf8");
+    stdin.on("data", onData);
+    stdin.resume();
   });
 }
 

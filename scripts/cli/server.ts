@@ -17,7 +17,7 @@ import { didForAddress } from "../../sdk/did/did.js";
 import { issuerFromPrivateKey } from "../../sdk/issuer/credential.js";
 import { LoggingSmsGateway, type SmsGateway } from "../../sdk/issuer/sms.js";
 import { IssuanceWorkflow } from "../../sdk/issuer/workflow.js";
-import { decryptKeystore, loadLedger, openSigner, readKeystore } from "./context.js";
+import { decryptKeystore, loadLedger, readKeystore } from "./context.js";
 import type { CommandContext } from "./run.js";
 
 export interface ServerOptions {
@@ -123,7 +123,7 @@ export async function openWorkflow(ctx: CommandContext, o: ServerOptions, mode: 
   let registrar: Signer;
   let issuer: Issuer;
   if (mode.sign) {
-    registrar = await openSigner(ctx.global, chain);
+    registrar = await ctx.signer();
     issuer = issuerFromPrivateKey(chain.chainId, (await decryptKeystore(issuerFile, "MCID_ISSUER_KEY_PASSWORD")).privateKey);
   } else {
     registrar = new VoidSigner(registrarFile.address, chain.provider);

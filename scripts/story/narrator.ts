@@ -15,6 +15,8 @@ export class StepFailed extends Error {}
 
 export class Narrator {
   readonly steps: StepOutcome[] = [];
+  /** Named measurements of the run (e.g. lock → first refusal at the gate), printed at the end by the caller. */
+  readonly figures: Record<string, number> = {};
   private chapter = "";
 
   constructor(private readonly write: (line: string) => void) {}
@@ -22,6 +24,10 @@ export class Narrator {
   section(title: string): void {
     this.chapter = title;
     this.write(`\n━━ ${title}`);
+  }
+
+  figure(name: string, value: number): void {
+    this.figures[name] = value;
   }
 
   say(text: string): void {

@@ -43,6 +43,8 @@ export const ReasonCode = {
   KEY_COMPROMISE: 7,
   ADMINISTRATIVE: 8,
   FOUND_DEVICE: 9,
+  /** Set only by the consortium's governance on a removed organisation's credentials. */
+  ORGANISATION_RETIRED: 10,
 } as const;
 export type ReasonName = keyof typeof ReasonCode;
 export type ReasonValue = (typeof ReasonCode)[ReasonName];

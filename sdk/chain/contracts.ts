@@ -3,6 +3,7 @@ import {
   ConsortiumGovernor__factory,
   CredentialStatusRegistry__factory,
   DIDRegistry__factory,
+  DocumentAnchor__factory,
   IssuerRegistry__factory,
   RelyingPartyRegistry__factory,
 } from "../../types/ethers-contracts/index.js";
@@ -10,16 +11,18 @@ import type {
   ConsortiumGovernor,
   CredentialStatusRegistry,
   DIDRegistry,
+  DocumentAnchor,
   IssuerRegistry,
   RelyingPartyRegistry,
 } from "../../types/ethers-contracts/index.js";
 import type { Deployment } from "./deployment.js";
 
-export type { ConsortiumGovernor, CredentialStatusRegistry, DIDRegistry, IssuerRegistry, RelyingPartyRegistry };
+export type { ConsortiumGovernor, CredentialStatusRegistry, DIDRegistry, DocumentAnchor, IssuerRegistry, RelyingPartyRegistry };
 export {
   ConsortiumGovernor__factory,
   CredentialStatusRegistry__factory,
   DIDRegistry__factory,
+  DocumentAnchor__factory,
   IssuerRegistry__factory,
   RelyingPartyRegistry__factory,
 };
@@ -31,6 +34,8 @@ export interface LedgerContracts {
   readonly issuerRegistry: IssuerRegistry;
   readonly statusRegistry: CredentialStatusRegistry;
   readonly didRegistry: DIDRegistry;
+  /** The document-signature anchor; absent for deployments made before it existed. */
+  readonly documentAnchor: DocumentAnchor | undefined;
 }
 
 /** Binds the deployment's contracts to a runner (a provider for reads, a signer for writes). */
@@ -41,5 +46,6 @@ export function connectLedger(deployment: Deployment, runner: ContractRunner): L
     issuerRegistry: IssuerRegistry__factory.connect(deployment.issuerRegistry, runner),
     statusRegistry: CredentialStatusRegistry__factory.connect(deployment.statusRegistry, runner),
     didRegistry: DIDRegistry__factory.connect(deployment.didRegistry, runner),
+    documentAnchor: deployment.documentAnchor ? DocumentAnchor__factory.connect(deployment.documentAnchor, runner) : undefined,
   };
 }

@@ -23,6 +23,8 @@ export interface Deployment {
   readonly didRegistry: string;
   /** Relying-party listing (verifier authentication); absent in deployments made before it existed. */
   readonly relyingPartyRegistry?: string;
+  /** DocumentAnchor (document e-signature timestamps); optional so that older deployment files stay readable. */
+  readonly documentAnchor?: string;
   readonly members: readonly string[];
   readonly threshold: number;
 }
@@ -48,6 +50,10 @@ export function parseDeployment(value: unknown, source = "deployment"): Deployme
   for (const key of ADDRESS_FIELDS) {
     if (typeof v[key] !== "string" || !isAddress(v[key])) fail(`${key} must be an address`);
     out[key] = getAddress(v[key] as string);
+  }
+  if (v.documentAnchor !== undefined) {
+    if (typeof v.documentAnchor !== "string" || !isAddress(v.documentAnchor)) fail("documentAnchor must be an address");
+    out.documentAnchor = getAddress(v.documentAnchor as string);
   }
   if (!Array.isArray(v.members) || !v.members.every((m) => typeof m === "string" && isAddress(m))) {
     fail("members must be a list of addresses");

@@ -55,6 +55,34 @@ function nodeRefusal(error: unknown): { refusal: string; advice: string; message
 }
 
 /**
+ * Revert data carried by a non-ethers error: an EIP-1193 / JSON-RPC error (`code: 3`, "execution reverted") as
+ * Hardhat's in-process provider, EDR and some wallets throw it, possibly wrapped in `cause`, `error` or `info.error`.
+ */
+function revertData(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [error];
+  while (queue.length > 0 && seen.size < 8) {
+    const e = queue.shift();
+    if (typeof e !== "object" || e === null || seen.has(e)) continue;
+    seen.add(e);
+    const v = e as { data?: unknown; cause?: unknown; error?: unknown; info?: { error?: unknown } };
+    const data = typeof v.data === "object" && v.data !== null ? (v.data as { data?: unknown }).data : v.data;
+    if (typeof data === "string" && /^0x[0-9a-fA-F]{8,}$/.test(data)) return data;
+    queue.push(v.cause, v.error, v.info?.error);
+  }
+  return undefined;
+}
+
+function decodedRevert(name: string, args: readonly unknown[], error: unknown, action: string): CivilIdError {
+  const label = `${name}(${args.map((a) => String(a)).join(", ")})`;
+  return new CivilIdError(
+    AUTH_ERRORS.has(name) ? "NOT_AUTHORISED" : "CONTRACT_REVERTED",
+    `${action} refused by the contract: ${label}. ${ADVICE[name] ?? ""}`.trim(),
+    { cause: error, details: { error: name, args: args.map((a) => String(a)) } },
+  );
+}
+
+/**
  * Turns an ethers error from a contract call or transaction into a typed CivilIdError, once, so no caller decodes
  * `cause` again:
  * - CONTRACT_REVERTED (or NOT_AUTHORISED for access errors) only for a decoded revert: `details.error` is the custom
@@ -72,24 +100,6 @@ export function toCivilIdError(error: unknown, iface: Interface, action: string)
       cause: error, details: { refusal: refused.refusal },
     });
   }
-  // A JSON-RPC "execution reverted" (EIP-1474 code 3) with revert data that is not an ethers CallException: what
-  // Hardhat's in-process network throws from gas estimation. Decoded only when the data is one of our errors.
-  const rpc = error as { code?: unknown; data?: unknown } | null;
-  if (!isCallException(error) && typeof rpc === "object" && rpc !== null && rpc.code === 3 && typeof rpc.data === "string" && /^0x[0-9a-fA-F]{8,}$/.test(rpc.data)) {
-    let parsed: ReturnType<Interface["parseError"]>;
-    try {
-      parsed = iface.parseError(rpc.data);
-    } catch {
-      parsed = null; // not one of the interface's errors: falls through to CHAIN_CALL_FAILED below
-    }
-    if (parsed) {
-      return new CivilIdError(
-        AUTH_ERRORS.has(parsed.name) ? "NOT_AUTHORISED" : "CONTRACT_REVERTED",
-        `${action} refused by the contract: ${parsed.name}(${parsed.args.map((a: unknown) => String(a)).join(", ")}). ${ADVICE[parsed.name] ?? ""}`.trim(),
-        { cause: error, details: { error: parsed.name, args: parsed.args.map((a: unknown) => String(a)) } },
-      );
-    }
-  }
   if (isCallException(error)) {
     let name = error.revert?.name;
     let args: readonly unknown[] = error.revert?.args ?? [];
@@ -100,16 +110,17 @@ export function toCivilIdError(error: unknown, iface: Interface, action: string)
         args = parsed.args;
       }
     }
-    if (name) {
-      const label = `${name}(${args.map((a) => String(a)).join(", ")})`;
-      return new CivilIdError(
-        AUTH_ERRORS.has(name) ? "NOT_AUTHORISED" : "CONTRACT_REVERTED",
-        `${action} refused by the contract: ${label}. ${ADVICE[name] ?? ""}`.trim(),
-        { cause: error, details: { error: name, args: args.map((a) => String(a)) } },
-      );
-    }
+    if (name) return decodedRevert(name, args, error, action);
     return new CivilIdError("CHAIN_CALL_FAILED", `${action} failed: the call reverted without an error this SDK can decode (${error.reason ?? error.shortMessage}).`, {
       cause: error, details: { data: error.data ?? null },
+    });
+  }
+  const data = revertData(error);
+  if (data !== undefined) {
+    const parsed = iface.parseError(data);
+    if (parsed) return decodedRevert(parsed.name, parsed.args, error, action);
+    return new CivilIdError("CHAIN_CALL_FAILED", `${action} failed: the call reverted with data this SDK cannot decode (${data.slice(0, 10)}…).`, {
+      cause: error, details: { data },
     });
   }
   if (isError(error, "NETWORK_ERROR") || isError(error, "TIMEOUT") || isError(error, "SERVER_ERROR") || isError(error, "BAD_DATA")) {

@@ -14,7 +14,7 @@ import { SigningKey, computeAddress, getBytes } from "ethers";
 import { CivilIdError } from "../errors.js";
 import { didForAddress } from "../did/did.js";
 import { checkP256Jwk, didJwkFor, type P256Jwk } from "../did/jwk.js";
-import { parseHolderDid } from "../did/holder.js";
+import { parseHolderDid, type ParsedHolderDid } from "../did/holder.js";
 import type { JwsAlgorithm } from "./jws.js";
 
 export interface Secp256k1Jwk {
@@ -59,8 +59,7 @@ export function checkDeviceKeyJwk(value: unknown): DeviceKeyJwk {
   if (!ok) throw new CivilIdError("INVALID_INPUT", 'deviceKey must be an EC JWK with exactly kty, crv ("secp256k1" or "P-256"), x and y.');
   const jwk: Secp256k1Jwk = { kty: "EC", crv: "secp256k1", x: v.x as string, y: v.y as string };
   try {
-    addressOfDeviceKey(jwk);
-    createPublicKey({ key: { ...jwk }, format: "jwk" });
+    addressOfDeviceKey(jwk); // decodes the point: throws when it is not on secp256k1
   } catch (error) {
     throw new CivilIdError("INVALID_INPUT", "deviceKey is not a point on secp256k1.", { cause: error });
   }
@@ -78,11 +77,11 @@ export function holderDidForDeviceKey(chainId: number | bigint, jwk: DeviceKeyJw
 }
 
 /**
- * Whether `jwk` is the key of holder `did`: a secp256k1 key whose address is the did:ethr's, or a P-256 key equal
+ * Whether `jwk` is the key of holder `did` (a DID string, or one already parsed by parseHolderDid): a secp256k1 key whose address is the did:ethr's, or a P-256 key equal
  * to the did:jwk's. A secp256k1 key under a did:jwk (or the reverse) never matches: one key type, one DID method.
  */
 export function deviceKeyMatchesHolder(jwk: DeviceKeyJwk, did: unknown): boolean {
-  const holder = parseHolderDid(did);
+  const holder = isParsedHolder(did) ? did : parseHolderDid(did);
   if (holder === undefined) return false;
   if (holder.method === "jwk") return jwk.crv === "P-256" && holder.jwk.x === jwk.x && holder.jwk.y === jwk.y;
   if (jwk.crv !== "secp256k1") return false;
@@ -91,4 +90,8 @@ export function deviceKeyMatchesHolder(jwk: DeviceKeyJwk, did: unknown): boolean
   } catch {
     return false;
   }
+}
+
+function isParsedHolder(value: unknown): value is ParsedHolderDid {
+  return typeof value === "object" && value !== null && typeof (value as { method?: unknown }).method === "string";
 }

@@ -8,7 +8,7 @@
 import { isAddress } from "ethers";
 import { CivilIdError } from "../errors.js";
 import { agencyOfCredential, isValidAgencyCode, parseCredentialId, sequenceOfCredential } from "../chain/codes.js";
-import { isCanonicalEthrDid, parseEthrDid } from "../did/did.js";
+import { tryParseEthrDid } from "../did/did.js";
 import { parseHolderDid } from "../did/holder.js";
 import { bindingDigest, statusRef } from "./binding.js";
 import { checkDeviceKeyJwk, deviceAlgorithm, deviceKeyMatchesHolder, type DeviceKeyJwk } from "./device-key.js";
@@ -120,8 +120,8 @@ export function parseCredentialJwt(jwt: unknown): ParsedCredential {
   if (header.typ !== undefined && header.typ !== "JWT") throw credentialRefusal("BAD_TYP", `typ ${JSON.stringify(header.typ)} is not a credential's`);
   // did-jwt normalises s before verifying, so a high-s twin would verify elsewhere; one signature, one spelling.
   if (!isCanonicalSignature(signature, ISSUER_ALGORITHM)) throw credentialRefusal("NON_CANONICAL_SIGNATURE", "the signature is not a 64-byte low-s ES256K signature");
-  if (!isCanonicalEthrDid(payload.iss)) throw credentialRefusal("BAD_ISSUER", "iss is not a did:ethr DID in canonical form");
-  const issuer = parseEthrDid(payload.iss);
+  const issuer = tryParseEthrDid(payload.iss);
+  if (issuer === undefined || issuer.did !== payload.iss) throw credentialRefusal("BAD_ISSUER", "iss is not a did:ethr DID in canonical form");
   const subject = parseHolderDid(payload.sub);
   if (subject === undefined || subject.did !== payload.sub) throw credentialRefusal("BAD_SUBJECT", "sub is not a holder DID (did:ethr or did:jwk) in canonical form");
   if (subject.method === "ethr" && subject.chainId !== issuer.chainId) throw credentialRefusal("CHAIN_MISMATCH", "issuer and subject are on different chains");
@@ -150,7 +150,7 @@ export function parseCredentialJwt(jwt: unknown): ParsedCredential {
   } catch (error) {
     throw credentialRefusal("BAD_DEVICE_KEY", "credentialSubject.deviceKey is not a secp256k1 or P-256 public JWK", error);
   }
-  if (!deviceKeyMatchesHolder(deviceKey, payload.sub)) throw credentialRefusal("DEVICE_KEY_NOT_OF_SUBJECT", "deviceKey does not belong to the subject DID");
+  if (!deviceKeyMatchesHolder(deviceKey, subject)) throw credentialRefusal("DEVICE_KEY_NOT_OF_SUBJECT", "deviceKey does not belong to the subject DID");
   const status = vc.credentialStatus;
   if (!isObject(status) || status.type !== STATUS_TYPE) throw credentialRefusal("BAD_STATUS", `credentialStatus must be of type ${STATUS_TYPE}`);
   if (!isTime(status.chainId) || BigInt(status.chainId) !== issuer.chainId) throw credentialRefusal("BAD_STATUS", "credentialStatus.chainId differs from the issuer's chain");
@@ -169,7 +169,7 @@ export function parseCredentialJwt(jwt: unknown): ParsedCredential {
   if (status.id !== ref.id || Object.keys(status).length !== 5) throw credentialRefusal("BAD_STATUS", "credentialStatus.id does not match its fields");
   if (payload.jti !== undefined && payload.jti !== credentialJti(issuer.chainId, credentialId)) throw credentialRefusal("BAD_JTI", "jti does not name this credential");
   const statusList = parseStatusListRef(payload.status, credentialId);
-  const issuerDid = payload.iss;
+  const issuerDid = issuer.did;
   const subjectDid = subject.did;
   return {
     jwt: jwt as string,

@@ -3,6 +3,10 @@ import { CivilIdError } from "../errors.js";
 import type { ConsortiumGovernor, IssuerRegistry } from "../chain/contracts.js";
 import { toCivilIdError } from "../chain/errors.js";
 import { OrgKind, credentialTypeId, parseAgencyCode } from "../chain/codes.js";
+import { checkThreshold } from "./bounds.js";
+
+/** `CredentialStatusRegistry.MAX_RETIREMENT_RANGE`: most sequences one retirement proposal covers. */
+export const MAX_RETIREMENT_RANGE = 8192;
 
 /** A consortium decision, encoded as the call the governor will make once enough members approved. */
 export interface GovernanceAction {
@@ -35,9 +39,31 @@ export class GovernanceActions {
   async markIssuerKeyCompromised(issuer: string) {
     return this.onIssuers("markIssuerKeyCompromised", [issuer], `Mark issuer key ${issuer} compromised`);
   }
+  /**
+   * Retires a removed organisation's credentials with sequences in [fromSequence, fromSequence + count): each one
+   * not yet revoked becomes Revoked (ORGANISATION_RETIRED), so it no longer blocks its holder elsewhere. Large
+   * organisations need one proposal per MAX_RETIREMENT_RANGE sequences.
+   */
+  async retireCredentials(agencyCode: number, fromSequence: bigint, count: number) {
+    const code = parseAgencyCode(agencyCode);
+    if (typeof fromSequence !== "bigint" || fromSequence < 0n || fromSequence >= 1n << 40n) {
+      throw new CivilIdError("INVALID_INPUT", `The first sequence must be 0..2^40-1 (got ${String(fromSequence)}).`);
+    }
+    if (!Number.isInteger(count) || count < 1 || count > MAX_RETIREMENT_RANGE) {
+      throw new CivilIdError("INVALID_INPUT", `A retirement covers 1..${MAX_RETIREMENT_RANGE} sequences (got ${count}); split the range.`);
+    }
+    return this.onIssuers("retireCredentials", [code, fromSequence, count],
+      `Retire credentials ${fromSequence}..${fromSequence + BigInt(count) - 1n} of removed organisation ${code}`);
+  }
+  /** Adds a member; the governor raises the threshold to a strict majority of the new member set if needed. */
   async addMember(member: string) { return this.onGovernor("addMember", [member], `Add member ${member}`); }
+  /** Removes a member; the governor lowers the threshold to members − 1 if needed (so a lost key never blocks). */
   async removeMember(member: string) { return this.onGovernor("removeMember", [member], `Remove member ${member}`); }
-  async setThreshold(threshold: number) { return this.onGovernor("setThreshold", [threshold], `Set threshold to ${threshold}`); }
+  /** Sets the threshold; refused here (as on chain) outside a strict majority .. members − 1. */
+  async setThreshold(threshold: number) {
+    checkThreshold(threshold, (await this.governor.members()).length);
+    return this.onGovernor("setThreshold", [threshold], `Set threshold to ${threshold}`);
+  }
 
   private async onIssuers(fn: string, args: readonly unknown[], description: string): Promise<GovernanceAction> {
     // The typechain interface narrows encodeFunctionData per overload; the plain ethers Interface takes any name.

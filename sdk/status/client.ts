@@ -11,6 +11,14 @@ import {
   type ReasonName,
 } from "../chain/codes.js";
 import { isHexString } from "ethers";
+import {
+  MAX_REGISTER_BATCH,
+  MAX_STATUS_BATCH,
+  REGISTER_BATCH_GAS,
+  batchCapacity,
+  packCredentialIds,
+  splitIntoBatches,
+} from "../chain/batches.js";
 
 export interface CredentialStatus {
   readonly credentialId: bigint;
@@ -37,7 +45,7 @@ export interface RegistrationOutcome extends TxOutcome {
 }
 
 const STATE_NAMES = ["active", "locked", "revoked"] as const;
-const MAX_BATCH = 2000;
+const MAX_BATCH = MAX_STATUS_BATCH;
 
 /** Status operations of an organisation's operator account (lock / unlock / revoke / register, single and batch). */
 export class StatusClient {
@@ -77,44 +85,53 @@ export class StatusClient {
     return { ...receipt.outcome, credentialId: event.credentialId, supersededId: event.supersededId };
   }
 
-  /** Registers several credentials at once; ids are consecutive. */
+  /**
+   * Registers several credentials, split automatically into `registerBatch` transactions that fit the chain's
+   * block gas limit (at most MAX_REGISTER_BATCH each, sent one after the other). Ids are consecutive within each
+   * transaction; the outcomes are in input order, each with its own transaction's hash and gas.
+   */
   async registerBatch(entries: readonly { holderRef: string; credentialDigest: string }[]): Promise<RegistrationOutcome[]> {
-    checkBatch(entries.length);
+    if (entries.length < 1) throw new CivilIdError("INVALID_INPUT", "A batch registration needs at least one credential.");
     for (const e of entries) {
       checkBytes32(e.holderRef, "holder reference");
       checkBytes32(e.credentialDigest, "credential digest");
     }
-    const receipt = await this.send("Batch registration", () =>
-      this.registry.registerBatch(entries.map((e) => e.holderRef), entries.map((e) => e.credentialDigest)),
-    );
-    return this.registrations(receipt.logs).map((e) => ({ ...receipt.outcome, ...e }));
+    const capacity = batchCapacity(MAX_REGISTER_BATCH, await this.blockGasLimit(), REGISTER_BATCH_GAS);
+    const out: RegistrationOutcome[] = [];
+    for (const chunk of splitIntoBatches(entries, capacity)) {
+      const receipt = await this.send("Batch registration", () =>
+        this.registry.registerBatch(chunk.map((e) => e.holderRef), chunk.map((e) => e.credentialDigest)),
+      );
+      out.push(...this.registrations(receipt.logs).map((e) => ({ ...receipt.outcome, ...e })));
+    }
+    return out;
   }
 
   async lock(credentialId: bigint, reason: ReasonName | number): Promise<StatusChangeOutcome> {
     return this.change("Lock", [credentialId], parseReason(reason, LOCK_OR_REVOKE_REASONS), (ids, r) =>
-      ids.length === 1 ? this.registry.lock(ids[0]!, r) : this.registry.lockBatch(ids, r));
+      ids.length === 1 ? this.registry.lock(ids[0]!, r) : this.registry.lockBatchPacked(packCredentialIds(ids), r));
   }
 
   async unlock(credentialId: bigint, reason: ReasonName | number): Promise<StatusChangeOutcome> {
     return this.change("Unlock", [credentialId], parseReason(reason, UNLOCK_REASONS), (ids, r) =>
-      ids.length === 1 ? this.registry.unlock(ids[0]!, r) : this.registry.unlockBatch(ids, r));
+      ids.length === 1 ? this.registry.unlock(ids[0]!, r) : this.registry.unlockBatchPacked(packCredentialIds(ids), r));
   }
 
   async revoke(credentialId: bigint, reason: ReasonName | number): Promise<StatusChangeOutcome> {
     return this.change("Revoke", [credentialId], parseReason(reason, LOCK_OR_REVOKE_REASONS), (ids, r) =>
-      ids.length === 1 ? this.registry.revoke(ids[0]!, r) : this.registry.revokeBatch(ids, r));
+      ids.length === 1 ? this.registry.revoke(ids[0]!, r) : this.registry.revokeBatchPacked(packCredentialIds(ids), r));
   }
 
   async lockBatch(credentialIds: readonly bigint[], reason: ReasonName | number): Promise<StatusChangeOutcome> {
-    return this.change("Batch lock", credentialIds, parseReason(reason, LOCK_OR_REVOKE_REASONS), (ids, r) => this.registry.lockBatch(ids, r));
+    return this.change("Batch lock", credentialIds, parseReason(reason, LOCK_OR_REVOKE_REASONS), (ids, r) => this.registry.lockBatchPacked(packCredentialIds(ids), r));
   }
 
   async unlockBatch(credentialIds: readonly bigint[], reason: ReasonName | number): Promise<StatusChangeOutcome> {
-    return this.change("Batch unlock", credentialIds, parseReason(reason, UNLOCK_REASONS), (ids, r) => this.registry.unlockBatch(ids, r));
+    return this.change("Batch unlock", credentialIds, parseReason(reason, UNLOCK_REASONS), (ids, r) => this.registry.unlockBatchPacked(packCredentialIds(ids), r));
   }
 
   async revokeBatch(credentialIds: readonly bigint[], reason: ReasonName | number): Promise<StatusChangeOutcome> {
-    return this.change("Batch revoke", credentialIds, parseReason(reason, LOCK_OR_REVOKE_REASONS), (ids, r) => this.registry.revokeBatch(ids, r));
+    return this.change("Batch revoke", credentialIds, parseReason(reason, LOCK_OR_REVOKE_REASONS), (ids, r) => this.registry.revokeBatchPacked(packCredentialIds(ids), r));
   }
 
   private async change(
@@ -126,6 +143,18 @@ export class StatusClient {
     checkBatch(credentialIds.length);
     const { outcome } = await this.send(action, () => call([...credentialIds], reason));
     return { ...outcome, statuses: await this.statuses(credentialIds) };
+  }
+
+  private async blockGasLimit(): Promise<bigint> {
+    const provider = this.registry.runner?.provider;
+    if (!provider) throw new CivilIdError("INVALID_INPUT", "The status registry handle has no provider.");
+    try {
+      const block = await provider.getBlock("latest");
+      if (!block) throw new CivilIdError("CHAIN_UNREACHABLE", "The node returned no latest block.");
+      return block.gasLimit;
+    } catch (error) {
+      throw toCivilIdError(error, this.registry.interface, "Block gas limit query");
+    }
   }
 
   private async send(action: string, call: () => Promise<ContractTransactionResponse>) {

@@ -77,7 +77,8 @@ class CredentialTable {
   count = 0;
   status = new Uint8Array(64);
   flags = new Uint8Array(64);
-  digests = new Uint8Array(64 * 32);
+  /** Allocated with the first digest: a snapshot serves status before any digest is known (32 of its 34 bytes). */
+  digests: Uint8Array | undefined;
 
   register(sequence: number, digestHex: string): void {
     this.ensure(sequence + 1);
@@ -88,6 +89,7 @@ class CredentialTable {
 
   setDigest(sequence: number, digestHex: string): void {
     if (sequence >= this.status.length) return;
+    this.digests ??= new Uint8Array(this.status.length * 32);
     this.digests.set(Buffer.from(digestHex.slice(2, 66), "hex"), sequence * 32);
     this.flags[sequence]! |= DIGEST_KNOWN;
   }
@@ -123,7 +125,7 @@ class CredentialTable {
       registered: true,
       state: (byte & 3) as CredentialState,
       reason: (byte >> 2) & 31,
-      credentialDigest: digestKnown ? "0x" + Buffer.from(this.digests.subarray(sequence * 32, sequence * 32 + 32)).toString("hex") : undefined,
+      credentialDigest: digestKnown && this.digests ? "0x" + Buffer.from(this.digests.subarray(sequence * 32, sequence * 32 + 32)).toString("hex") : undefined,
       digestKnown,
     };
   }
@@ -139,7 +141,7 @@ class CredentialTable {
     };
     this.status = grow(this.status, 1);
     this.flags = grow(this.flags, 1);
-    this.digests = grow(this.digests, 32);
+    if (this.digests) this.digests = grow(this.digests, 32);
   }
 }
 
@@ -163,6 +165,7 @@ const ISSUER_TOPICS = [TOPIC.accredited, TOPIC.orgStatus, TOPIC.orgAdmin, TOPIC.
 const SEQUENCE_LIMIT = 2 ** 32; // typed-array tables index sequences as numbers
 const WORDS_PAGE = 2048; // CredentialStatusRegistry.MAX_STATUS_WORDS_PAGE
 const FIRST_PAGE = 128;
+const FIRST_SPAN = 16; // blocks of the first getLogs of a catch-up; nextSpan grows it
 const TARGET_LOGS_PER_PAGE = 2_000; // keeps one getLogs answer (and its parse, ≈ 1.2 MB of JSON) small during backfill
 const STATE_FORMAT = "mobile-civil-id/ledger-index@1";
 
@@ -424,7 +427,7 @@ export class LedgerIndex implements LedgerView {
     // The range of one getLogs call: `blocksPerQuery`, halved whenever a node refuses a range as too large, then grown
     // back after each answered range. The range's end block hash comes with the agreed answer, so a sync failing
     // half-way leaves a (syncedBlock, syncedHash) pair that the next sync's reorg check can trust.
-    let span = this.blocksPerQuery;
+    let span = Math.min(this.blocksPerQuery, FIRST_SPAN);
     while (from <= target) {
       const to = Math.min(target, from + this.spanOverNodes(span) - 1);
       const answer = await this.agreedLogs({ address, fromBlock: from, toBlock: to });
@@ -435,8 +438,8 @@ export class LedgerIndex implements LedgerView {
       this.apply(answer.value, from, to);
       this.syncedBlock = to;
       this.syncedHash = answer.blockHash;
+      span = nextSpan(span, this.blocksPerQuery, answer.value.length, to - from + 1);
       from = to + 1;
-      span = Math.min(this.blocksPerQuery, span * 2);
     }
     this.lastSyncAt = this.now();
     if (this.stateFile && this.now() - this.lastPersistAt >= this.persistEveryMs) this.persistInBackground();
@@ -479,7 +482,7 @@ export class LedgerIndex implements LedgerView {
           }
           throw error;
         }
-      }, logsFingerprint);
+      }, logsFingerprint, { hashFirst: true });
     } catch (error) {
       if (refused && !isCivilIdError(error, "LEDGER_DISAGREEMENT")) return "too-large";
       throw error;
@@ -516,11 +519,12 @@ export class LedgerIndex implements LedgerView {
    * page), the issuer registry's and DID registry's events up to `height` (few), then the digests in the background.
    */
   private async takeSnapshot(height: number): Promise<void> {
+    // The block's hash first: if the chain reorganises while the state is read, the next sync sees another hash there.
+    const { blockHash: snapshotHash } = await this.quorum.agree(`the hash of block ${height}`, height, () => Promise.resolve(""), () => "");
     const state = await this.readStatusState(height);
     for (const [agency, { count, words }] of state) if (count > 0) this.table(agency).loadWords(count, words, 0);
     let from = this.deployment.deploymentBlock;
-    let span = this.blocksPerQuery;
-    let hash: string | undefined;
+    let span = Math.min(this.blocksPerQuery, FIRST_SPAN);
     while (from <= height) {
       const to = Math.min(height, from + this.spanOverNodes(span) - 1);
       const answer = await this.agreedLogs({ address: [this.issuerRegistry, this.didRegistry], topics: [[...ISSUER_TOPICS, TOPIC.didOwner]], fromBlock: from, toBlock: to });
@@ -529,12 +533,11 @@ export class LedgerIndex implements LedgerView {
         continue;
       }
       this.apply(answer.value, from, to);
-      hash = answer.blockHash;
+      span = nextSpan(span, this.blocksPerQuery, answer.value.length, to - from + 1);
       from = to + 1;
-      span = Math.min(this.blocksPerQuery, span * 2);
     }
     this.syncedBlock = height;
-    this.syncedHash = hash;
+    this.syncedHash = snapshotHash;
     this.snapshotBlock = height;
     this.backfilledTo = this.deployment.deploymentBlock - 1;
     this.startBackfill();
@@ -578,7 +581,12 @@ export class LedgerIndex implements LedgerView {
   private startBackfill(): void {
     const generation = this.generation;
     const run = async () => {
-      let span = this.blocksPerQuery;
+      // Ranges never wider than the chain's average registration density allows for TARGET_LOGS_PER_PAGE logs: empty
+      // pages (the set-up blocks before a bulk issuance) must not grow the range into one answer of the whole burst.
+      const registered = this.credentialCount();
+      const blocks = Math.max(1, this.snapshotBlock - this.deployment.deploymentBlock + 1);
+      const maxSpan = Math.max(1, Math.min(this.blocksPerQuery, Math.floor((TARGET_LOGS_PER_PAGE * blocks) / Math.max(1, registered))));
+      let span = Math.min(maxSpan, FIRST_SPAN);
       while (generation === this.generation && this.backfilledTo < this.snapshotBlock) {
         const from = this.backfilledTo + 1;
         const to = Math.min(this.snapshotBlock, from + this.spanOverNodes(span) - 1);
@@ -595,9 +603,7 @@ export class LedgerIndex implements LedgerView {
           this.tables.get(agencyOf(id))?.setDigest(sequenceOf(id), log.data);
         }
         this.backfilledTo = to;
-        // Aim at ~TARGET_LOGS_PER_PAGE logs per answer: a dense chain (1,000 registrations a block) needs small ranges.
-        const perBlock = answer.value.length / (to - from + 1);
-        span = Math.max(1, Math.min(this.blocksPerQuery, Math.floor(perBlock > 0 ? TARGET_LOGS_PER_PAGE / perBlock : span * 2)));
+        span = nextSpan(span, maxSpan, answer.value.length, to - from + 1);
       }
     };
     this.backfilling = run()
@@ -740,7 +746,7 @@ export class LedgerIndex implements LedgerView {
 
   private async writeState(file: string): Promise<void> {
     if (this.syncedBlock < 0) return;
-    const tables = [...this.tables].map(([agency, t]) => ({ agency, count: t.count }));
+    const tables = [...this.tables].map(([agency, t]) => ({ agency, count: t.count, digests: t.digests !== undefined }));
     const header = {
       format: STATE_FORMAT,
       chainId: this.chainId,
@@ -757,7 +763,10 @@ export class LedgerIndex implements LedgerView {
     };
     const head = Buffer.from(JSON.stringify(header), "utf8");
     const parts: Uint8Array[] = [uint32(head.length), head];
-    for (const [, t] of this.tables) parts.push(t.status.subarray(0, t.count), t.flags.subarray(0, t.count), t.digests.subarray(0, t.count * 32));
+    for (const [, t] of this.tables) {
+      parts.push(t.status.subarray(0, t.count), t.flags.subarray(0, t.count));
+      if (t.digests) parts.push(t.digests.subarray(0, t.count * 32));
+    }
     await writeFileAtomic(file, Buffer.concat(parts));
   }
 
@@ -790,15 +799,18 @@ export class LedgerIndex implements LedgerView {
       return;
     }
     const tables = new Map<number, CredentialTable>();
-    for (const { agency, count } of header.tables) {
+    for (const { agency, count, digests } of header.tables) {
       const t = new CredentialTable();
       t.ensure(count);
       t.status.set(bytes.subarray(offset, offset + count));
       offset += count;
       t.flags.set(bytes.subarray(offset, offset + count));
       offset += count;
-      t.digests.set(bytes.subarray(offset, offset + count * 32));
-      offset += count * 32;
+      if (digests) {
+        t.digests = new Uint8Array(t.status.length * 32);
+        t.digests.set(bytes.subarray(offset, offset + count * 32));
+        offset += count * 32;
+      }
       t.count = count;
       tables.set(agency, t);
     }
@@ -830,13 +842,23 @@ interface PersistedHeader {
   orgs: { code: number; status: OrgStatus; kind: number; admin: string; types: string[] }[];
   keys: ({ issuer: string } & KeyRecord)[];
   didOwners: [string, DidOwner][];
-  tables: { agency: number; count: number }[];
+  tables: { agency: number; count: number; digests: boolean }[];
 }
 
 function uint32(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(n);
   return b;
+}
+
+/**
+ * The next getLogs range: twice the last after an answer, but aiming at TARGET_LOGS_PER_PAGE logs per answer, so a
+ * dense chain (1,000 registrations a block after a bulk issuance) is read in small ranges and a sparse one in large.
+ */
+function nextSpan(span: number, max: number, logs: number, blocks: number): number {
+  const perBlock = logs / blocks;
+  const dense = perBlock > 0 ? Math.floor(TARGET_LOGS_PER_PAGE / perBlock) : Infinity;
+  return Math.max(1, Math.min(max, span * 2, dense));
 }
 
 /** Validates a getLogs answer against what was asked: range, order, not removed. */

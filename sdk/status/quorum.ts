@@ -100,14 +100,15 @@ export class NodeQuorum {
   /**
    * Reads the same thing from every usable node at block `height` and returns the answer `quorum` of them agree on
    * (the block hash at `height` is part of every answer). Returns as soon as the outcome is decided, so a hanging
-   * node costs nothing once k nodes agreed. Returns the agreed value and the agreed hash of block `height`.
+   * node costs nothing once k nodes agreed. Returns the agreed value and the agreed hash of block `height` (read before
+   * the data with `hashFirst`).
    */
   async agree<T>(
     what: string,
     height: number,
     read: (node: LedgerNode) => Promise<T>,
     fingerprint: (value: T) => string,
-    options: { reuseBlockHash?: boolean } = {},
+    options: { reuseBlockHash?: boolean; hashFirst?: boolean } = {},
   ): Promise<{ value: T; blockHash: string }> {
     const nodes = await this.usableNodes();
     if (nodes.length < this.quorum) throw this.unavailable(`${nodes.length} node(s) usable for ${what}`);
@@ -136,7 +137,12 @@ export class NodeQuorum {
       const answers = new Map<LedgerNode, string>();
       for (const node of nodes) {
         void this.guard(node, async () => {
-          const [value, hash] = await Promise.all([read(node), options.reuseBlockHash ? this.blockHashOf(node, height) : node.blockHash(height)]);
+          const hashOf = () => (options.reuseBlockHash ? this.blockHashOf(node, height) : node.blockHash(height));
+          // hashFirst: the hash is read before the data it vouches for, so a reorg in between shows as a changed hash
+          // at the next check instead of pairing the new branch's hash with the old branch's data.
+          const [value, hash] = options.hashFirst
+            ? await hashOf().then(async (h) => [await read(node), h] as const)
+            : await Promise.all([read(node), hashOf()]);
           if (hash === undefined) throw new CivilIdError("CHAIN_UNREACHABLE", `${node.name} does not have block ${height} yet (lagging).`);
           return { value, hash, fp: `${hash}|${fingerprint(value)}` };
         }, (message) => failures.push(message)).then((answer) => {

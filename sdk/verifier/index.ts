@@ -1,5 +1,13 @@
-export * from "./challenges.js";
-export * from "./policies.js";
-export * from "./verifier.js";
-export * from "./challenge-store.js";
+/** The verifier: presentations and document signatures checked against the ledger, fail closed. */
+export { ChallengeRegistry, type ChallengeStore, type ChallengeVerdict } from "./challenges.js";
+export {
+  MAX_CHALLENGE_TTL_MS, MIN_CHALLENGE_TTL_MS, SqliteChallengeStore,
+  type ChallengeScope, type IssuedChallenge, type SqliteChallengeStoreOptions,
+} from "./challenge-store.js";
+export { POLICIES, restrictToOrganisations, type ClaimName, type DisclosableField, type PolicyName, type UsePolicy } from "./policies.js";
+export {
+  PresentationVerifier,
+  type DocumentVerificationResult, type RefusalCode, type VerificationAuditRecord, type VerificationResult, type VerifierOptions,
+  type VerifyPresentationOptions, type VerifySignedDocumentInput,
+} from "./verifier.js";
 export { IssuerKeyCache } from "./issuer-keys.js";

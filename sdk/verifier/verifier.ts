@@ -96,8 +96,11 @@ export class PresentationVerifier {
   private readonly memoTtlMs: number;
   private readonly memoSize: number;
   private readonly now: () => number;
+  private readonly registry: string;
+  private readonly typeHashes = new Map<string, string>();
 
   constructor(private readonly options: VerifierOptions) {
+    this.registry = getAddress(options.ledger.statusRegistry);
     this.skew = options.clockSkewSeconds ?? 30;
     this.memoTtlMs = options.credentialMemoTtlMs ?? 600_000;
     this.memoSize = options.credentialMemoSize ?? 10_000;
@@ -268,7 +271,7 @@ export class PresentationVerifier {
     const entry: VerifiedCredential = {
       parsed,
       deviceKey: importPublicJwk(parsed.deviceKey),
-      typeHash: credentialTypeId(parsed.types[1]!),
+      typeHash: this.typeHash(parsed.types[1]!),
       verifiedAt: t,
     };
     if (this.memo.size >= this.memoSize) {
@@ -279,12 +282,23 @@ export class PresentationVerifier {
     return entry;
   }
 
+  /** keccak256 of a credential type name, remembered (a handful of types). */
+  private typeHash(name: string): string {
+    let hash = this.typeHashes.get(name);
+    if (hash === undefined) {
+      hash = credentialTypeId(name);
+      if (this.typeHashes.size < 64) this.typeHashes.set(name, hash);
+    }
+    return hash;
+  }
+
   private checkPolicy(parsed: ParsedCredential, policy: UsePolicy, add: Add): void {
     if (parsed.types[1] !== policy.credentialType) add("CREDENTIAL_TYPE_NOT_ACCEPTED", `This use accepts ${policy.credentialType} only.`);
     if (policy.allowedAgencyCodes && !policy.allowedAgencyCodes.includes(parsed.claims.agencyCode)) {
       add("ORGANISATION_NOT_ALLOWED", `This system accepts only organisations ${policy.allowedAgencyCodes.join(", ")}.`);
     }
-    if (getAddress(parsed.status.statusRegistry) !== this.options.ledger.statusRegistry) add("WRONG_STATUS_REGISTRY", "The credential points at another status registry.");
+    // Both sides are checksummed (statusRef, the ledger view): a string compare, no keccak per tap.
+    if (parsed.status.statusRegistry !== this.registry) add("WRONG_STATUS_REGISTRY", "The credential points at another status registry.");
   }
 
   private checkTimes(vp: CompactJws, parsed: ParsedCredential, policy: UsePolicy, add: Add): void {

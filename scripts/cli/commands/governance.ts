@@ -3,7 +3,8 @@ import { CivilIdError } from "../../../sdk/errors.js";
 import { GovernanceActions, GovernanceClient, type GovernanceAction } from "../../../sdk/governance/client.js";
 import { OrgKind, CIVIL_SERVANT_ID_TYPE, parseAgencyCode } from "../../../sdk/chain/codes.js";
 import type { LedgerContracts } from "../../../sdk/chain/contracts.js";
-import { address, duration, positiveInt, proposalId } from "../parse.js";
+import { address, duration, oneOf, positiveInt, proposalId } from "../parse.js";
+import { EventDescriber } from "./watch.js";
 import { run, type CommandContext } from "../run.js";
 
 type ProposeOpts = { agency?: string; kind?: string; admin?: string; types?: string; member?: string; threshold?: string; issuer?: string; lifetime: string };
@@ -59,7 +60,7 @@ export function registerGovernance(program: Command): void {
       const action = await build(new GovernanceActions(ledger.governor, ledger.issuerRegistry), opts);
       const outcome = await client.propose(action, lifetime);
       const tally = await client.tally(outcome.proposalId);
-      ctx.out.result({ ok: true, proposalId: outcome.proposalId, description: action.description, ...tally, txHash: outcome.txHash, gasUsed: outcome.gasUsed }, [
+      ctx.out.result({ ok: true, proposalId: outcome.proposalId.toString(), description: action.description, ...tally, txHash: outcome.txHash, gasUsed: outcome.gasUsed.toString() }, [
         `Proposal ${outcome.proposalId}: ${action.description}`,
         `Approvals ${tally.approvals}/${tally.threshold}. Other members: mcid governance approve ${outcome.proposalId}`,
       ]);
@@ -70,10 +71,17 @@ export function registerGovernance(program: Command): void {
     .addHelpText("after", "\nExample:\n  mcid governance approve 1 --network localhost --key keys/ministry-2.json")
     .action(run(async (ctx, _o, [id]) => {
       const pid = proposalId(id!);
-      const { client } = await member(ctx);
+      const { ledger, client } = await member(ctx);
+      const me = await (await ctx.signer()).getAddress();
+      if (await ledger.governor.hasApproved(pid, me)) {
+        // Idempotent: a retried approval is a success, not a revert.
+        const tally = await client.tally(pid);
+        ctx.out.result({ ok: true, proposalId: pid.toString(), ...tally, txHash: null, gasUsed: "0", alreadyDone: true }, [`${me} already approved proposal ${pid}: ${tally.approvals}/${tally.threshold}; nothing sent.`]);
+        return;
+      }
       const r = await client.approve(pid);
       const tally = await client.tally(pid);
-      ctx.out.result({ ok: true, proposalId: pid, ...tally, txHash: r.txHash, gasUsed: r.gasUsed }, [
+      ctx.out.result({ ok: true, proposalId: pid.toString(), ...tally, txHash: r.txHash, gasUsed: r.gasUsed.toString(), alreadyDone: false }, [
         `Approved proposal ${pid}: ${tally.approvals}/${tally.threshold}${tally.approvals >= tally.threshold ? ` — ready: mcid governance execute ${pid}` : ""}`,
       ]);
     }));
@@ -83,23 +91,84 @@ export function registerGovernance(program: Command): void {
     .addHelpText("after", "\nExample:\n  mcid governance execute 1 --network localhost --key keys/ministry-1.json")
     .action(run(async (ctx, _o, [id]) => {
       const pid = proposalId(id!);
-      const { client } = await member(ctx);
+      const { ledger, client } = await member(ctx);
+      if ((await ledger.governor.proposal(pid)).executed) {
+        ctx.out.result({ ok: true, proposalId: pid.toString(), txHash: null, gasUsed: "0", alreadyDone: true }, [`Proposal ${pid} was already executed; nothing sent.`]);
+        return;
+      }
       const r = await client.execute(pid);
-      ctx.out.result({ ok: true, proposalId: pid, txHash: r.txHash, gasUsed: r.gasUsed }, [`Executed proposal ${pid} (gas ${r.gasUsed}).`]);
+      ctx.out.result({ ok: true, proposalId: pid.toString(), txHash: r.txHash, gasUsed: r.gasUsed.toString(), alreadyDone: false }, [`Executed proposal ${pid} (gas ${r.gasUsed}).`]);
     }));
   gov
     .command("show <proposalId>")
-    .description("Show a proposal and its approvals")
+    .description("Show a proposal: what it does, its state and approvals")
     .addHelpText("after", "\nExample:\n  mcid governance show 1 --network localhost")
     .action(run(async (ctx, _o, [id]) => {
       const pid = proposalId(id!);
       const ledger = await ctx.ledger();
-      const p = await ledger.governor.proposal(pid);
-      if (p.target === "0x0000000000000000000000000000000000000000") throw new CivilIdError("INVALID_INPUT", `No proposal ${pid}.`);
-      const tally = await new GovernanceClient(ledger.governor).tally(pid);
-      const state = p.executed ? "executed" : p.cancelled ? "cancelled" : Number(p.expiresAt) * 1000 <= Date.now() ? "expired" : "open";
-      ctx.out.result({ ok: true, proposalId: pid, target: p.target, proposer: p.proposer, expiresAt: Number(p.expiresAt), state, ...tally }, [
-        `Proposal ${pid}: ${state}, approvals ${tally.approvals}/${tally.threshold}, proposer ${p.proposer}, expires ${new Date(Number(p.expiresAt) * 1000).toISOString()}`,
-      ]);
+      const [view] = await proposals(ledger, [pid]);
+      ctx.out.result({ ok: true, ...view! }, [proposalLine(view!)]);
     }));
+  gov
+    .command("list")
+    .description("List the consortium's proposals, newest first, with what each does and its state")
+    .option("--state <state>", "only open | executed | cancelled | expired")
+    .option("--limit <n>", "at most this many", "50")
+    .addHelpText("after", "\nExample:\n  mcid governance list --state open --network localhost")
+    .action(run(async (ctx, o: { state?: string; limit: string }) => {
+      const state = o.state === undefined ? undefined : oneOf(o.state, "--state", PROPOSAL_STATES);
+      const limit = positiveInt(o.limit, "--limit", 10_000);
+      const ledger = await ctx.ledger();
+      const count = Number(await ledger.governor.proposalCount());
+      const ids = Array.from({ length: count }, (_, i) => BigInt(count - i));
+      const all = await proposals(ledger, ids);
+      const shown = all.filter((p) => state === undefined || p.state === state).slice(0, limit);
+      ctx.out.result({ ok: true, count: shown.length, total: count, proposals: shown }, shown.length === 0 ? ["No proposals."] : shown.map(proposalLine));
+    }));
+}
+
+const PROPOSAL_STATES = ["open", "executed", "cancelled", "expired"] as const;
+
+/** A proposal as `governance show` and `governance list` print it. */
+export interface ProposalView {
+  readonly proposalId: string;
+  readonly state: (typeof PROPOSAL_STATES)[number];
+  readonly description: string;
+  /** What executing it calls, decoded (never raw calldata). */
+  readonly call: string;
+  readonly approvals: number;
+  readonly threshold: number;
+  readonly proposer: string;
+  readonly target: string;
+  readonly expiresAt: string;
+}
+
+async function proposals(ledger: LedgerContracts, ids: readonly bigint[]): Promise<ProposalView[]> {
+  const governor = ledger.governor;
+  const client = new GovernanceClient(governor);
+  const describer = new EventDescriber(ledger);
+  const created = await governor.queryFilter(governor.filters.ProposalCreated(), ledger.deployment.deploymentBlock);
+  const descriptions = new Map<string, { description: string; call: string }>();
+  for (const log of created) {
+    const e = describer.describe(log);
+    if (e) descriptions.set(String(e.args.proposalId), { description: String(e.args.description), call: String(e.args.call) });
+  }
+  const now = Date.now();
+  return Promise.all(ids.map(async (pid) => {
+    const p = await governor.proposal(pid);
+    if (p.target === "0x0000000000000000000000000000000000000000") throw new CivilIdError("INVALID_INPUT", `No proposal ${pid}: see mcid governance list.`);
+    const tally = await client.tally(pid);
+    const expiresAt = Number(p.expiresAt) * 1000;
+    const state = p.executed ? "executed" : p.cancelled ? "cancelled" : expiresAt <= now ? "expired" : "open";
+    const known = descriptions.get(pid.toString());
+    return {
+      proposalId: pid.toString(), state, description: known?.description ?? "", call: known?.call ?? "", ...tally,
+      proposer: p.proposer, target: p.target, expiresAt: new Date(expiresAt).toISOString(),
+    } satisfies ProposalView;
+  }));
+}
+
+function proposalLine(p: ProposalView): string {
+  return `#${p.proposalId} ${p.state}: ${p.description || p.call} — approvals ${p.approvals}/${p.threshold}, proposer ${p.proposer}, ${p.state === "open" ? "expires" : "expiry"} ${p.expiresAt}` +
+    (p.state === "open" && p.approvals >= p.threshold ? ` — ready: mcid governance execute ${p.proposalId}` : "");
 }

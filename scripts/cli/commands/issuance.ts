@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
 import { CivilIdError } from "../../../sdk/errors.js";
@@ -6,11 +6,12 @@ import { holderReference } from "../../../sdk/status/holder-ref.js";
 import { HR_SOURCES, REISSUE_REASONS, formatHrExport, normalisePersonId, parseHrExport, type HrExportRow, type HrSource } from "../../../sdk/issuer/hr-import.js";
 import { readHrExportFile } from "../../../sdk/issuer/hr-file.js";
 import { WORKFLOW_STATES, type WorkflowState } from "../../../sdk/issuer/workflow-store.js";
-import type { DeliveryOutcome, IssuanceRecord } from "../../../sdk/issuer/workflow.js";
+import type { DeliveryOutcome, IssuanceRecord, IssuanceWorkflow } from "../../../sdk/issuer/workflow.js";
 import { writeFileAtomic } from "../../../sdk/util/atomic-file.js";
-import { EXIT } from "../output.js";
+import { EXIT, describeError } from "../output.js";
 import { envValue, nonNegativeInt, oneOf, positiveInt, requestId } from "../parse.js";
-import { run } from "../run.js";
+import { personalDataPath } from "../personal-data.js";
+import { run, type CommandContext } from "../run.js";
 import { NO_CARRIER, actorOf, readHolderSecret, serverOptions, withWorkflow, type ServerOptions } from "../server.js";
 
 const SIGN = { sign: true, create: false };
@@ -50,6 +51,53 @@ function requestCommand(parent: Command, spec: string, description: string, exam
   return serverOptions(parent.command(spec).description(description)).addHelpText("after", `\nExample:\n  ${example}`);
 }
 
+/**
+ * One step over many requests (`request approve|invite|issue` with several ids or --all): one workflow session,
+ * a progress bar on a terminal, every request tried (one refusal does not stop the others) and a summary; exit 4
+ * when any was refused.
+ */
+async function bulk(
+  ctx: CommandContext, o: ServerOptions,
+  spec: { ids: readonly string[]; all: boolean; state: WorkflowState; verb: string; mode: { sign: boolean; create: boolean } },
+  step: (wf: IssuanceWorkflow, id: string) => Promise<void> | void,
+): Promise<number> {
+  if (spec.all === (spec.ids.length > 0)) throw new CivilIdError("INVALID_INPUT", `Give request ids, or --all (every request in state ${spec.state}), not both.`);
+  const given = spec.ids.map((id) => requestId(id));
+  const report = await withWorkflow(ctx, o, spec.mode, async (wf) => {
+    const ids = spec.all ? listAll(wf, spec.state) : given;
+    const done: string[] = [];
+    const failed: { id: string; code: string; message: string }[] = [];
+    const progress = ctx.out.progress(spec.verb, ids.length);
+    for (const [i, id] of ids.entries()) {
+      try {
+        await step(wf, id);
+        done.push(id);
+      } catch (error) {
+        const d = describeError(error);
+        if (d.exit === EXIT.INFRASTRUCTURE || d.exit === EXIT.PENDING) throw error; // the node is gone: stop, the rest would fail alike
+        failed.push({ id, code: d.code, message: d.message });
+      }
+      progress(i + 1);
+    }
+    return { ids, done, failed };
+  });
+  ctx.out.result({ ok: report.failed.length === 0, action: spec.verb, count: report.ids.length, done: report.done, failed: report.failed }, [
+    ...report.failed.map((f) => `  refused ${f.id}: ${f.code} — ${f.message}`),
+    `${spec.verb}: ${report.done.length} of ${report.ids.length} done${report.failed.length > 0 ? `, ${report.failed.length} refused` : ""}.`,
+  ]);
+  return report.failed.length > 0 ? EXIT.OPERATION_REFUSED : EXIT.OK;
+}
+
+/** Every request of the organisation in `state`, oldest first (paged through the workflow's list). */
+function listAll(wf: IssuanceWorkflow, state: WorkflowState): string[] {
+  const out: string[] = [];
+  for (let offset = 0; ; offset += 1000) {
+    const page = wf.list({ state: [state], limit: 1000, offset });
+    out.push(...page.map((r) => r.id));
+    if (page.length < 1000) return out;
+  }
+}
+
 export function registerIssuance(program: Command): void {
   // ------------------------------------------------------------------ HR import
   const hr = program.command("hr").description("HR requests for mobile IDs (e-사람, 차세대 인사랑) into the issuing server");
@@ -64,13 +112,16 @@ export function registerIssuance(program: Command): void {
       const source = oneOf<HrSource>(o.source, "--source", HR_SOURCES);
       const bytes = await readHrExportFile(o.file); // size limit enforced while reading
       const report = await withWorkflow(ctx, o, { sign: false, create: true }, (wf) => wf.importRequests(source, bytes, actorOf(o)));
-      ctx.out.result({ ok: true, ...report }, [
+      ctx.out.result({ ok: report.refused.length + report.conflicts.length === 0, ...report }, [
         `${report.rows} row(s) from ${source}: ${report.created.length} created, ${report.duplicates.length} duplicate(s), ${report.refused.length} refused, ${report.conflicts.length} conflict(s)`,
         ...report.created.map((id) => `  created   ${id} — next: mcid request approve ${id} --approver <department head> --agency ${o.agency}`),
         ...report.duplicates.map((id) => `  duplicate ${id} (already imported, unchanged)`),
         ...report.refused.map((r) => `  refused   ${r.id} (row ${r.row}): ${r.code} — ${r.reason}`),
         ...report.conflicts.map((c) => `  conflict  ${c.id} (row ${c.row}): exported again with other content; left unchanged, HR must use a new request id`),
+        ...(report.refused.length + report.conflicts.length > 0 ? [`Not everything was imported: exit ${EXIT.OPERATION_REFUSED}. The rows above say why; HR corrects them and exports again.`] : []),
       ]);
+      // A partial import is not a success for a script that chains the next step on the exit code.
+      return report.refused.length + report.conflicts.length > 0 ? EXIT.OPERATION_REFUSED : EXIT.OK;
     }));
 
   // ------------------------------------------------------------------ requests
@@ -100,12 +151,18 @@ export function registerIssuance(program: Command): void {
       ]);
     }));
 
-  requestCommand(request, "approve <requestId>", "Approve a request (department head's 결재)", "mcid request approve e-saram:ES-2026-000123 --approver dept-head:kim --agency 1741000 --network localhost")
+  requestCommand(request, "approve [requestIds...]", "Approve requests (department head's 결재): one, several, or --all requested ones",
+    "mcid request approve e-saram:ES-2026-000123 --approver dept-head:kim --agency 1741000 --network localhost\n  mcid request approve --all --approver dept-head:kim --agency 1741000 --network localhost")
     .requiredOption("--approver <id>", "the department head approving, for the record")
-    .action(run(async (ctx, o: ServerOptions & { approver: string }, [id]) => {
-      const rid = requestId(id);
-      const record = await withWorkflow(ctx, o, READ, (wf) => wf.approve(rid, o.approver));
-      ctx.out.result({ ok: true, request: record }, [`${rid} approved by ${o.approver}. Next: mcid request verify-identity-start ${rid} --agency ${o.agency}`]);
+    .option("--all", "every request waiting for approval (state requested)", false)
+    .action(run(async (ctx, o: ServerOptions & { approver: string; all: boolean }, ids) => {
+      if (!o.all && ids.length === 1) {
+        const rid = requestId(ids[0]);
+        const record = await withWorkflow(ctx, o, READ, (wf) => wf.approve(rid, o.approver));
+        ctx.out.result({ ok: true, request: record }, [`${rid} approved by ${o.approver}. Next: mcid request verify-identity-start ${rid} --agency ${o.agency}`]);
+        return;
+      }
+      return bulk(ctx, o, { ids, all: o.all, state: "requested", verb: "approve", mode: READ }, (wf, rid) => void wf.approve(rid, o.approver));
     }));
 
   requestCommand(request, "reject <requestId>", "Reject a request for good (department head), with the reason", 'mcid request reject e-saram:ES-2026-000123 --approver dept-head:kim --reason "not in this department" --agency 1741000 --network localhost')
@@ -147,26 +204,36 @@ export function registerIssuance(program: Command): void {
       ctx.out.result({ ok: true, request: record }, [`Identity of ${rid} verified. Next: mcid request invite ${rid} --agency ${o.agency}`]);
     }));
 
-  requestCommand(request, "invite <requestId>", "Send the invitation SMS: install/activation link and activation code (again: replaces the previous one)",
+  requestCommand(request, "invite [requestIds...]", "Send the invitation SMS: install/activation link and activation code (again: replaces the previous one); one, several, or --all identity-verified ones",
     "mcid request invite e-saram:ES-2026-000123 --agency 1741000 --network localhost")
-    .action(run(async (ctx, o: ServerOptions, [id]) => {
-      const rid = requestId(id);
-      const invited = await withWorkflow(ctx, o, READ, (wf) => wf.invite(rid, actorOf(o)));
-      ctx.out.result({ ok: true, requestId: rid, ...invited }, [
-        smsLine(`Invitation ${invited.invitationId} for ${rid} (valid until ${invited.expiresAt})`, invited.sms, o.agency),
-        "Next, on the phone: mcid wallet activate --token <token from the link> --code <activation code> --agency " + o.agency,
-      ]);
+    .option("--all", "every request whose identity was verified and not invited yet", false)
+    .action(run(async (ctx, o: ServerOptions & { all: boolean }, ids) => {
+      if (!o.all && ids.length === 1) {
+        const rid = requestId(ids[0]);
+        const invited = await withWorkflow(ctx, o, READ, (wf) => wf.invite(rid, actorOf(o)));
+        ctx.out.result({ ok: true, requestId: rid, ...invited }, [
+          smsLine(`Invitation ${invited.invitationId} for ${rid} (valid until ${invited.expiresAt})`, invited.sms, o.agency),
+          "Next, on the phone: mcid wallet activate --token <token from the link> --code <activation code> --agency " + o.agency,
+        ]);
+        return;
+      }
+      return bulk(ctx, o, { ids, all: o.all, state: "identity_verified", verb: "invite", mode: READ }, (wf, rid) => void wf.invite(rid, actorOf(o)));
     }));
 
-  requestCommand(request, "issue <requestId>", "Register the credential on chain and sign it (unlocks the registrar and issuer keys)",
+  requestCommand(request, "issue [requestIds...]", "Register credentials on chain and sign them (unlocks the registrar and issuer keys); one, several, or --all activated ones",
     "mcid request issue e-saram:ES-2026-000123 --agency 1741000 --key keys/registrar.json --issuer-key keys/issuer.json --network localhost")
-    .action(run(async (ctx, o: ServerOptions, [id]) => {
-      const rid = requestId(id);
-      const record = await withWorkflow(ctx, o, SIGN, (wf) => wf.issue(rid, actorOf(o)));
-      ctx.out.result({ ok: true, request: record }, [
-        `Issued credential ${record.credentialId} for ${rid} (tx ${record.txHash}, block ${record.blockNumber})${record.supersededId !== undefined ? `; it supersedes ${record.supersededId}` : ""}.`,
-        `The phone collects it: mcid wallet collect --agency ${o.agency}`,
-      ]);
+    .option("--all", "every activated request", false)
+    .action(run(async (ctx, o: ServerOptions & { all: boolean }, ids) => {
+      if (!o.all && ids.length === 1) {
+        const rid = requestId(ids[0]);
+        const record = await withWorkflow(ctx, o, SIGN, (wf) => wf.issue(rid, actorOf(o)));
+        ctx.out.result({ ok: true, request: record }, [
+          `Issued credential ${record.credentialId} for ${rid} (tx ${record.txHash}, block ${record.blockNumber})${record.supersededId !== undefined ? `; it supersedes ${record.supersededId}` : ""}.`,
+          `The phone collects it: mcid wallet collect --agency ${o.agency}`,
+        ]);
+        return;
+      }
+      return bulk(ctx, o, { ids, all: o.all, state: "activated", verb: "issue", mode: SIGN }, async (wf, rid) => void (await wf.issue(rid, actorOf(o))));
     }));
 
   requestCommand(request, "audit [requestId]", "The audit trail of a request (without an id: the imports)", "mcid request audit e-saram:ES-2026-000123 --agency 1741000 --network localhost --json")
@@ -200,7 +267,8 @@ export function registerIssuance(program: Command): void {
       .requiredOption("--reason <reason>", REISSUE_REASONS.join(" | "))
       .requiredOption("--request-id <id>", "the new HR request id")
       .requiredOption("--person-id-env <VAR>", "name of the environment variable holding the holder's national person id (never on the command line)")
-      .requiredOption("--out <file>", "the HR export to write (e-사람 JSON or 인사랑 CSV, as the original request)"),
+      .option("--out <file>", "the HR export to write (e-사람 JSON or 인사랑 CSV, as the original request); default <data-dir>/hr-exports/reissue-<request id>.json|csv")
+      .option("--allow-unignored-output", "allow --out inside a git work tree where git does not ignore it (the file holds personal data)", false),
   )
     .addHelpText("after", [
       "",
@@ -208,18 +276,21 @@ export function registerIssuance(program: Command): void {
       "other. Issuing it registers a new credential that supersedes the holder's current one on chain (Revoked,",
       "SUPERSEDED_BY_REISSUE) in the same transaction.",
       "",
+      "The file holds the holder's person id, name and mobile: it is written under the data directory, which git and npm ignore.",
+      "",
       "Example:",
-      "  PERSON_ID=… mcid reissue --from e-saram:ES-2026-000123 --reason lost-device --request-id ES-2026-000187 --person-id-env PERSON_ID --out reissue.json --agency 1741000 --network localhost",
-      "  mcid hr import --source e-saram --file reissue.json --agency 1741000 --network localhost",
+      "  PERSON_ID=… mcid reissue --from e-saram:ES-2026-000123 --reason lost-device --request-id ES-2026-000187 --person-id-env PERSON_ID --agency 1741000 --network localhost",
+      "  mcid hr import --source e-saram --file data/hr-exports/reissue-ES-2026-000187.json --agency 1741000 --network localhost",
     ].join("\n"))
-    .action(run(async (ctx, o: ServerOptions & { from: string; reason: string; requestId: string; personIdEnv: string; out: string }) => {
+    .action(run(async (ctx, o: ServerOptions & { from: string; reason: string; requestId: string; personIdEnv: string; out?: string; allowUnignoredOutput: boolean }) => {
       const from = requestId(o.from);
       const reason = oneOf(o.reason, "--reason", REISSUE_REASONS);
       const personId = normalisePersonId(envValue(o.personIdEnv, "--person-id-env"));
       if (personId === undefined) throw new CivilIdError("INVALID_INPUT", `${o.personIdEnv} does not hold a person id (6-64 letters or digits; hyphens and spaces are ignored).`);
-      const out = path.resolve(o.out);
-      if (await stat(out).then(() => true, () => false)) throw new CivilIdError("INVALID_INPUT", `${out} exists; choose another --out.`);
       const original = await withWorkflow(ctx, o, READ, (wf) => wf.get(from));
+      const defaultName = `reissue-${o.requestId.replace(/[^A-Za-z0-9._-]/g, "_")}.${original.source === "insarang" ? "csv" : "json"}`;
+      const out = personalDataPath(o.out ?? path.join(ctx.global.dataDir, "hr-exports", defaultName), o.allowUnignoredOutput);
+      if (await stat(out).then(() => true, () => false)) throw new CivilIdError("INVALID_INPUT", `${out} exists; choose another --out.`);
       const holderSecret = await readHolderSecret(o.holderSecretFile);
       if (original.state !== "issued") {
         throw new CivilIdError("INVALID_WORKFLOW_STATE", `${from} is ${original.state}, not issued: a reissue replaces an issued credential (file a new request otherwise).`);
@@ -235,10 +306,11 @@ export function registerIssuance(program: Command): void {
       };
       const text = formatHrExport(original.source, [row], now.toISOString());
       parseHrExport(original.source, text, now.getTime()); // the request must be one HR could file (e.g. a valid --request-id)
+      await mkdir(path.dirname(out), { recursive: true });
       await writeFileAtomic(out, text);
       ctx.out.result({ ok: true, file: out, source: original.source, requestId: `${original.source}:${o.requestId}`, from, reissueReason: reason }, [
         `Reissue request ${original.source}:${o.requestId} for the holder of ${from} (${reason}) written to ${out}.`,
-        `HR files it: mcid hr import --source ${original.source} --file ${o.out} --agency ${o.agency}`,
+        `HR files it: mcid hr import --source ${original.source} --file ${path.relative(process.cwd(), out) || out} --agency ${o.agency}`,
       ]);
     }));
 
@@ -247,12 +319,21 @@ export function registerIssuance(program: Command): void {
   serverOptions(
     sms.command("outbox")
       .description("Show the SMS waiting for delivery, with their text (identity codes, invitation links and codes): what an operator hands over when no carrier is configured")
-      .option("--request <requestId>", "only this request's"),
+      .option("--request <requestId>", "only this request's")
+      .option("--extract <what>", "print only the one-time code (identity code, or an invitation's activation code) or the link of the latest message, for a script or a file the phone reads"),
   )
-    .addHelpText("after", "\nExample:\n  mcid sms outbox --agency 1741000 --network localhost")
-    .action(run(async (ctx, o: ServerOptions & { request?: string }) => {
+    .addHelpText("after", "\nExample:\n  mcid sms outbox --agency 1741000 --network localhost\n  mcid sms outbox --request e-saram:ES-2026-000123 --extract link --agency 1741000 > data/invitation-link.txt")
+    .action(run(async (ctx, o: ServerOptions & { request?: string; extract?: string }) => {
       const only = o.request === undefined ? undefined : requestId(o.request);
+      const extract = o.extract === undefined ? undefined : oneOf(o.extract, "--extract", ["code", "link"] as const);
       const messages = (await withWorkflow(ctx, o, READ, (wf) => wf.undeliveredSms())).filter((m) => only === undefined || m.requestId === only);
+      if (extract !== undefined) {
+        const latest = messages.at(-1);
+        const value = latest === undefined ? undefined : extract === "link" ? /https:\/\/\S+/.exec(latest.body)?.[0] : /코드 ([0-9]{6,8})/.exec(latest.body)?.[1];
+        if (value === undefined) throw new CivilIdError("INVALID_INPUT", `No SMS waiting${only ? ` for ${only}` : ""} holds a ${extract}.`);
+        ctx.out.result({ ok: true, smsId: latest!.id, requestId: latest!.requestId, purpose: latest!.purpose, [extract]: value }, [value]);
+        return;
+      }
       ctx.out.result({ ok: true, count: messages.length, messages }, messages.length === 0 ? ["No SMS waiting."] : messages.flatMap((m) => [
         `#${m.id} ${m.purpose} for ${m.requestId} to ${m.to} (${m.status}, expires ${m.expiresAt}):`,
         `  ${m.body}`,

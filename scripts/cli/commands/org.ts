@@ -1,9 +1,10 @@
 import type { Command } from "commander";
 import { CivilIdError } from "../../../sdk/errors.js";
-import { OperatorRole, OrgKind, OrgStatus, parseAgencyCode } from "../../../sdk/chain/codes.js";
+import { OperatorRole, OrgStatus, parseAgencyCode } from "../../../sdk/chain/codes.js";
 import { toCivilIdError } from "../../../sdk/chain/errors.js";
-import type { ContractTransactionResponse } from "ethers";
+import { getAddress, type ContractTransactionResponse } from "ethers";
 import { address, duration } from "../parse.js";
+import { iso, kindName, operatorRoleName } from "../names.js";
 import { run } from "../run.js";
 
 const ROLES: Record<string, OperatorRole> = { registrar: OperatorRole.Registrar, "lock-only": OperatorRole.LockOnly, none: OperatorRole.None };
@@ -34,7 +35,7 @@ export function registerOrg(program: Command): void {
       const ledger = await ctx.signedLedger();
       const now = (await (await ctx.chain()).provider.getBlock("latest"))!.timestamp;
       const r = await send("Adding the issuer key", ledger.issuerRegistry.interface, () => ledger.issuerRegistry.addIssuerKey(code, issuer, 0, now + seconds));
-      ctx.out.result({ ok: true, agencyCode: code, issuer, validUntil: now + seconds, txHash: r.hash, gasUsed: r.gasUsed },
+      ctx.out.result({ ok: true, agencyCode: code, issuer, validUntil: iso(now + seconds), txHash: r.hash, gasUsed: r.gasUsed.toString() },
         [`Issuer key ${issuer} added to ${code}, valid until ${new Date((now + seconds) * 1000).toISOString()}.`]);
     }));
   org
@@ -52,7 +53,7 @@ export function registerOrg(program: Command): void {
       const ledger = await ctx.signedLedger();
       const now = (await (await ctx.chain()).provider.getBlock("latest"))!.timestamp;
       const r = await send("Key rotation", ledger.issuerRegistry.interface, () => ledger.issuerRegistry.rotateIssuerKey(code, oldKey, newKey, now + seconds));
-      ctx.out.result({ ok: true, agencyCode: code, retired: oldKey, added: newKey, txHash: r.hash, gasUsed: r.gasUsed }, [`Rotated ${oldKey} → ${newKey} for ${code}.`]);
+      ctx.out.result({ ok: true, agencyCode: code, retired: oldKey, added: newKey, txHash: r.hash, gasUsed: r.gasUsed.toString() }, [`Rotated ${oldKey} → ${newKey} for ${code}.`]);
     }));
   org
     .command("retire-key")
@@ -66,7 +67,7 @@ export function registerOrg(program: Command): void {
       const issuer = address(o.issuer, "--issuer");
       const ledger = await ctx.signedLedger();
       const r = await send("Key retirement", ledger.issuerRegistry.interface, () => ledger.issuerRegistry.retireIssuerKey(code, issuer, o.compromised));
-      ctx.out.result({ ok: true, agencyCode: code, issuer, compromised: o.compromised, txHash: r.hash, gasUsed: r.gasUsed },
+      ctx.out.result({ ok: true, agencyCode: code, issuer, compromised: o.compromised, txHash: r.hash, gasUsed: r.gasUsed.toString() },
         [`Issuer key ${issuer} retired${o.compromised ? " and marked compromised" : ""}.`]);
     }));
   org
@@ -83,11 +84,11 @@ export function registerOrg(program: Command): void {
       if (role === undefined) throw new CivilIdError("INVALID_INPUT", `--role ${JSON.stringify(o.role)}: use registrar, lock-only or none.`);
       const ledger = await ctx.signedLedger();
       const r = await send("Setting the operator", ledger.statusRegistry.interface, () => ledger.statusRegistry.setOperator(operator, code, role));
-      ctx.out.result({ ok: true, agencyCode: code, operator, role: o.role, txHash: r.hash, gasUsed: r.gasUsed }, [`${operator} is now ${o.role} for ${code}.`]);
+      ctx.out.result({ ok: true, agencyCode: code, operator, role: o.role, txHash: r.hash, gasUsed: r.gasUsed.toString() }, [`${operator} is now ${o.role} for ${code}.`]);
     }));
   org
     .command("show")
-    .description("Show an organisation's accreditation")
+    .description("Show an organisation: its accreditation, issuer keys (valid, retired, compromised) and status operators")
     .requiredOption("--agency <code>", "agency code")
     .addHelpText("after", "\nExample:\n  mcid org show --agency 1741000 --network localhost")
     .action(run(async (ctx, o: { agency: string }) => {
@@ -97,7 +98,31 @@ export function registerOrg(program: Command): void {
       const status = Number(rec.status) as OrgStatus;
       if (status === OrgStatus.None) throw new CivilIdError("INVALID_AGENCY_CODE", `Organisation ${code} is not accredited in this consortium.`);
       const registered = await ledger.statusRegistry.nextSequence(code);
-      const data = { ok: true, agencyCode: code, kind: OrgKind[Number(rec.kind)], status: OrgStatus[status], admin: rec.admin, accreditedAt: Number(rec.accreditedAt), credentialsRegistered: registered };
-      ctx.out.result(data, [`${code}: ${data.kind}, ${data.status}, admin ${rec.admin}, ${registered} credentials registered`]);
+      const from = ledger.deployment.deploymentBlock;
+      const now = Math.floor(Date.now() / 1000);
+      // Keys and operators are found by their events, then read as they stand now.
+      const added = await ledger.issuerRegistry.queryFilter(ledger.issuerRegistry.filters.IssuerKeyAdded(code), from);
+      const keys = await Promise.all([...new Set(added.map((e) => getAddress(String(e.args.issuer))))].map(async (issuer) => {
+        const k = await ledger.issuerRegistry.issuerKey(issuer);
+        const validUntil = Number(k.validUntil);
+        const state = k.compromised ? "compromised" : validUntil <= now ? "retired" : Number(k.validFrom) > now ? "not-yet-valid" : "valid";
+        return { issuer, state, validFrom: iso(Number(k.validFrom)), validUntil: iso(validUntil), addedAt: iso(Number(k.addedAt)) };
+      }));
+      const set = await ledger.statusRegistry.queryFilter(ledger.statusRegistry.filters.OperatorSet(undefined, code), from);
+      const operators = (await Promise.all([...new Set(set.map((e) => getAddress(String(e.args.operator))))].map(async (operator) => {
+        const op = await ledger.statusRegistry.operators(operator);
+        return { operator, role: operatorRoleName(op.role), agencyCode: Number(op.agencyCode) };
+      }))).filter((op) => op.role !== "none" && op.agencyCode === code).map(({ operator, role }) => ({ operator, role }));
+      const data = {
+        ok: true, agencyCode: code, kind: kindName(Number(rec.kind)), status: OrgStatus[status].toLowerCase(), admin: rec.admin,
+        accreditedAt: iso(Number(rec.accreditedAt)), credentialsRegistered: Number(registered), issuerKeys: keys, operators,
+      };
+      ctx.out.result(data, [
+        `${code}: ${data.kind}, ${data.status}, admin ${rec.admin}, accredited ${data.accreditedAt}, ${registered} credential(s) registered`,
+        `Issuer keys:${keys.length === 0 ? " none (mcid org add-key)" : ""}`,
+        ...keys.map((k) => `  ${k.issuer}  ${k.state}, ${k.validFrom} → ${k.validUntil}`),
+        `Status operators:${operators.length === 0 ? " none (mcid org set-operator)" : ""}`,
+        ...operators.map((op) => `  ${op.operator}  ${op.role}`),
+      ]);
     }));
 }

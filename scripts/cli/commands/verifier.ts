@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import type { Command } from "commander";
 import { CivilIdError } from "../../../sdk/errors.js";
 import { parseAgencyCode } from "../../../sdk/chain/codes.js";
@@ -52,21 +53,44 @@ async function readStdin(): Promise<Buffer> {
 }
 
 /** A verifier on the connected chain: online ledger reads, or a freshly synced local index with --index. */
-async function verifierFor(ctx: CommandContext, challenges: ChallengeStore, index: boolean): Promise<{ verifier: PresentationVerifier; view: string; audited: () => VerificationAuditRecord | undefined }> {
+/**
+ * The ledger view the verifier reads status and trust from: online (the chain, per verification) or a local index
+ * synced from the chain's events (a gate). The one place that decides it, so another view (e.g. a quorum of nodes)
+ * replaces it here.
+ */
+export async function ledgerViewFor(ctx: CommandContext, index: boolean): Promise<{ view: LedgerView; description: string }> {
   const ledger = await ctx.ledger();
   const { provider } = await ctx.chain();
-  let view: LedgerView = new OnlineLedgerView(ledger, provider);
-  let description = "online";
-  if (index) {
-    const local = new LedgerIndex({ provider, deployment: ledger.deployment, maxStalenessMs: 60_000 });
-    const block = await local.sync();
-    view = local;
-    description = `index synced to block ${block}`;
-  }
+  if (!index) return { view: new OnlineLedgerView(ledger, provider), description: "online" };
+  const local = new LedgerIndex({ provider, deployment: ledger.deployment, maxStalenessMs: 60_000 });
+  const block = await local.sync();
+  return { view: local, description: `index synced to block ${block}` };
+}
+
+async function verifierFor(ctx: CommandContext, challenges: ChallengeStore, index: boolean): Promise<{ verifier: PresentationVerifier; view: string; audited: () => VerificationAuditRecord | undefined }> {
+  const { view, description } = await ledgerViewFor(ctx, index);
   // The operator running this command is the gate's audit log: it is shown the credential id the audit hook receives.
   let audited: VerificationAuditRecord | undefined;
   const verifier = new PresentationVerifier({ ledger: view, challenges, audit: (record) => (audited = record) });
   return { verifier, view: description, audited: () => audited };
+}
+
+/**
+ * "This verifier did not issue this challenge" misleads when it did, for another use: says which policy and audience
+ * the challenge was issued for (the challenge is not consumed by a refused scope, so a corrected command works).
+ */
+function explainUnknownChallenge(ctx: CommandContext, challenge: string, scope: ChallengeScope): string | undefined {
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(path.join(ctx.global.dataDir, "verifier.sqlite"), { readOnly: true });
+    const row = db.prepare("SELECT audience, policy FROM challenges WHERE challenge = ?").get(challenge) as { audience: string; policy: string } | undefined;
+    if (row === undefined || (row.audience === scope.audience && row.policy === scope.policy)) return undefined;
+    return `This challenge was issued for --policy ${row.policy} --audience ${row.audience}, not --policy ${scope.policy} --audience ${scope.audience}: verify with the same --policy and --audience as given to mcid challenge.`;
+  } catch {
+    return undefined; // no verifier database yet: the refusal stands as it is
+  } finally {
+    db?.close();
+  }
 }
 
 function verdictLines(result: VerificationResult, what: string, credentialId: string | undefined): string[] {
@@ -122,7 +146,9 @@ export function registerVerifier(program: Command): void {
       const store = challengeStore(ctx);
       try {
         const { verifier, view, audited } = await verifierFor(ctx, store.scoped(scope), o.index);
-        const result = await verifier.verify(presentation, { challenge: o.challenge, audience: o.audience, policy });
+        let result = await verifier.verify(presentation, { challenge: o.challenge, audience: o.audience, policy });
+        const explained = result.reasons.includes("CHALLENGE_UNKNOWN") ? explainUnknownChallenge(ctx, o.challenge, scope) : undefined;
+        if (explained !== undefined) result = { ...result, details: [...result.details.filter((d) => !/did not issue this challenge/.test(d)), explained] };
         const credentialId = audited()?.credentialId;
         ctx.out.result({ ...result, credentialId, ledgerView: view }, verdictLines(result, `for ${id} at ${o.audience}`, credentialId));
         return result.ok ? EXIT.OK : EXIT.REFUSED;

@@ -110,7 +110,7 @@ export function registerWallet(program: Command): void {
         return wf.collectCredential({ ...proof, challenge }, actor);
       });
       const held = await phone.storeCredential(collected.credentialJwt);
-      ctx.out.result({ ok: true, requestId: collected.requestId, credentialId: collected.credentialId, statusId: held.statusId, expiresAt: held.expiresAt }, [
+      ctx.out.result({ ok: true, requestId: collected.requestId, credentialId: collected.credentialId, statusId: held.statusId, expiresAt: held.expiresAt ? new Date(held.expiresAt * 1000).toISOString() : null }, [
         `Credential ${collected.credentialId} (${collected.requestId}) stored in the wallet${held.expiresAt ? `, valid until ${new Date(held.expiresAt * 1000).toISOString()}` : ""}.`,
       ]);
     }));

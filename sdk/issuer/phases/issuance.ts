@@ -4,7 +4,6 @@
  * block recorded) → register on chain → credential id recorded → JWT signed → issued. Every interruption is
  * recoverable by reconcile.ts without a second registration.
  */
-import { isCallException, type Interface } from "ethers";
 import { CivilIdError, isCivilIdError } from "../../errors.js";
 import { CIVIL_SERVANT_ID_TYPE, agencyOfCredential, credentialTypeId } from "../../chain/codes.js";
 import { toCivilIdError } from "../../chain/errors.js";
@@ -89,7 +88,7 @@ export async function registerOnChain(ctx: WorkflowContext, id: string, actor: s
   try {
     outcome = await ctx.status.register(request.holderRef, request.bindingDigest!);
   } catch (error) {
-    const refusal = contractRefusal(error, ctx.options.ledger.statusRegistry.interface);
+    const refusal = contractRefusal(error);
     if (refusal) {
       // The contract refused: no registration exists, so the request goes back to activated (fixable, retryable).
       ctx.transition(id, "registration-refused", actor, {
@@ -140,22 +139,10 @@ export async function sign(ctx: WorkflowContext, id: string, actor: string): Pro
 
 /**
  * Whether an error of a registration call is the contract's definitive refusal (so nothing was registered), and
- * which custom error it was. ethers reports a revert as CALL_EXCEPTION; some nodes (and Hardhat's in-process
- * network) answer with JSON-RPC error 3 "execution reverted" carrying the revert data.
+ * which custom error it was: sdk/chain/errors.ts decoded it once into CONTRACT_REVERTED / NOT_AUTHORISED.
  */
-function contractRefusal(error: unknown, iface: Interface): { name: string | null } | undefined {
-  const cause = isCivilIdError(error) ? error.cause : error;
-  if (isCallException(cause)) {
-    const data = cause.data ?? undefined;
-    return { name: cause.revert?.name ?? (data ? (iface.parseError(data)?.name ?? null) : null) };
-  }
-  const rpc = cause as { code?: unknown; data?: unknown } | undefined;
-  if (rpc && rpc.code === 3 && typeof rpc.data === "string" && /^0x[0-9a-fA-F]*$/.test(rpc.data)) {
-    try {
-      return { name: iface.parseError(rpc.data)?.name ?? null };
-    } catch {
-      return { name: null };
-    }
-  }
-  return undefined;
+function contractRefusal(error: unknown): { name: string | null } | undefined {
+  if (!isCivilIdError(error, "CONTRACT_REVERTED") && !isCivilIdError(error, "NOT_AUTHORISED")) return undefined;
+  const name = error.details?.error;
+  return { name: typeof name === "string" ? name : null };
 }

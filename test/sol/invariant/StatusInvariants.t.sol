@@ -334,8 +334,8 @@ contract StatusInvariantsTest is ConsortiumFixture, InvariantBase {
         _accredit(handler.AGENCY_B(), OrgKind.LocalGovernment, handler.ADMIN_B());
         model.setOrganisation(handler.AGENCY_A(), handler.ADMIN_A(), OrgStatus.Active);
         model.setOrganisation(handler.AGENCY_B(), handler.ADMIN_B(), OrgStatus.Active);
-        // The handler joins the governor (threshold stays 1) to suspend and reinstate organisations.
-        _govern(address(governor), abi.encodeCall(ConsortiumGovernor.addMember, (address(handler))));
+        // The handler becomes the governor's only member (threshold 1) to suspend and reinstate organisations.
+        _handOverGovernor(address(handler));
         handler.init();
 
         _targetContract(address(handler));

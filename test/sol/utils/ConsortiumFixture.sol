@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {ConsortiumGovernor} from "../../../contracts/governance/ConsortiumGovernor.sol";
 import {IssuerRegistry} from "../../../contracts/issuer/IssuerRegistry.sol";
 import {CredentialStatusRegistry} from "../../../contracts/status/CredentialStatusRegistry.sol";
+import {ICredentialStatusHooks} from "../../../contracts/status/ICredentialStatusHooks.sol";
 import {OrgKind} from "../../../contracts/common/CivilIdTypes.sol";
 import {TestBase} from "./TestBase.sol";
 
@@ -26,12 +27,25 @@ abstract contract ConsortiumFixture is TestBase {
         governor = new ConsortiumGovernor(founders, 1);
         issuers = new IssuerRegistry(address(governor));
         statuses = new CredentialStatusRegistry(issuers);
+        issuers.bindStatusRegistry(ICredentialStatusHooks(address(statuses))); // this contract deployed the issuer registry: its one-time right
     }
 
     /// @dev Runs one governance decision through the governor (propose, then execute; threshold 1).
     function _govern(address target, bytes memory data) internal returns (bytes memory result) {
         uint256 id = governor.propose(target, data, PROPOSAL_LIFETIME, "test");
         result = governor.execute(id);
+    }
+
+    /// @dev Makes `successor` the governor's only member: adding it makes the threshold 2-of-2 (a strict majority),
+    ///      so the removal of this contract needs the successor's approval too; then 1-of-1.
+    function _handOverGovernor(address successor) internal {
+        _govern(address(governor), abi.encodeCall(ConsortiumGovernor.addMember, (successor)));
+        uint256 id = governor.propose(
+            address(governor), abi.encodeCall(ConsortiumGovernor.removeMember, (address(this))), PROPOSAL_LIFETIME, "hand over"
+        );
+        vm.prank(successor);
+        governor.approve(id);
+        governor.execute(id);
     }
 
     function _accredit(uint32 agencyCode, OrgKind kind, address admin) internal {

@@ -59,6 +59,10 @@ contract StatusModel {
         if (operator == address(0)) revert ZeroAddress();
         if (agencyCode == 0) revert InvalidAgencyCode(agencyCode);
         if (adminOf[agencyCode] != caller) revert NotOrgAdmin(agencyCode, caller);
+        // Appointing needs an active organisation; clearing is always possible.
+        if (role != OperatorRole.None && orgStatus[agencyCode] != OrgStatus.Active) {
+            revert InvalidOrgStatus(agencyCode, orgStatus[agencyCode]);
+        }
         uint32 current = _operators[operator].agencyCode;
         if (current != 0 && current != agencyCode) revert OperatorOfOtherOrganisation(operator, current);
         if (role == OperatorRole.None) delete _operators[operator];
@@ -106,6 +110,10 @@ contract StatusModel {
         Op memory op = _operators[caller];
         OperatorRole minimum = to == CredentialState.Locked ? OperatorRole.LockOnly : OperatorRole.Registrar;
         if (op.role == OperatorRole.None || uint8(op.role) < uint8(minimum)) revert NotAuthorised(caller, op.role);
+        // Unlock needs an active organisation; lock and revoke are always possible.
+        if (to == CredentialState.Active && orgStatus[op.agencyCode] != OrgStatus.Active) {
+            revert InvalidOrgStatus(op.agencyCode, orgStatus[op.agencyCode]);
+        }
         if (!reasonAllowed(to, reason)) revert InvalidReason(reason);
         uint256 n = batch ? ids.length : 1;
         for (uint256 i = 0; i < n; ++i) {
@@ -135,13 +143,14 @@ contract StatusModel {
 
     /// @notice The 32-credential storage word holding `id` as the registry's documented layout says it must be:
     ///         byte j = state | reason << 2, plus the marker bit 0x80 on the word's first credential
-    ///         (sequence % 32 == 0); zero for unregistered credentials.
+    ///         (sequence % 32 == 0) and the FULL bit 0x80 on byte 31 once its last credential is registered;
+    ///         zero for unregistered credentials.
     function expectedWord(uint64 id) external view returns (uint256 word) {
         uint64 base = id & ~uint64(31);
         for (uint64 j = 0; j < 32; ++j) {
             if (!isRegistered(base + j)) continue;
             Entry memory e = _entries[base + j];
-            uint256 bits = uint256(uint8(e.state)) | (uint256(e.reason) << 2) | (j == 0 ? 0x80 : 0);
+            uint256 bits = uint256(uint8(e.state)) | (uint256(e.reason) << 2) | (j == 0 || j == 31 ? 0x80 : 0);
             word |= bits << (j * 8);
         }
     }

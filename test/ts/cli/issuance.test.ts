@@ -11,7 +11,7 @@ import { decodeJWT } from "did-jwt";
 import { HolderWallet, TEST_ONLY_SCRYPT } from "../../../sdk/wallet/index.js";
 import { eSaramExport, hrRow, insarangCsv } from "../helpers/issuance.js";
 import {
-  startCliChain, mcid, refused, serverEnv, issuanceDb, otpOf, invitationOf, CENTRAL, LOCAL, PIN, type CliChain, type CliResult,
+  startCliChain, mcid, refused, serverEnv, issuanceDb, otpOf, invitationOf, CENTRAL, LOCAL, PIN, REPO, type CliChain, type CliResult,
 } from "../helpers/cli.js";
 
 const A = "e-saram:ES-A";
@@ -128,6 +128,19 @@ describe("mcid issuing server and wallet commands (spawned CLI)", function () {
     refused(noReason, 2, /required option '--reason <text>' not specified/);
     refused(emptyReason, 2, /A reason is required: 1-500 characters of text/);
     refused(cancelledAgain, 4, /Request e-saram:ES-C is cancelled; cancel needs/);
+
+    // Bulk: --all takes every request waiting for the step; several ids are each tried, a summary says which failed.
+    const [all, several, neither] = await Promise.all([
+      mcid(chain, ["request", "approve", "--all", "--approver", "dept-head:9001", ...agency(LOCAL), "--json"], { env: local }),
+      server(["request", "approve", B, C, "--approver", "dept-head:7001", "--json"]),
+      server(["request", "approve", "--approver", "dept-head:7001"]),
+    ]);
+    expect(ok(all)).to.deep.include({ action: "approve", count: 1, done: [D], failed: [] });
+    expect(several.code).to.equal(4);
+    expect(several.json).to.deep.include({ ok: false, action: "approve", count: 2, done: [] });
+    expect((several.json!.failed as { id: string; code: string }[]).map((f) => [f.id, f.code])).to.deep.equal([[B, "INVALID_WORKFLOW_STATE"], [C, "INVALID_WORKFLOW_STATE"]]);
+    refused(neither, 2, /Give request ids, or --all \(every request in state requested\), not both/);
+    expect(issuanceDb(chain, LOCAL).states).to.deep.equal({ [D]: "approved" });
     expect(states()).to.deep.equal(before);
     expect(issuanceDb(chain, CENTRAL).audit).to.equal(audit);
   });
@@ -197,7 +210,7 @@ describe("mcid issuing server and wallet commands (spawned CLI)", function () {
     refused(noPin, 2, /No terminal to ask for the secret: set MCID_PIN/);
     refused(wrongCode, 4, /error \[ACTIVATION_FAILED\]: Activation refused \(WRONG_CODE\); 4 attempt\(s\) left with this link/);
     refused(deadLink, 4, /error \[INVITATION_INVALID\]: The activation link is not valid; use the link from the latest SMS/);
-    refused(noWallet, 2, /error \[WALLET_NOT_FOUND\]/);
+    refused(noWallet, 2, /error \[WALLET_NOT_FOUND\]: .*create one with `mcid wallet create`/);
     refused(wrongPin, 4, /error \[WRONG_PIN\]: Wrong PIN; 4 attempts left/);
     for (const name of ["weak.json", "nowhere.json", "nopin.json"]) expect(existsSync(file(name)), name).to.equal(false);
     expect(states()[A]).to.equal("invited");
@@ -310,5 +323,28 @@ describe("mcid issuing server and wallet commands (spawned CLI)", function () {
     refused(badReason, 2, /--reason "broken-screen": use lost-device, pin-lockout, app-deleted, device-replaced/);
     expect(existsSync(target)).to.equal(false);
     expect(wrongPerson.stderr).to.not.contain("800202");
+
+    // Personal data goes under the data directory by default, never into a git work tree where git would pick it up.
+    const inRepo = path.join(REPO, "reissue-ES-A4.json");
+    const [byDefault, intoRepo] = await Promise.all([
+      server(["reissue", "--from", "e-saram:ES-A2", "--reason", "lost-device", "--request-id", "ES-A5", "--person-id-env", "PERSON"], { PERSON: PERSON_A }),
+      server(["reissue", "--from", A, "--reason", "lost-device", "--request-id", "ES-A4", "--person-id-env", "PERSON", "--out", inRepo], { PERSON: PERSON_A }),
+    ]);
+    refused(intoRepo, 2, /error \[UNSAFE_OUTPUT_PATH\]: .*reissue-ES-A4\.json holds personal data .* inside the git work tree .* without being ignored/);
+    expect(existsSync(inRepo)).to.equal(false);
+    // ES-A2 is not issued yet: refused, but the default path is the data directory's.
+    refused(byDefault, 4, /e-saram:ES-A2 is requested, not issued/);
+
+    // A valid file whose rows are refused (the holder already has an open request) exits 4, not 0.
+    writeFileSync(file("again-a.json"), eSaramExport([hrRow({ requestId: "ES-A9", personId: PERSON_A })]));
+    const partial = await server(["hr", "import", "--source", "e-saram", "--file", file("again-a.json")]);
+    expect(partial.code, partial.stderr + partial.stdout).to.equal(4);
+    expect(partial.stdout).to.match(/1 refused[\s\S]*Not everything was imported: exit 4/);
+  });
+
+  it("reissue without --out writes under the data directory (hr-exports/)", async () => {
+    const written = ok(await server(["reissue", "--from", A, "--reason", "device-replaced", "--request-id", "ES-A6", "--person-id-env", "PERSON", "--json"], { PERSON: PERSON_A }));
+    expect(written.file).to.equal(path.join(chain.dataDir, "hr-exports", "reissue-ES-A6.json"));
+    expect(readFileSync(String(written.file), "utf8")).to.contain("ES-A6");
   });
 });

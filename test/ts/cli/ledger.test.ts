@@ -20,6 +20,13 @@ function ok(r: CliResult): Record<string, unknown> {
   return r.json ?? {};
 }
 
+/** The ISO times of one issuer key in `org show --json`, checked for their format. */
+function isoTimes(keys: readonly Record<string, string>[], issuer: string): Record<string, string> {
+  const k = keys.find((x) => x.issuer === issuer)!;
+  for (const f of ["validFrom", "validUntil", "addedAt"]) expect(k[f]).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  return { validFrom: k.validFrom!, validUntil: k.validUntil!, addedAt: k.addedAt! };
+}
+
 /** A TCP port nothing listens on. */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -79,6 +86,15 @@ describe("mcid ledger commands (spawned CLI)", function () {
     expect(deployed).to.have.nested.property("deployment.threshold", 2);
     expect(deployed.file).to.equal(path.join(own, "chain-31337.json"));
     expect(JSON.parse(readFileSync(path.join(own, "chain-31337.json"), "utf8")).members).to.have.length(3);
+    // A second deploy never overwrites the file silently (issue #14.5): refused, or --replace with the journal.
+    const file = readFileSync(path.join(own, "chain-31337.json"), "utf8");
+    const again = await mcid(chain, ["deploy", "--members", members, "--threshold", "2", ...key("deployer"), "--deployments", own], { env: PASSWORD });
+    refused(again, 4, /error \[DEPLOYMENT_EXISTS\]: Chain 31337 already has a consortium deployment .* its contracts are live: nothing was deployed/);
+    expect(readFileSync(path.join(own, "chain-31337.json"), "utf8")).to.equal(file);
+    const replaced = ok(await mcid(chain, ["deploy", "--members", members, "--threshold", "3", ...key("deployer"), "--deployments", own, "--replace", "--json"], { env: PASSWORD }));
+    expect(replaced).to.have.nested.property("replaced.governor", JSON.parse(file).governor);
+    const journal = readFileSync(path.join(own, "chain-31337.journal.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { threshold: number });
+    expect(journal.map((j) => j.threshold)).to.deep.equal([2, 3]);
 
     const nonce = await chain.provider.getTransactionCount(chain.address.deployer);
     const untouched = path.join(chain.dir, "deployments-3");
@@ -130,7 +146,15 @@ describe("mcid ledger commands (spawned CLI)", function () {
     expect(retired).to.include({ issuer: second, compromised: true });
     expect((await chain.ledger.issuerRegistry.issuerKey(second)).compromised).to.equal(true);
     const shown = ok(await run(["org", "show", ...agency, "--json"]));
-    expect(shown).to.include({ agencyCode: CENTRAL, kind: "CentralAgency", status: "Active", admin: chain.address["org-admin-central"] });
+    expect(shown).to.include({ agencyCode: CENTRAL, kind: "central", status: "active", admin: chain.address["org-admin-central"] });
+    expect(shown.issuerKeys).to.deep.include.members([
+      { issuer: chain.address["issuer-central"], state: "valid", ...isoTimes(shown.issuerKeys as Record<string, string>[], chain.address["issuer-central"]) },
+    ]);
+    expect((shown.issuerKeys as { issuer: string; state: string }[]).map((k) => [k.issuer, k.state])).to.deep.include.members([[first, "retired"], [second, "compromised"]]);
+    expect(shown.operators).to.deep.include.members([
+      { operator: chain.address["registrar-central"], role: "registrar" },
+      { operator: chain.address["help-desk-central"], role: "lock-only" },
+    ]);
 
     const [notAdmin, badRole, badAddress, notAccredited, badCode, badDuration, unknownOld, retiredTwice] = await Promise.all([
       run(["org", "add-key", ...agency, "--issuer", stranger, ...key("outsider")], PASSWORD),
@@ -163,14 +187,14 @@ describe("mcid ledger commands (spawned CLI)", function () {
     const [c0, c1, c2] = ids as [string, string, string];
     const locked = ok(await run(["lock", c0, "--reason", "lost-device", ...key("help-desk-central"), "--json"], PASSWORD));
     expect(locked).to.include({ action: "lock", count: 1 });
-    expect(ok(await run(["status", c0, "--json"]))).to.include({ stateName: "locked", reason: "LOST_DEVICE" });
+    expect(ok(await run(["status", c0, "--json"]))).to.include({ state: "locked", reason: "LOST_DEVICE" });
     const unlocked = ok(await run(["unlock", c0, "--reason", "found-device", ...key("registrar-central"), "--json"], PASSWORD));
-    expect(unlocked).to.have.nested.property("statuses[0].stateName", "active");
+    expect(unlocked).to.have.nested.property("statuses[0].state", "active");
     const list = path.join(chain.dir, "left-service.txt");
     writeFileSync(list, `# left the service\n${c1}\n\n${c2}\n`);
     const revoked = ok(await run(["revoke", "--file", list, "--reason", "left-service", ...key("registrar-central"), "--json"], PASSWORD));
     expect(revoked).to.include({ action: "revoke", count: 2 });
-    expect((revoked.statuses as { stateName: string }[]).map((s) => s.stateName)).to.deep.equal(["revoked", "revoked"]);
+    expect((revoked.statuses as { state: string }[]).map((s) => s.state)).to.deep.equal(["revoked", "revoked"]);
 
     const port = await closedPort();
     const empty = path.join(chain.dir, "no-deployments");
@@ -207,10 +231,20 @@ describe("mcid ledger commands (spawned CLI)", function () {
       run(["watch", "--once", "--json"]),
       run(["watch", "--once", "--interval", "0"]),
     ]);
-    const events = ok(watched).events as { event: string; agencyCode?: string; state?: string }[];
+    // NDJSON: one event per line, enums as words and times in ISO 8601 (no role hashes, no Unix seconds, no calldata).
+    expect(watched.code, watched.stderr).to.equal(0);
+    const events = watched.stdout.trim().split("\n").map((l) => JSON.parse(l) as { event: string; time: string; args: Record<string, unknown> });
     const names = events.map((e) => e.event);
-    expect(names).to.include.members(["OrganisationAccredited", "IssuerKeyAdded", "OperatorSet", "CredentialRegistered", "CredentialStatusChanged", "CredentialsStatusChanged"]);
-    expect(events.find((e) => e.event === "CredentialsStatusChanged")).to.include({ state: "Revoked" });
+    expect(names).to.include.members(["OrganisationAccredited", "IssuerKeyAdded", "OperatorSet", "CredentialRegistered", "CredentialStatusChanged", "CredentialsStatusChanged", "ProposalCreated"]);
+    expect(events.find((e) => e.event === "CredentialsStatusChanged")?.args).to.include({ state: "revoked", reason: "LEFT_SERVICE" });
+    expect(events.find((e) => e.event === "OperatorSet")?.args.role).to.be.oneOf(["registrar", "lock-only"]);
+    expect(events.find((e) => e.event === "ProposalCreated")?.args.call).to.match(/^accredit\(1741000, 1, 0x[0-9a-fA-F]{40}, \[CivilServantIdCredential\]\)$/);
+    expect(events.find((e) => e.event === "IssuerKeyAdded")?.args.validUntil).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    for (const e of events) expect(e.time).to.match(/^\d{4}-\d\d-\d\dT/);
+    expect(watched.stdout).to.not.match(/0x[0-9a-fA-F]{65,}/);
+    const human = await run(["watch", "--once"]);
+    expect(human.stdout).to.match(/OperatorSet operator=0x[0-9a-fA-F]{40} agencyCode=1741000 role=registrar/);
+    expect(human.stdout).to.match(/RoleGranted role=GOVERNANCE_ROLE/);
     refused(badInterval, 2, /--interval: "0" must be an integer from 1 to 600000/);
   });
 });

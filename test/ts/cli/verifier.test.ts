@@ -157,7 +157,7 @@ describe("mcid verifier commands and status holder (spawned CLI)", function () {
     ]);
     denied(malformed, /REFUSED for building-gate at gate:sejong-east: MALFORMED_PRESENTATION\n {2}The presentation is not a compact JWS/);
     denied(otherAudience, /AUDIENCE_MISMATCH\n {2}The presentation was made for another verifier/);
-    denied(otherUse, /CHALLENGE_UNKNOWN\n {2}This verifier did not issue this challenge/);
+    denied(otherUse, /CHALLENGE_UNKNOWN\n {2}This challenge was issued for --policy library-card --audience library:sejong, not --policy building-gate --audience gate:sejong-east: verify with the same --policy and --audience/);
     denied(notAllowed, /ORGANISATION_NOT_ALLOWED\n {2}This system accepts only organisations 6110000/);
     refused(empty, 2, /--presentation: .*empty\.jwt is empty/);
     refused(missing, 2, /--presentation: cannot read .*missing\.jwt/);
@@ -216,7 +216,7 @@ describe("mcid verifier commands and status holder (spawned CLI)", function () {
       holder(PERSON, ["--agency", String(CENTRAL)], {}),
       holder(PERSON, ["--agency", "12"]),
     ]);
-    expect(ok(own).credential).to.include({ credentialId, stateName: "active", agencyCode: CENTRAL, ofThisOrganisation: true });
+    expect(ok(own).credential).to.include({ credentialId, state: "active", agencyCode: CENTRAL, ofThisOrganisation: true });
     expect(own.stdout).to.not.contain("1234567");
     expect(elsewhere.code).to.equal(0);
     expect(elsewhere.stdout).to.match(/of organisation 6110000\.\nIt belongs to organisation 6110000: it must revoke it \(e\.g\. left-service\) before 1741000 can issue to this holder\./);

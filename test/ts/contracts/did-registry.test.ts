@@ -388,6 +388,17 @@ describe("DIDRegistry", function () {
         }
       });
     }
+
+    it("a deactivated identity has no valid delegate (they could never be revoked any more); the events stay", async function () {
+      await mined(registry.connect(identity).addDelegate(identity.address, VERI_KEY, other.address, 86_400));
+      expect(await registry.validDelegate(identity.address, VERI_KEY, other.address)).to.equal(true);
+      await mined(registry.connect(identity).changeOwner(identity.address, ZeroAddress));
+      expect(await registry.validDelegate(identity.address, VERI_KEY, other.address)).to.equal(false);
+      // The stored validity is untouched (the ERC-1056 getter and the DIDDelegateChanged history are unchanged).
+      expect(await registry.delegates(identity.address, keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32"], [VERI_KEY])), other.address)).to.be.greaterThan(0n);
+      await expect(registry.connect(identity).revokeDelegate(identity.address, VERI_KEY, other.address))
+        .to.be.revertedWithCustomError(registry, "IdentityDeactivated").withArgs(identity.address);
+    });
   });
 
   describe("replay across deployments and chains", function () {

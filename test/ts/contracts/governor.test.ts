@@ -54,6 +54,8 @@ describe("ConsortiumGovernor", function () {
     await mined(gov().connect(m(0)).execute(id));
     return id;
   }
+  /** A fifth member (the outsider account), so that the threshold band of 5 members (3..4) leaves room. */
+  const addFifth = async () => pass(await govAddress(), selfCall("addMember", outsider().address));
   const issuerAddress = () => issuers().getAddress();
   const govAddress = () => gov().getAddress();
 
@@ -214,6 +216,7 @@ describe("ConsortiumGovernor", function () {
     });
 
     it("counts only current members' approvals: a removed member's approval no longer counts", async function () {
+      await addFifth(); // 5 members, threshold 3; removing one keeps threshold 3 (band of 4 members: 3..3)
       const pending = await approved(await issuerAddress(), accreditData()); // approved by m0, m1, m2
       await pass(await govAddress(), selfCall("removeMember", m(2).address));
       expect(await gov().hasApproved(pending, m(2).address)).to.equal(true);
@@ -224,6 +227,7 @@ describe("ConsortiumGovernor", function () {
     });
 
     it("applies the threshold in force at execution, not at proposal time", async function () {
+      await addFifth();
       const pending = await approved(await issuerAddress(), accreditData()); // 3 approvals
       await pass(await govAddress(), thresholdData(4));
       await expect(gov().connect(m(0)).execute(pending)).to.be.revertedWithCustomError(gov(), "ThresholdNotReached").withArgs(pending, 3, 4);
@@ -232,9 +236,12 @@ describe("ConsortiumGovernor", function () {
     });
 
     it("a lowered threshold applies to proposals already open", async function () {
+      await addFifth();
+      await pass(await govAddress(), thresholdData(4));
       const { id } = await propose(m(0), await issuerAddress(), accreditData());
-      await mined(gov().connect(m(1)).approve(id));
-      await pass(await govAddress(), thresholdData(2));
+      for (const i of [1, 2]) await mined(gov().connect(m(i)).approve(id));
+      await expect(gov().connect(m(0)).execute(id)).to.be.revertedWithCustomError(gov(), "ThresholdNotReached").withArgs(id, 3, 4);
+      await pass(await govAddress(), thresholdData(3));
       await expect(gov().connect(m(0)).execute(id)).to.emit(gov(), "ProposalExecuted");
     });
   });
@@ -323,7 +330,8 @@ describe("ConsortiumGovernor", function () {
         .to.be.revertedWithCustomError(gov(), "NotMember").withArgs(m(3).address);
     });
 
-    it("changes the threshold", async function () {
+    it("changes the threshold within the band (5 members: 3..4)", async function () {
+      await addFifth();
       const id = await approved(await govAddress(), thresholdData(4));
       await expect(gov().connect(m(0)).execute(id)).to.emit(gov(), "ThresholdChanged").withArgs(3, 4);
       expect(await gov().threshold()).to.equal(4n);
@@ -337,6 +345,10 @@ describe("ConsortiumGovernor", function () {
         [selfCall("removeMember", outsider().address), g.encodeErrorResult("NotMember", [outsider().address])],
         [thresholdData(0), g.encodeErrorResult("InvalidThreshold", [0, 4])],
         [thresholdData(5), g.encodeErrorResult("InvalidThreshold", [5, 4])],
+        // 4-of-4: one lost key would block every decision, including the removal of its member.
+        [thresholdData(4), g.encodeErrorResult("InvalidThreshold", [4, 4])],
+        // 2-of-4: not a majority.
+        [thresholdData(2), g.encodeErrorResult("InvalidThreshold", [2, 4])],
       ];
       for (const [data, error] of cases) {
         const id = await approved(await govAddress(), data);
@@ -344,12 +356,38 @@ describe("ConsortiumGovernor", function () {
       }
     });
 
-    it("refuses to remove members below the threshold", async function () {
-      await pass(await govAddress(), selfCall("removeMember", m(3).address)); // 3 members, threshold 3
-      const id = await approved(await govAddress(), selfCall("removeMember", m(2).address));
-      await expect(gov().connect(m(0)).execute(id))
+    it("removing a member (e.g. one whose key is lost) moves the threshold into the smaller band, down to one member", async function () {
+      // 4 members, 3-of-4: m3's key is lost. The three others remove it; the threshold drops to 2-of-3.
+      const removal = await approved(await govAddress(), selfCall("removeMember", m(3).address));
+      await expect(gov().connect(m(0)).execute(removal)).to.emit(gov(), "ThresholdChanged").withArgs(3, 2);
+      expect(await gov().threshold()).to.equal(2n);
+      await pass(await govAddress(), selfCall("removeMember", m(2).address)); // 2 members: 2-of-2
+      expect(await gov().threshold()).to.equal(2n);
+      await pass(await govAddress(), selfCall("removeMember", m(1).address)); // 1 member: 1-of-1
+      expect(await gov().threshold()).to.equal(1n);
+      const last = await approved(await govAddress(), selfCall("removeMember", m(0).address));
+      await expect(gov().connect(m(0)).execute(last))
         .to.be.revertedWithCustomError(gov(), "ProposalCallFailed")
-        .withArgs(id, gov().interface.encodeErrorResult("MemberCountBelowThreshold", [2, 3]));
+        .withArgs(last, gov().interface.encodeErrorResult("MemberCountBelowThreshold", [0, 1]));
+    });
+
+    it("adding members raises the threshold to a strict majority when needed", async function () {
+      await addFifth(); // 5 members: threshold 3 stays (band 3..4)
+      expect(await gov().threshold()).to.equal(3n);
+      const sixth = await approved(await govAddress(), selfCall("addMember", fx.f.actors.deployer.address));
+      await expect(gov().connect(m(0)).execute(sixth)).to.emit(gov(), "ThresholdChanged").withArgs(3, 4); // 6 members: 4..5
+      expect(await gov().threshold()).to.equal(4n);
+    });
+
+    it("reports its threshold band and caps the member count at MAX_MEMBERS (execute counts approvals per member)", async function () {
+      expect(await gov().MAX_MEMBERS()).to.equal(64n);
+      const bands = await Promise.all([1, 2, 3, 4, 5, 7, 64].map(async (n) => (await gov().thresholdBounds(n)).map(Number)));
+      expect(bands).to.deep.equal([[1, 1], [2, 2], [2, 2], [3, 3], [3, 4], [4, 6], [33, 63]]);
+      const factory = new ConsortiumGovernor__factory(fx.f.actors.deployer);
+      const many = (n: number) => Array.from({ length: n }, (_, i) => "0x" + (i + 1).toString(16).padStart(40, "0"));
+      const full = await factory.deploy(many(64), 33);
+      expect(await full.members()).to.have.length(64);
+      await expect(factory.deploy(many(65), 33)).to.be.revertedWithCustomError(factory, "MemberLimitReached").withArgs(64);
     });
   });
 
@@ -509,6 +547,25 @@ describe("ConsortiumGovernor", function () {
       await time().setNextBlockTimestamp(expiresAt);
       await expect(gov().approveBySig(id, m(1).address, sig.deadline, sig.signature))
         .to.be.revertedWithCustomError(gov(), "ProposalExpired").withArgs(id, expiresAt);
+    });
+
+    it("an approval signed before the member's removal does not count after re-admission (nonces move past the old membership)", async function () {
+      const { id } = await propose(m(0), await issuerAddress(), accreditData());
+      const current = await sign(m(3), id); // nonce 0, never relayed
+      const ahead = await sign(m(3), id, { nonce: 1n }); // signed ahead for the next nonce
+      await pass(await govAddress(), selfCall("removeMember", m(3).address));
+      const readmit = await approved(await govAddress(), selfCall("addMember", m(3).address));
+      await expect(gov().connect(m(0)).execute(readmit)).to.emit(gov(), "NonceInvalidated").withArgs(m(3).address, 0n);
+      expect(await gov().nonces(m(3).address)).to.equal(1n << 128n);
+      for (const sig of [current, ahead]) {
+        await expect(gov().connect(outsider()).approveBySig(id, m(3).address, sig.deadline, sig.signature))
+          .to.be.revertedWithCustomError(gov(), "InvalidSigner");
+      }
+      expect(await gov().hasApproved(id, m(3).address)).to.equal(false);
+      // A signature of the new membership (the SDK reads the new nonce) is accepted.
+      const fresh = await sign(m(3), id);
+      await expect(gov().connect(outsider()).approveBySig(id, m(3).address, fresh.deadline, fresh.signature))
+        .to.emit(gov(), "ProposalApproved").withArgs(id, m(3).address);
     });
 
     it("a removed member's signature no longer counts", async function () {

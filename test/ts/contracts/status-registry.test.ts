@@ -19,9 +19,11 @@ const ALL_REASONS = Object.values(ReasonCode) as ReasonValue[];
 const OUT_OF_RANGE_REASONS = [10, 31, 32, 63, 64, 255];
 const LOCK_OR_REVOKE: readonly number[] = [1, 2, 3, 4, 6, 7, 8];
 const UNLOCK: readonly number[] = [8, 9];
-/** Storage slot of `_statusWords` (operators 0, nextSequence 1, latestCredentialOf 2; issuerRegistry is immutable). */
+/** Storage slot of `_statusWords` (operators 0, _orgs 1, latestCredentialOf 2; issuerRegistry is immutable). */
 const STATUS_WORDS_SLOT = 3n;
 const MARKER_BIT = 0x80n;
+/** Bit 7 of byte 31: all 32 sequences of the word are registered. */
+const FULL_BIT = 1n << 255n;
 
 const central = (sequence: number | bigint) => makeCredentialId(CENTRAL_AGENCY, BigInt(sequence));
 const local = (sequence: number | bigint) => makeCredentialId(LOCAL_GOV, BigInt(sequence));
@@ -587,9 +589,21 @@ describe("CredentialStatusRegistry", function () {
       await registerMany(reg().connect(a().registrar), 96, "p"); // central(0..95): exactly 3 words
     });
 
-    it("primes each word once with the marker bit of its first credential", async function () {
-      for (const word of [0, 1, 2]) expect(await statusWord(fx.f, central(word * 32)), `word ${word}`).to.equal(MARKER_BIT);
+    it("primes each word with the marker bit of its first credential and marks it full with its last", async function () {
+      for (const word of [0, 1, 2]) expect(await statusWord(fx.f, central(word * 32)), `word ${word}`).to.equal(MARKER_BIT | FULL_BIT);
       expect(await statusWord(fx.f, central(96))).to.equal(0n);
+      await registerMany(reg().connect(a().registrar), 31, "q"); // central(96..126): word 3 primed, not full
+      expect(await statusWord(fx.f, central(96))).to.equal(MARKER_BIT);
+      await mined(reg().connect(a().registrar).register(holderRef("q-last"), jwtDigest("q-last"))); // central(127)
+      expect(await statusWord(fx.f, central(96))).to.equal(MARKER_BIT | FULL_BIT);
+    });
+
+    it("in a word that is not full, a status change still checks the counter (unregistered ids of the newest word)", async function () {
+      await registerMany(reg().connect(a().registrar), 5, "n"); // central(96..100): word 3 not full
+      const h = reg().connect(a().helpDesk);
+      await expect(h.lock(central(101), ReasonCode.LOST_DEVICE)).to.be.revertedWithCustomError(reg(), "UnknownCredential").withArgs(central(101));
+      await expect(h.lock(central(127), ReasonCode.LOST_DEVICE)).to.be.revertedWithCustomError(reg(), "UnknownCredential").withArgs(central(127));
+      await expect(h.lock(central(100), ReasonCode.LOST_DEVICE)).to.emit(reg(), "CredentialStatusChanged");
     });
 
     it("writes exactly the status byte of the changed id and keeps the marker bit", async function () {
@@ -600,13 +614,14 @@ describe("CredentialStatusRegistry", function () {
       const expected =
         statusByte(Locked, ReasonCode.ADMINISTRATIVE, true) |
         (statusByte(Revoked, ReasonCode.KEY_COMPROMISE) << 8n) |
-        (statusByte(Locked, ReasonCode.PIN_LOCKOUT) << (31n * 8n));
+        (statusByte(Locked, ReasonCode.PIN_LOCKOUT) << (31n * 8n)) |
+        FULL_BIT;
       expect(toBeHex(await statusWord(fx.f, central(32)), 32)).to.equal(toBeHex(expected, 32));
       await mined(reg().connect(a().registrar).unlock(central(32), ReasonCode.FOUND_DEVICE));
       expect((await statusWord(fx.f, central(32))) & 0xffn).to.equal(statusByte(Active, ReasonCode.FOUND_DEVICE, true));
       await expectStatus(fx.f, central(32), Active, ReasonCode.FOUND_DEVICE); // the marker never leaks into the reason
-      expect(await statusWord(fx.f, central(0))).to.equal(MARKER_BIT);
-      expect(await statusWord(fx.f, central(64))).to.equal(MARKER_BIT);
+      expect(await statusWord(fx.f, central(0))).to.equal(MARKER_BIT | FULL_BIT);
+      expect(await statusWord(fx.f, central(64))).to.equal(MARKER_BIT | FULL_BIT);
     });
 
     it("changing id k never changes ids k-1 and k+1, across word boundaries", async function () {

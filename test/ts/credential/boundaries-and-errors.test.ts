@@ -46,13 +46,14 @@ describe("chain errors: one typed code per kind of failure", () => {
     expect(auth.code).to.equal("NOT_AUTHORISED");
   });
 
-  it("a JSON-RPC execution-reverted error (code 3 with revert data, as Hardhat's network throws) is decoded like a CallException", () => {
-    const reverted = (data: string) => Object.assign(new Error("VM Exception while processing transaction: reverted with custom error"), { code: 3, data });
-    const error = toCivilIdError(reverted(iface.encodeErrorResult("UnknownCredential", [42n])), iface, "Registration");
-    expect(error.code).to.equal("CONTRACT_REVERTED");
-    expect(error.details).to.deep.equal({ error: "UnknownCredential", args: ["42"] });
-    expect(toCivilIdError(reverted(iface.encodeErrorResult("NotAuthorised", ["0x000000000000000000000000000000000000dEaD"])), iface, "Lock").code).to.equal("NOT_AUTHORISED");
-    expect(toCivilIdError(reverted("0xdeadbeef"), iface, "Registration").code).to.equal("CHAIN_CALL_FAILED");
+  it("decodes the revert data of an EIP-1193 error (Hardhat's in-process provider), wrapped or not", () => {
+    const data = iface.encodeErrorResult("UnknownCredential", [7n]);
+    const eip1193 = Object.assign(new Error("VM Exception while processing transaction: reverted with custom error"), { code: 3, data });
+    expect(toCivilIdError(eip1193, iface, "Register").details).to.deep.equal({ error: "UnknownCredential", args: ["7"] });
+    const wrapped = new Error("request failed", { cause: eip1193 });
+    expect(toCivilIdError(wrapped, iface, "Register").code).to.equal("CONTRACT_REVERTED");
+    const unknown = Object.assign(new Error("reverted"), { code: 3, data: "0x12345678" });
+    expect(toCivilIdError(unknown, iface, "Register").code).to.equal("CHAIN_CALL_FAILED");
   });
 
   it("CHAIN_CALL_FAILED for a revert nobody can decode", () => {

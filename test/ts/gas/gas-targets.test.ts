@@ -7,14 +7,20 @@ import { expect } from "chai";
 import { CENTRAL_AGENCY } from "../helpers/fixture.js";
 import { holderRef, jwtDigest, mined, registerMany, useFixture } from "../helpers/ledger-test.js";
 import { ReasonCode, makeCredentialId } from "../../../sdk/chain/codes.js";
+import { packCredentialIds } from "../../../sdk/chain/batches.js";
 
 const REGISTERED = 1000;
+// Asserted bounds: today's measurements (docs/PERFORMANCE.md, gas section) plus a small margin, so a regression fails.
 const TARGET = {
-  lock: 35_000n,
-  revoke: 35_000n,
-  registerSuperseding: 50_000n,
-  batchMarginalPerCredential: 1_000n,
+  lock: 31_500n,
+  revoke: 31_250n,
+  registerSuperseding: 42_450n,
+  batchMarginalPerCredential: 800n,
 };
+// Issue #13's goals, printed beside the measurement (met or not). Where one is not met, PERFORMANCE.md gives the
+// measured reason: the unchanged event ABIs and the dispatcher position of `lock` (see there).
+const GOAL = { lock: 31_000n, revoke: 31_000n, registerSuperseding: 42_000n, batchMarginalPerCredential: 650n };
+const vsGoal = (measured: bigint, goal: bigint) => `${measured}  (goal ${goal}: ${measured <= goal ? "met" : "not met"})`;
 
 const central = (sequence: number) => makeCredentialId(CENTRAL_AGENCY, BigInt(sequence));
 const range = (n: number) => Array.from({ length: n }, (_, i) => central(i));
@@ -34,7 +40,7 @@ describe("@gas-target: targets (upper bounds on receipt.gasUsed; excluded from t
 
   it(`single lock <= ${TARGET.lock}`, async function () {
     const { gasUsed } = await mined(reg().connect(fx.f.actors.helpDesk).lock(central(517), ReasonCode.LOST_DEVICE));
-    measured["lock (help desk, LOST_DEVICE)"] = gasUsed.toString();
+    measured["lock (help desk, LOST_DEVICE)"] = vsGoal(gasUsed, GOAL.lock);
     expect(gasUsed).to.be.at.most(TARGET.lock);
   });
 
@@ -42,7 +48,7 @@ describe("@gas-target: targets (upper bounds on receipt.gasUsed; excluded from t
     const r = reg().connect(fx.f.actors.registrar);
     await mined(r.lock(central(516), ReasonCode.LOST_DEVICE)); // the word has seen a status change already
     const { gasUsed } = await mined(r.revoke(central(517), ReasonCode.LEFT_SERVICE));
-    measured["revoke (Active, LEFT_SERVICE)"] = gasUsed.toString();
+    measured["revoke (Active, LEFT_SERVICE)"] = vsGoal(gasUsed, GOAL.revoke);
     expect(gasUsed).to.be.at.most(TARGET.revoke);
   });
 
@@ -53,15 +59,15 @@ describe("@gas-target: targets (upper bounds on receipt.gasUsed; excluded from t
     const tx = r.register(holderRef("g-10"), jwtDigest("g-10-reissue"));
     await expect(tx).to.emit(reg(), "CredentialRegistered").withArgs(central(REGISTERED), holderRef("g-10"), jwtDigest("g-10-reissue"), central(10));
     const { gasUsed } = await mined(tx);
-    measured["register superseding"] = gasUsed.toString();
+    measured["register superseding"] = vsGoal(gasUsed, GOAL.registerSuperseding);
     expect(gasUsed).to.be.at.most(TARGET.registerSuperseding);
   });
 
-  for (const [fn, operator] of [["lockBatch", "helpDesk"], ["revokeBatch", "registrar"]] as const) {
+  for (const [fn, operator] of [["lockBatchPacked", "helpDesk"], ["revokeBatchPacked", "registrar"]] as const) {
     it(`${fn} of 100 and 1,000 consecutive credentials <= ${TARGET.batchMarginalPerCredential} gas marginal per credential`, async function () {
       const snapshot = await fx.f.networkHelpers.takeSnapshot();
       const gasFor = async (n: number): Promise<bigint> => {
-        const { gasUsed } = await mined(reg().connect(fx.f.actors[operator])[fn](range(n), ReasonCode.ADMINISTRATIVE));
+        const { gasUsed } = await mined(reg().connect(fx.f.actors[operator])[fn](packCredentialIds(range(n)), ReasonCode.ADMINISTRATIVE));
         await snapshot.restore();
         return gasUsed;
       };
@@ -70,7 +76,7 @@ describe("@gas-target: targets (upper bounds on receipt.gasUsed; excluded from t
       for (const n of [100, 1000]) {
         const gn = await gasFor(n);
         marginals[`${fn}(${n})`] = (gn - g1) / BigInt(n - 1);
-        measured[`${fn}(${n})  [gas(1) = ${g1}]`] = `${gn}  -> ${marginals[`${fn}(${n})`]} per credential`;
+        measured[`${fn}(${n})  [gas(1) = ${g1}]`] = `${gn}  -> ${vsGoal(marginals[`${fn}(${n})`]!, GOAL.batchMarginalPerCredential)} per credential`;
       }
       // Both sizes are measured (and printed) before either is judged.
       for (const [name, marginal] of Object.entries(marginals)) {

@@ -3,8 +3,8 @@
  * deployed (as `npm run node` does), development keystores at a low scrypt cost, and `mcid()` that spawns
  * `bin/mcid.js` against it the way an operator does, with secrets only in the child's environment.
  */
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -132,6 +132,11 @@ export interface MCidOptions {
   /** Append the chain's flags (default true); a flag the arguments already give is not appended. */
   readonly chain?: boolean;
   readonly cwd?: string;
+  /** Called with the child process once spawned (to signal it), and with its output as it comes. */
+  readonly onSpawn?: (child: ChildProcess) => void;
+  readonly onOutput?: (stdout: string, stderr: string) => void;
+  /** Kill the child after this many ms (default 60 000). */
+  readonly timeoutMs?: number;
 }
 
 /** Spawns `node bin/mcid.js <args>` (plus the chain's flags) and collects its exit code and output. */
@@ -146,14 +151,23 @@ export function mcid(chain: CliChain, args: readonly string[], options: MCidOpti
   }
   const argv = [MCID, ...args, ...flags];
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, argv, { cwd: options.cwd ?? REPO, env, stdio: ["pipe", "pipe", "pipe"], timeout: 60_000 });
+    const child = spawn(NODE, argv, { cwd: options.cwd ?? REPO, env, stdio: ["pipe", "pipe", "pipe"], timeout: options.timeoutMs ?? 60_000 });
+    options.onSpawn?.(child);
     let stdout = "";
     let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+      options.onOutput?.(stdout, stderr);
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+      options.onOutput?.(stdout, stderr);
+    });
     child.on("error", reject);
     child.on("close", (code, sig) => {
       if (code === null) return reject(new Error(`mcid ${args.join(" ")} was killed (${sig}); stderr: ${stderr}`));
+      // Node's notice about node:sqlite is not for the operator (issue #14.12): no command may print it.
+      if (/ExperimentalWarning/.test(stderr)) return reject(new Error(`mcid ${args.join(" ")} printed an ExperimentalWarning: ${stderr}`));
       let json: Record<string, unknown> | undefined;
       const text = stdout.trim();
       if (text.startsWith("{")) {
@@ -163,10 +177,86 @@ export function mcid(chain: CliChain, args: readonly string[], options: MCidOpti
           json = undefined;
         }
       }
+      if (json !== undefined && args.includes("--json")) {
+        try {
+          checkJsonShape(args, json);
+        } catch (error) {
+          return reject(error as Error);
+        }
+      }
       resolve({ code, stdout, stderr, json });
     });
     child.stdin.end(options.input ?? "");
   });
+}
+
+/** `mcid <leading words>`: the command a command line runs (its options and values aside). */
+export function commandPath(args: readonly string[]): string {
+  const words: string[] = [];
+  for (const a of args) {
+    if (!/^[a-z][a-z-]*$/.test(a)) break;
+    words.push(a);
+  }
+  return words.join(" ");
+}
+
+let documentedShapes: Map<string, string[][]> | undefined;
+
+/**
+ * The JSON fields per command, from the table in docs/CLI.md ("JSON output"): the one source of truth the tests
+ * check every `--json` answer against. A row may name several commands; a command may have several rows (one id vs.
+ * bulk); "`a` or `b`" and parenthesised sub-fields are not required at the top level.
+ */
+export function jsonShapes(): Map<string, string[][]> {
+  if (documentedShapes) return documentedShapes;
+  const doc = readFileSync(path.join(REPO, "docs", "CLI.md"), "utf8");
+  const start = doc.indexOf("## JSON output");
+  const section = doc.slice(start, doc.indexOf("\n## ", start + 1));
+  const shapes = new Map<string, string[][]>();
+  for (const row of section.split("\n").filter((l) => l.startsWith("| `"))) {
+    const [, commandsCell = "", fieldsCell = ""] = row.split(/(?<!\\)\|/).map((c) => c.trim());
+    const names = [...commandsCell.matchAll(/`([a-z][a-z -]*)`/g)].map((m) => m[1]!);
+    const parent = names[0]!.includes(" ") ? names[0]!.split(" ")[0]! : undefined;
+    for (const alternative of fieldsCell.split(/; with `[^`]+`: /)) {
+      let text = alternative;
+      while (/\([^()]*\)/.test(text)) text = text.replace(/\([^()]*\)/g, "");
+      text = text.replace(/`\w+` or `\w+`/g, "");
+      const fields = [...text.matchAll(/`(\w+)`/g)].map((m) => m[1]!);
+      for (const name of names) {
+        const full = !name.includes(" ") && parent !== undefined && name !== parent ? `${parent} ${name}` : name;
+        shapes.set(full, [...(shapes.get(full) ?? []), fields]);
+      }
+    }
+  }
+  documentedShapes = shapes;
+  return shapes;
+}
+
+const TIME_KEY = /^(.*At|validFrom|validUntil|time)$/;
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$/;
+
+/** Checks one successful `--json` answer against the documented table and the time / state rules (issue #14.10). */
+export function checkJsonShape(args: readonly string[], json: Record<string, unknown>): void {
+  if ("error" in json) return;
+  const words = commandPath(args).split(" ");
+  const shapes = jsonShapes();
+  let command: string | undefined;
+  for (let n = words.length; n > 0 && command === undefined; n--) if (shapes.has(words.slice(0, n).join(" "))) command = words.slice(0, n).join(" ");
+  if (command === undefined) throw new Error(`mcid ${words.join(" ")} --json: no row in docs/CLI.md's JSON output table`);
+  const alternatives = shapes.get(command)!;
+  if (!alternatives.some((fields) => fields.every((f) => f in json))) {
+    throw new Error(`mcid ${command} --json printed ${Object.keys(json).join(", ")}; docs/CLI.md documents ${alternatives.map((a) => a.join(", ")).join(" | ")}`);
+  }
+  const visit = (value: unknown, where: string): void => {
+    if (Array.isArray(value)) return value.forEach((v, i) => visit(v, `${where}[${i}]`));
+    if (value === null || typeof value !== "object") return;
+    for (const [k, v] of Object.entries(value)) {
+      if (TIME_KEY.test(k) && v !== null && v !== "none" && !(typeof v === "string" && ISO.test(v))) throw new Error(`mcid ${command} --json: ${where}.${k} = ${JSON.stringify(v)} is not an ISO 8601 time`);
+      if (k === "state" && typeof v !== "string") throw new Error(`mcid ${command} --json: ${where}.state = ${JSON.stringify(v)} is not a word`);
+      visit(v, `${where}.${k}`);
+    }
+  };
+  visit(json, "");
 }
 
 /** The issuing server's configuration for an organisation, as environment and flags. */

@@ -50,20 +50,26 @@ export async function startAnvil(options: { chainId: number; genesisTimestamp: n
 function stopProcess(child: ChildProcess): Promise<void> {
   running.delete(child);
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  // SIGTERM, not SIGKILL: node_modules/.bin/anvil is a Node launcher that forwards SIGTERM to the anvil binary; a
+  // SIGKILL would kill only the launcher and orphan the node (whose open pipes then keep this test process alive).
   return new Promise((resolve) => {
     child.once("exit", () => resolve());
-    child.kill("SIGKILL");
+    child.kill("SIGTERM");
   });
 }
 
 /** Stops every node and proxy this module started. */
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map(stopProcess));
-  await Promise.all([...servers].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  // Keep-alive connections to the proxies would hold their close() open: end them.
+  await Promise.all([...servers].map((s) => new Promise<void>((resolve) => {
+    s.close(() => resolve());
+    s.closeAllConnections();
+  })));
   servers.clear();
 }
 process.once("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
+  for (const child of running) child.kill("SIGTERM");
 });
 
 export async function rpc(url: string, method: string, params: readonly unknown[] = []): Promise<unknown> {

@@ -1,0 +1,2 @@
+export { anchor, anchoredAt, type AnchorTime, type AnchoredBatch } from "./client.js";
+export { MAX_ANCHOR_BATCH, buildAnchorTree, hashPair, leafOf, processProof, type AnchorTree } from "./merkle.js";
