@@ -91,10 +91,11 @@ describe("mcid ledger commands (spawned CLI)", function () {
     const again = await mcid(chain, ["deploy", "--members", members, "--threshold", "2", ...key("deployer"), "--deployments", own], { env: PASSWORD });
     refused(again, 4, /error \[DEPLOYMENT_EXISTS\]: Chain 31337 already has a consortium deployment .* its contracts are live: nothing was deployed/);
     expect(readFileSync(path.join(own, "chain-31337.json"), "utf8")).to.equal(file);
-    const replaced = ok(await mcid(chain, ["deploy", "--members", members, "--threshold", "3", ...key("deployer"), "--deployments", own, "--replace", "--json"], { env: PASSWORD }));
+    const replaced = ok(await mcid(chain, ["deploy", "--members", members, "--threshold", "2", ...key("deployer"), "--deployments", own, "--replace", "--json"], { env: PASSWORD }));
     expect(replaced).to.have.nested.property("replaced.governor", JSON.parse(file).governor);
     const journal = readFileSync(path.join(own, "chain-31337.journal.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { threshold: number });
-    expect(journal.map((j) => j.threshold)).to.deep.equal([2, 3]);
+    expect(journal.map((j) => j.threshold)).to.deep.equal([2, 2]);
+    expect(replaced).to.not.have.nested.property("deployment.governor", JSON.parse(file).governor);
 
     const nonce = await chain.provider.getTransactionCount(chain.address.deployer);
     const untouched = path.join(chain.dir, "deployments-3");

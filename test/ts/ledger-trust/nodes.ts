@@ -21,7 +21,9 @@ export interface AnvilNode {
 
 /** Starts an anvil node on a free port with a fixed genesis timestamp (identical genesis across nodes). */
 export async function startAnvil(options: { chainId: number; genesisTimestamp: number }): Promise<AnvilNode> {
-  const child = spawn(ANVIL, ["--port", "0", "--chain-id", String(options.chainId), "--timestamp", String(options.genesisTimestamp), "--gas-price", "0", "--block-base-fee-per-gas", "0", "--accounts", "10"], {
+  const child = spawn(ANVIL, ["--port", "0", "--chain-id", String(options.chainId), "--timestamp", String(options.genesisTimestamp), "--gas-price", "0", "--block-base-fee-per-gas", "0", "--accounts", "10",
+    // Coverage-instrumented contracts outgrow EIP-170's 24 KiB (see test/ts/helpers/anvil.ts).
+    "--disable-code-size-limit"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   running.add(child);
