@@ -48,7 +48,7 @@ describe("services/issuer end to end: `serve --demo --json` as its own process, 
     expect(ready.demo.txCode).to.match(/^[0-9]{8}$/);
     expect(ready.demo.credentialOfferUri.startsWith(`${ready.issuer}/credential-offer?token=`)).to.be.true;
 
-    const wallet = spawn(process.execPath, [...NODE_ARGS, "test/ts/services/issuer/independent-wallet.ts", ready.demo.credentialOfferUri, ready.demo.txCode], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const wallet = spawn(process.execPath, [...NODE_ARGS, "test/peers/independent-wallet.ts", ready.demo.credentialOfferUri, ready.demo.txCode], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     const out = JSON.parse(await firstLine(wallet, 60_000)) as { steps: string[]; credential: string; publicJwk: { x: string; y: string } };
     expect(await exitCode(wallet, 10_000)).to.equal(0);
     expect(out.steps).to.include.members(["offer", "metadata", "token", "nonce", "notification"]);

@@ -6,7 +6,7 @@ import { setGlobalConfig } from "@openid4vc/utils";
 import { didForAddress } from "../../../../sdk/did/did.js";
 import { verifierWorld } from "./helpers.js";
 
-const HOLDER = path.resolve(import.meta.dirname, "independent-holder.ts");
+const HOLDER = path.resolve(import.meta.dirname, "../../../peers/independent-holder.ts");
 
 function runHolder(job: Record<string, unknown>): Promise<{ status: number; body: string; verifierClientId: string }> {
   return new Promise((resolve, reject) => {
