@@ -103,7 +103,7 @@ describe("mcid ledger commands (spawned CLI)", function () {
       mcid(chain, ["deploy", "--members", members, "--threshold", "4", ...key("deployer"), "--deployments", untouched], { env: PASSWORD }),
       mcid(chain, ["deploy", "--members", `${members},0x12`, "--threshold", "2", ...key("deployer"), "--deployments", untouched], { env: PASSWORD }),
     ]);
-    refused(threshold, 2, /Threshold must be between 1 and 3 \(the member count\)/);
+    refused(threshold, 2, /Threshold 4 is not allowed for 3 members: use 2 \(a strict majority/);
     refused(member, 2, /--members: "0x12" is not an address/);
     expect(await chain.provider.getTransactionCount(chain.address.deployer)).to.equal(nonce);
     expect(existsSync(untouched)).to.equal(false);
