@@ -78,12 +78,12 @@ async function change(ctx: CommandContext, verb: "lock" | "unlock" | "revoke", i
       (verb === "unlock" ? "only a locked credential can be unlocked" : "revoked is final") + ". Nothing was sent.", { details: { credentialIds: forbidden.map((s) => s.credentialId.toString()) } });
   }
   const already = before.filter((s) => s.stateName === target);
-  let todo = before.filter((s) => s.stateName !== target).map((s) => s.credentialId);
+  let pending = before.filter((s) => s.stateName !== target).map((s) => s.credentialId);
 
   // A transaction of this data directory still pending for these credentials: wait for it rather than send again.
   const awaited: string[] = [];
   const journal = ctx.journal();
-  const waiting = new Set(todo.map(String));
+  const waiting = new Set(pending.map(String));
   const earlier = journal.unsettled(chain.chainId).filter((t) => t.action === verb && t.credentialIds.some((c) => waiting.has(c)));
   for (const tx of earlier) {
     const state = await transactionState(chain.provider, tx.hash);
@@ -100,14 +100,14 @@ async function change(ctx: CommandContext, verb: "lock" | "unlock" | "revoke", i
   }
   if (earlier.length > 0) {
     // Those transactions may have been mined since the first look: read again what is left to do.
-    const now = await statusesOf(client, todo);
-    todo = now.filter((s) => s.stateName !== target).map((s) => s.credentialId);
+    const now = await statusesOf(client, pending);
+    pending = now.filter((s) => s.stateName !== target).map((s) => s.credentialId);
   }
 
-  const progress = ctx.out.progress(verb, todo.length);
+  const progress = ctx.out.progress(verb, pending.length);
   const outcomes: StatusChangeOutcome[] = [];
-  for (let i = 0; i < todo.length; i += BATCH) {
-    const chunk = todo.slice(i, i + BATCH);
+  for (let i = 0; i < pending.length; i += BATCH) {
+    const chunk = pending.slice(i, i + BATCH);
     tracker.purpose = { action: verb, credentialIds: chunk.map(String) };
     const outcome = chunk.length === 1
       ? await client[verb](chunk[0]!, o.reason as never)
@@ -116,7 +116,7 @@ async function change(ctx: CommandContext, verb: "lock" | "unlock" | "revoke", i
     progress(i + chunk.length);
   }
   tracker.purpose = undefined;
-  const changed = new Set(todo.map(String));
+  const changed = new Set(pending.map(String));
   const statuses = await statusesOf(client, list);
   const gasUsed = outcomes.reduce((a, x) => a + x.gasUsed, 0n);
   const unchanged = already.length;
