@@ -10,12 +10,12 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { network } from "hardhat";
-import { JsonRpcProvider, Wallet, keccak256, toUtf8Bytes } from "ethers";
+import { Wallet, keccak256, toUtf8Bytes } from "ethers";
 import { StatusClient } from "../../../sdk/status/client.js";
 import { deployConsortium } from "../../../sdk/chain/deploy.js";
 import { saveDeployment } from "../../../sdk/chain/deployment.js";
 import { describeError } from "../../../scripts/cli/output.js";
+import { startAnvilNode } from "../helpers/anvil.js";
 import { startCliChain, mcid, refused, privateKeyOf, REPO, DEV_PASSWORD, PIN, type CliChain, type CliResult, type Role } from "../helpers/cli.js";
 
 const PASSWORD = { MCID_KEY_PASSWORD: DEV_PASSWORD };
@@ -245,36 +245,38 @@ describe("mcid as operators use it (spawned CLI, real terminal)", function () {
     const dir = mkdtempSync(path.join(tmpdir(), "mcid-watch-"));
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
+    // A node in its own process: stopping it drops every connection at once, as a crashed node does (an
+    // in-process server's close waits for the watcher's keep-alive connections to go idle).
     const startNode = async () => {
-      const server = await network.createServer({ network: "default", override: { allowBlocksWithSameTimestamp: true } }, "127.0.0.1", port);
-      await server.listen();
-      const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true, cacheTimeout: -1 });
-      const ledger = await deployConsortium(await provider.getSigner(0), { members: [chain.address["ministry-1"]], threshold: 1 });
+      const node = await startAnvilNode({ port, chainId: 31337 });
+      const ledger = await deployConsortium(await node.provider.getSigner(0), { members: [chain.address["ministry-1"]], threshold: 1 });
       await saveDeployment(dir, ledger.deployment);
-      provider.destroy();
-      return server;
+      return node;
     };
-    let server = await startNode();
+    let node = await startNode();
     let child: ChildProcess | undefined;
     let stdout = "";
     let stderr = "";
+    // Settled into a value at once, so a watcher killed while a wait below is pending is reported by that wait.
+    const watching = mcid(chain, ["watch", "--interval", "200", "--rpc-url", url, "--chain-id", "31337", "--deployments", dir, "--data-dir", path.join(dir, "data")], {
+      chain: false, timeoutMs: 300_000, onSpawn: (c) => (child = c), onOutput: (o, e) => ([stdout, stderr] = [o, e]),
+    }).then((result) => ({ result }), (error: unknown) => ({ error }));
     try {
-      const watching = mcid(chain, ["watch", "--interval", "200", "--rpc-url", url, "--chain-id", "31337", "--deployments", dir, "--data-dir", path.join(dir, "data")], {
-        chain: false, timeoutMs: 200_000, onSpawn: (c) => (child = c), onOutput: (o, e) => ([stdout, stderr] = [o, e]),
-      });
       await until("the first events", () => /MemberAdded/.test(stdout), 90_000);
-      await server.close();
+      await node.stop();
       await until("watch to notice the node is gone", () => /Lost the node \(CHAIN_UNREACHABLE/.test(stderr), 90_000);
-      server = await startNode();
+      node = await startNode();
       await until("watch to follow the new chain", () => /chain changed/.test(stderr) && (stdout.match(/MemberAdded/g) ?? []).length >= 2, 90_000);
       expect(stderr).to.match(/Reconnected to the node/);
       child!.kill("SIGINT");
       const ended = await watching;
-      expect(ended.code, ended.stderr).to.equal(0);
-      expect(ended.stdout).to.not.match(/ECONNREFUSED|at .*\.ts:\d+/);
+      if ("error" in ended) throw ended.error;
+      expect(ended.result.code, ended.result.stderr).to.equal(0);
+      expect(ended.result.stdout).to.not.match(/ECONNREFUSED|at .*\.ts:\d+/);
     } finally {
       child?.kill("SIGKILL");
-      await server.close().catch(() => undefined);
+      await watching;
+      await node.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

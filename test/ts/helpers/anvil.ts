@@ -41,26 +41,46 @@ async function waitForNode(provider: JsonRpcProvider, child: ChildProcess): Prom
   throw new Error("anvil did not start within 10 s");
 }
 
-export async function startAnvilConsortium(): Promise<AnvilConsortium> {
-  const port = 20_000 + Math.floor(Math.random() * 30_000);
+export interface AnvilNode {
+  readonly rpc: string;
+  readonly provider: JsonRpcProvider;
+  /** Ends the node process (SIGTERM: the npm launcher forwards it; SIGKILL would orphan the node). */
+  stop(): Promise<void>;
+}
+
+/** Spawns an anvil node (on `port`, or a random one) and waits until it answers. */
+export async function startAnvilNode(options: { port?: number; chainId?: number } = {}): Promise<AnvilNode> {
+  const port = options.port ?? 20_000 + Math.floor(Math.random() * 30_000);
+  const chainId = options.chainId ?? 2026;
   const anvil = createRequire(import.meta.url).resolve("@foundry-rs/anvil/package.json").replace(/package\.json$/, "");
   const bin = `${anvil}../../.bin/anvil`;
   // No EIP-170 size limit: under `npm test`'s coverage run the contracts are instrumented and outgrow 24 KiB (their
   // production size is held to the limit by the Hardhat network in the gas-target step).
-  const child = spawn(bin, ["--port", String(port), "--silent", "--chain-id", "2026", "--disable-code-size-limit"], { stdio: "ignore" });
+  const child = spawn(bin, ["--port", String(port), "--silent", "--chain-id", String(chainId), "--disable-code-size-limit"], { stdio: "ignore" });
   const rpc = `http://127.0.0.1:${port}`;
   // No response cache: several transactions of one account in a row must each see the nonce the last one used.
-  const network = Network.from(2026);
+  const network = Network.from(chainId);
   const provider = new JsonRpcProvider(rpc, network, { staticNetwork: network, pollingInterval: 50, cacheTimeout: -1 });
   const stop = async () => {
     provider.destroy();
-    if (child.exitCode === null) {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
+      await exited;
     }
   };
   try {
     await waitForNode(provider, child);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { rpc, provider, stop };
+}
+
+export async function startAnvilConsortium(): Promise<AnvilConsortium> {
+  const { rpc, provider, stop } = await startAnvilNode();
+  try {
     const [deployer, m1, m2, m3, admin, registrar] = [0, 1, 2, 3, 4, 5].map((i) => account(i, provider)) as [Wallet, Wallet, Wallet, Wallet, Wallet, Wallet];
     const issuer = Wallet.createRandom();
     const ledger = await deployConsortium(deployer, { members: [m1.address, m2.address, m3.address], threshold: 2 });
