@@ -26,7 +26,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ["sdk/**/*.ts", "services/**/*.ts", "scripts/**/*.ts", "ops/**/*.ts", "bench/**/*.ts"],
+    files: ["sdk/**/*.ts", "services/**/*.ts", "scripts/**/*.ts", "ops/**/*.ts", "bench/**/*.ts", "web/**/*.ts"],
     extends: [...tseslint.configs.recommendedTypeChecked],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
@@ -41,6 +41,12 @@ export default tseslint.config(
   // Import boundaries (docs/ARCHITECTURE.md, "SDK layers"): the shared floor (credential, protocol, did) imports no
   // party; no party imports another; the SDK never imports the CLI, scripts or services.
   ...boundaries(),
+  // The pages run in the browser: web/common, Web APIs and browser-safe SDK modules (one copy of each rule, e.g.
+  // the PIN policy); nothing from Node, the services or the scripts (esbuild's browser bundle refuses node: too).
+  {
+    files: ["web/**/*.ts"],
+    rules: { "no-restricted-imports": ["error", { patterns: [{ group: ["node:*", "**/services/**", "**/scripts/**"], message: "Pages run in the browser: use web/common, Web APIs (WebCrypto, IndexedDB) and browser-safe SDK modules, never Node." }] }] },
+  },
   {
     files: ["test/**/*.ts"],
     rules: {
