@@ -5,7 +5,8 @@
  * to this service's direct_post endpoint and sends the browser back with a response code, and the browser that
  * started the login (its cookie) exchanges it for an authorization code. The token endpoint (PKCE S256 always;
  * client_secret_basic/post for confidential clients) returns an ES256 ID token with only the claims the client is
- * registered for. Subjects are pairwise: sha256(client_id, agency code, employee reference).
+ * registered for. Subjects are pairwise: sha256(client_id, agency code, employee reference). The userinfo endpoint
+ * answers the same released claims to the bearer of the token endpoint's access token (RFC 6750), while it is valid.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
@@ -61,6 +62,8 @@ export interface ProviderOptions {
 
 const COOKIE = "mcid_login";
 const CODE_TTL_MS = 60_000;
+/** Lifetime of an access token (userinfo): as short as the ID token's. */
+const ACCESS_TTL_S = 300;
 
 const s256 = (verifier: string) => createHash("sha256").update(verifier, "ascii").digest("base64url");
 const sha = (v: string) => createHash("sha256").update(v, "utf8").digest("hex");
@@ -86,6 +89,7 @@ export function registerProviderRoutes(app: ServiceApp, options: ProviderOptions
       issuer: iss,
       authorization_endpoint: `${iss}/authorize`,
       token_endpoint: `${iss}/token`,
+      userinfo_endpoint: `${iss}/userinfo`,
       jwks_uri: `${iss}/jwks.json`,
       response_types_supported: ["code"],
       response_modes_supported: ["query"],
@@ -233,8 +237,44 @@ export function registerProviderRoutes(app: ServiceApp, options: ProviderOptions
       iss: options.issuer(), aud: client.clientId, iat, exp: iat + 300, auth_time: Math.floor(login.created_at / 1000),
       amr: ["mobile_civil_id"], ...(login.nonce === null ? {} : { nonce: login.nonce }), ...claims,
     });
+    const accessToken = randomBytes(32).toString("base64url");
+    if (!options.store.grantAccess(login.id, accessToken, t + ACCESS_TTL_S * 1000)) throw new ServiceError(400, "invalid_grant", "The code was already used.");
     return reply.header("cache-control", "no-store").header("pragma", "no-cache").send({
-      access_token: randomBytes(32).toString("base64url"), token_type: "Bearer" as const, expires_in: 300, id_token: idToken, scope: "openid",
+      access_token: accessToken, token_type: "Bearer" as const, expires_in: ACCESS_TTL_S, id_token: idToken, scope: "openid",
     });
   });
+
+  /** OIDC Core §5.3: the released claims (never more than the client is registered for), to the access token's bearer. */
+  const userinfo = (authorization: string | undefined) => {
+    const challenge = (error: string, description: string) =>
+      new ServiceError(401, error === "invalid_request" ? "invalid_request" : "invalid_token", description, {
+        headers: { "www-authenticate": `Bearer realm="userinfo", error="${error}", error_description="${description}"` },
+      });
+    const bearer = /^Bearer ([A-Za-z0-9_-]{43})$/.exec(authorization ?? "");
+    if (authorization === undefined) throw new ServiceError(401, "invalid_request", "A bearer access token from the token endpoint is required.", { headers: { "www-authenticate": 'Bearer realm="userinfo"' } });
+    if (bearer === null) throw challenge("invalid_request", "The Authorization header must be: Bearer <access token>.");
+    const login = options.store.loginOfAccessToken(bearer[1]!, now());
+    if (login === undefined || login.claims === null) throw challenge("invalid_token", "The access token is unknown or expired; log in again.");
+    const client = clients.get(login.client_id);
+    if (client === undefined) throw challenge("invalid_token", "The access token's client is no longer registered.");
+    const released = JSON.parse(login.claims) as Record<string, unknown>;
+    // Re-filter by the client's current registration: a client whose claims were narrowed gets no more than it may now.
+    const allowed = new Set<string>(["sub", ...client.claims]);
+    return Object.fromEntries(Object.entries(released).filter(([k]) => allowed.has(k)));
+  };
+  const userinfoSchema = {
+    summary: "UserInfo endpoint (OIDC Core §5.3): the claims released to the client, for its bearer access token",
+    tags: ["oidc"],
+    headers: z.object({ authorization: z.string().max(256).optional() }),
+    response: { 200: z.record(z.string(), z.unknown()), ...errorResponses(401) },
+  };
+  for (const method of ["GET", "POST"] as const) {
+    app.route({
+      method, url: "/userinfo", schema: userinfoSchema,
+      handler: (request, reply) => {
+        reply.header("cache-control", "no-store");
+        return userinfo(request.headers.authorization);
+      },
+    });
+  }
 }

@@ -1,7 +1,9 @@
 /**
  * The login service's state (SQLite): one row per login — the OIDC authorization request it answers, the
  * presentation that authenticates the public servant, and the one-time authorization code (stored as SHA-256).
- * Codes are redeemed by one conditional UPDATE: a code works once, within its lifetime.
+ * Codes are redeemed by one conditional UPDATE: a code works once, within its lifetime. The token endpoint's access
+ * token (also stored as SHA-256 only) lets the client read the same released claims at the userinfo endpoint until
+ * it expires.
  */
 import type { DatabaseSync } from "node:sqlite";
 import { openDurableDatabase } from "../../sdk/util/sqlite.js";
@@ -21,6 +23,7 @@ export interface LoginRow {
   claims: string | null;
   code_expires_at: number | null;
   code_used_at: number | null;
+  access_expires_at: number | null;
 }
 
 const SCHEMA = `
@@ -38,10 +41,15 @@ CREATE TABLE IF NOT EXISTS logins (
   claims TEXT,
   code_hash TEXT UNIQUE,
   code_expires_at INTEGER,
-  code_used_at INTEGER
+  code_used_at INTEGER,
+  access_token_hash TEXT UNIQUE,
+  access_expires_at INTEGER
 ) STRICT;
 CREATE INDEX IF NOT EXISTS logins_expiry ON logins (expires_at);
 `;
+
+/** Columns added after the first release: a database created before gets them once (SQLite ALTER TABLE ADD COLUMN). */
+const ADDED_COLUMNS: readonly (readonly [string, string])[] = [["access_token_hash", "TEXT"], ["access_expires_at", "INTEGER"]];
 
 export class LoginStore {
   private readonly db: DatabaseSync;
@@ -50,13 +58,17 @@ export class LoginStore {
     this.db = openDurableDatabase(file);
     try {
       this.db.exec(SCHEMA);
+      const have = new Set((this.db.prepare("PRAGMA table_info(logins)").all() as { name: string }[]).map((c) => c.name));
+      for (const [column, type] of ADDED_COLUMNS) if (!have.has(column)) this.db.exec(`ALTER TABLE logins ADD COLUMN ${column} ${type}`);
+      // UNIQUE cannot be added by ALTER TABLE: the index gives an upgraded database the same guarantee.
+      this.db.exec("CREATE UNIQUE INDEX IF NOT EXISTS logins_access_token ON logins (access_token_hash)");
     } catch (error) {
       this.db.close();
       throw error;
     }
   }
 
-  create(row: Omit<LoginRow, "claims" | "code_expires_at" | "code_used_at">): void {
+  create(row: Omit<LoginRow, "claims" | "code_expires_at" | "code_used_at" | "access_expires_at">): void {
     this.db.prepare("DELETE FROM logins WHERE expires_at < ?").run(row.created_at - 86_400_000);
     this.db
       .prepare("INSERT INTO logins (id, browser_hash, client_id, redirect_uri, state, nonce, code_challenge, presentation_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -80,6 +92,21 @@ export class LoginStore {
     return this.db
       .prepare("UPDATE logins SET code_used_at = ? WHERE code_hash = ? AND code_used_at IS NULL AND code_expires_at >= ? RETURNING *")
       .get(now, codeDigest(code), now) as LoginRow | undefined;
+  }
+
+  /** Binds the access token the token endpoint returned to the login (once: a redeemed code has one token). */
+  grantAccess(id: string, accessToken: string, expiresAt: number): boolean {
+    const r = this.db
+      .prepare("UPDATE logins SET access_token_hash = ?, access_expires_at = ? WHERE id = ? AND access_token_hash IS NULL")
+      .run(codeDigest(accessToken), expiresAt, id);
+    return Number(r.changes) === 1;
+  }
+
+  /** The login an access token was granted for, while it is valid; undefined when unknown or expired. */
+  loginOfAccessToken(accessToken: string, now: number): LoginRow | undefined {
+    return this.db
+      .prepare("SELECT * FROM logins WHERE access_token_hash = ? AND access_expires_at >= ?")
+      .get(codeDigest(accessToken), now) as LoginRow | undefined;
   }
 
   close(): void {

@@ -20,6 +20,8 @@ describe("login service: an unmodified openid-client relying party logs a public
   let app: ServiceApp;
   let issuer: string;
   let dataDir: string;
+  /** Moves the login service's clock (not the chain's) forward, to expire an access token. */
+  let clockOffsetMs = 0;
   before(async function () {
     setGlobalConfig({ allowInsecureUrls: true }); // loopback http in this test
     w = await verifierWorld();
@@ -32,7 +34,7 @@ describe("login service: an unmodified openid-client relying party logs a public
     });
     dataDir = mkdtempSync(path.join(tmpdir(), "mcid-login-"));
     let base = "";
-    const built = await buildLoginService({ config, provider: w.provider, chainId: w.chainId, deployment: w.ledger.deployment, dataDir, issuer: () => base, logLevel: "silent", now: w.now });
+    const built = await buildLoginService({ config, provider: w.provider, chainId: w.chainId, deployment: w.ledger.deployment, dataDir, issuer: () => base, logLevel: "silent", now: () => w.now() + clockOffsetMs });
     app = built.app;
     await app.listen({ host: "127.0.0.1", port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -100,6 +102,31 @@ describe("login service: an unmodified openid-client relying party logs a public
     expect(claims.department).to.equal("디지털정부국");
     expect(claims).to.not.have.property("employee_ref"); // disclosed by the use, but not registered for this client
     expect(claims.sub).to.match(/^[A-Za-z0-9_-]{43}$/);
+    // Userinfo: the library's own call with the bearer access token; the same released claims, nothing more.
+    expect(config.serverMetadata().userinfo_endpoint).to.equal(`${issuer}/userinfo`);
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
+    expect(info).to.deep.equal({ sub: claims.sub, name: "홍길동", organisation: "행정안전부", department: "디지털정부국" });
+    const otherSubject = await oidc.fetchUserInfo(config, tokens.access_token, "someone-else").then(() => undefined, (e: unknown) => e as Error);
+    expect(otherSubject?.message).to.match(/sub/);
+    // Refusals: no token, a token that was never issued, a malformed header, an expired token (RFC 6750 challenges).
+    const none = await fetch(`${issuer}/userinfo`);
+    expect(none.status).to.equal(401);
+    expect(none.headers.get("www-authenticate")).to.match(/^Bearer realm="userinfo"/);
+    const forged = await fetch(`${issuer}/userinfo`, { headers: { authorization: `Bearer ${"A".repeat(43)}` } });
+    expect(forged.status).to.equal(401);
+    expect(forged.headers.get("www-authenticate")).to.match(/error="invalid_token"/);
+    const malformed = await fetch(`${issuer}/userinfo`, { method: "POST", headers: { authorization: `Basic ${Buffer.from("a:b").toString("base64")}` } });
+    expect(malformed.status).to.equal(401);
+    expect(((await malformed.json()) as { error: string }).error).to.equal("invalid_request");
+    const viaPost = await fetch(`${issuer}/userinfo`, { method: "POST", headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(viaPost.status).to.equal(200);
+    clockOffsetMs = 301_000;
+    try {
+      const expired = await fetch(`${issuer}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+      expect(expired.status).to.equal(401);
+    } finally {
+      clockOffsetMs = 0;
+    }
     // The code works once.
     const again = await oidc.authorizationCodeGrant(config, location, { pkceCodeVerifier: login.verifier, expectedState: login.state, expectedNonce: login.nonce }).then(() => undefined, (e: unknown) => e as Error);
     expect(String((again as { error?: string } | undefined)?.error ?? again?.message)).to.match(/invalid_grant/);
