@@ -53,6 +53,13 @@ export interface IssuanceWorkflowOptions {
   readonly codeHashKey?: Uint8Array;
   /** Credential lifetime; default 1095 days. */
   readonly credentialValidityDays?: number;
+  /**
+   * Base URL of the status service that publishes the organisation's IETF Token Status List (no trailing slash).
+   * When set, every credential carries the standard `status.status_list {idx, uri}` claim beside its on-chain
+   * reference (`<base>/status-lists/<agency>`, idx = its sequence), so stock verifiers with a status-list plugin
+   * refuse it once locked or revoked.
+   */
+  readonly statusListBaseUrl?: string;
   /** Largest block range of one eth_getLogs call (the node's cap; Besu's default 1,000). */
   readonly maxLogRange?: number;
   /** Unix milliseconds; default Date.now. */

@@ -31,6 +31,12 @@ export const issuerConfigSchema = listenConfigSchema
           .strict(),
       )
       .default([]),
+    /**
+     * Public base URL of the status service (Token Status Lists). Credentials then carry the standard
+     * `status.status_list` claim pointing at `<url>/status-lists/<agency>`. `npm run serve` defaults it to the
+     * status service it starts.
+     */
+    statusListBaseUrl: z.url({ protocol: /^https?$/ }).regex(/[^/]$/, "no trailing slash").optional(),
     /** Hex file of the consortium holder-reference secret (>= 32 bytes). */
     holderSecretFile: z.string().min(1).optional(),
     /** outbox: SMS wait for a carrier integration polling /staff/sms/undelivered | log: written to the service log as sent. */

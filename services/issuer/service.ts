@@ -10,6 +10,7 @@ import { LoggingSmsGateway, type SmsGateway } from "../../sdk/issuer/sms.js";
 import { IssuanceWorkflow, type WorkflowHooks } from "../../sdk/issuer/workflow.js";
 import { createServiceApp, generateBearerToken, HEALTH_PATH, hashBearerToken, loadConfig, StaffDirectory, type ServiceApp, type ServiceLoggerOptions } from "../common/index.js";
 import type { ServeDefinition, ServeEnvironment } from "../environment.js";
+import type { ServiceLinks } from "../common/registry.js";
 import { Agencies } from "./agencies.js";
 import { issuerConfigSchema, type IssuerConfig, type KeystoreRef } from "./config.js";
 import { seedDemoRequest } from "./demo.js";
@@ -38,6 +39,8 @@ export interface IssuerAppOptions {
   readonly sms: SmsGateway;
   /** The public base URL (a getter: known once the service listens). */
   readonly baseUrl: () => string;
+  /** The status service's base URL (read when the workflows open); undefined: credentials carry no status-list entry. */
+  readonly statusListBaseUrl?: () => string | undefined;
   readonly logger?: ServiceLoggerOptions | false;
   readonly clock?: () => number;
   /** Fault injection in tests (crash between issuance steps). */
@@ -86,8 +89,9 @@ export async function buildIssuerApp(options: IssuerAppOptions): Promise<IssuerA
         ledger,
         statusOfficer: k.statusOfficer,
         helpDesk: k.helpDesk,
-        workflow: () =>
-          IssuanceWorkflow.open({
+        workflow: () => {
+          const statusListBaseUrl = options.statusListBaseUrl?.() ?? config.statusListBaseUrl;
+          return IssuanceWorkflow.open({
             dbPath: path.join(options.dataDir, `issuance-${k.code}.sqlite`),
             agencyCode: k.code,
             ledger,
@@ -98,7 +102,9 @@ export async function buildIssuerApp(options: IssuerAppOptions): Promise<IssuerA
             invitation: { baseUrl: `${options.baseUrl()}${Openid4vciEndpoints.offerPath}`, ttlSeconds: config.invitation.ttlSeconds, maxAttempts: config.invitation.maxAttempts },
             ...(options.clock === undefined ? {} : { clock: options.clock }),
             ...(options.workflowHooks === undefined ? {} : { hooks: options.workflowHooks }),
-          }),
+            ...(statusListBaseUrl === undefined ? {} : { statusListBaseUrl }),
+          });
+        },
       };
     }),
   );
@@ -152,6 +158,15 @@ function smsGateway(mode: IssuerConfig["sms"], log: (line: Record<string, unknow
   return { send: () => Promise.reject(new Error("no SMS carrier configured: the message waits in the outbox (GET /staff/sms/undelivered)")) };
 }
 
+/** The base URL of another service of this run, or undefined when it is not part of it (`mcid serve issuer` alone). */
+function startedUrl(links: ServiceLinks, name: string): string | undefined {
+  try {
+    return links.baseUrl(name);
+  } catch {
+    return undefined; // that service was not started with this one: the only way baseUrl fails
+  }
+}
+
 /** `npm run serve`'s issuer: configuration from the `issuer` section; in demo mode the seeded consortium's keys. */
 export const issuerService: ServeDefinition = {
   name: "issuer",
@@ -191,6 +206,9 @@ export const issuerService: ServeDefinition = {
       config, chainId: env.chainId, deployment: env.deployment, dataDir: path.join(env.dataDir, "issuer"), agencies, holderSecret,
       sms: env.demo !== undefined ? { send: () => Promise.reject(new Error("demo: the SMS waits in the outbox")) } : smsGateway(config.sms, (line) => logged.log?.info(line, "SMS sent")),
       baseUrl: () => links.baseUrl("issuer"),
+      // The configured status URL wins; otherwise the status service this run starts (it listens before the
+      // workflows open, in afterListen); neither: credentials carry only the on-chain reference.
+      statusListBaseUrl: () => config.statusListBaseUrl ?? startedUrl(links, "status"),
       logger: { level: env.logLevel === "info" ? config.logLevel : env.logLevel, stream: env.logStream ?? process.stderr, redactUrl: (p) => p.replace(SECRET_PATH, "/credential-offer") },
     });
     logged.log = built.app.log;

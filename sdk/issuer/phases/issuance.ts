@@ -78,6 +78,7 @@ export function draftOf(ctx: WorkflowContext, request: RequestRecord, fixed: { i
     issuedAt: fixed.issuedAt,
     validFrom: fixed.validFrom,
     validUntil: fixed.validUntil,
+    ...(ctx.options.statusListBaseUrl === undefined ? {} : { statusListBaseUrl: ctx.options.statusListBaseUrl }),
   });
 }
 

@@ -6,42 +6,17 @@
  * offline from the national bundle downloaded once.
  */
 import { expect } from "chai";
-import { createJWT, ES256KSigner, verifyJWT } from "did-jwt";
+import { createJWT, ES256KSigner } from "did-jwt";
 import { Resolver } from "did-resolver";
 import { getResolver } from "ethr-did-resolver";
 import { Wallet, getBytes, toBeHex, type HDNodeWallet } from "ethers";
-import { getListFromStatusListJWT, getStatusListFromJWT } from "@sd-jwt/jwt-status-list";
 import { civilIdWorld } from "../helpers/world.js";
 import { CENTRAL_AGENCY } from "../helpers/fixture.js";
 import { StatusListPublisher } from "../../../services/status/publisher.js";
 import { buildStatusService } from "../../../services/status/app.js";
 import type { ServiceApp } from "../../../services/common/index.js";
 import { statusListEntry } from "../../../sdk/status-list/index.js";
-
-type Verdict = "accept" | `refuse: ${string}`;
-
-/** The peer: stock libraries only. `lists` resolves a status list URI (HTTP fetch, or a bundle held offline). */
-async function stockVerifier(credential: string, resolver: Resolver, lists: (uri: string) => Promise<string>): Promise<Verdict> {
-  let issuer: string;
-  try {
-    issuer = (await verifyJWT(credential, { resolver, policies: { aud: false } })).issuer;
-  } catch (error) {
-    return `refuse: credential signature (${String(error)})`;
-  }
-  const { idx, uri } = getStatusListFromJWT(credential);
-  const listJwt = await lists(uri);
-  try {
-    const list = await verifyJWT(listJwt, { resolver, policies: { aud: false } });
-    if (list.issuer !== issuer) return "refuse: the status list is not signed by the credential's issuer";
-    if (list.payload.sub !== uri) return "refuse: the status list is another one";
-    const header = JSON.parse(Buffer.from(listJwt.split(".")[0]!, "base64url").toString("utf8")) as { typ?: string };
-    if (header.typ !== "statuslist+jwt") return "refuse: not a status list token";
-  } catch (error) {
-    return `refuse: status list signature (${String(error)})`;
-  }
-  const status = getListFromStatusListJWT(listJwt).getStatus(idx);
-  return status === 0 ? "accept" : `refuse: status ${status}`;
-}
+import { stockVerifier } from "./stock-verifier.js";
 
 describe("Interop: an unmodified peer verifier refuses locked and revoked credentials through the Token Status List", function () {
   let w: Awaited<ReturnType<typeof civilIdWorld>>;

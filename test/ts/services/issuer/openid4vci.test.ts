@@ -2,10 +2,18 @@ import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import { E_SARAM_FORMAT } from "../../../../sdk/issuer/hr-import.js";
 import { StatusClient } from "../../../../sdk/status/client.js";
+import { sequenceOfCredential } from "../../../../sdk/chain/codes.js";
 import { connectLedger } from "../../../../sdk/chain/contracts.js";
 import { parseCredentialJwt, type DeviceKeyJwk } from "../../../../sdk/credential/index.js";
 import { BASE_URL, recheckIdentity, startChain, startIssuer, seedDemoRequest, type Chain, type IssuerHarness } from "./harness.js";
 import { newDevice, type TestDevice } from "./proofs.js";
+import { Resolver } from "did-resolver";
+import { getResolver } from "ethr-did-resolver";
+import { SigningKey, toBeHex } from "ethers";
+import { buildStatusService } from "../../../../services/status/app.js";
+import { StatusListPublisher } from "../../../../services/status/publisher.js";
+import type { ServiceApp } from "../../../../services/common/index.js";
+import { stockVerifier } from "../../status-list/stock-verifier.js";
 
 const PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
 const form = (fields: Record<string, string>) => ({ payload: new URLSearchParams(fields).toString(), headers: { "content-type": "application/x-www-form-urlencoded" } });
@@ -54,13 +62,25 @@ describe("services/issuer: OpenID4VCI 1.0 pre-authorized code flow", function ()
   this.timeout(60_000);
   let chain: Chain;
   let h: IssuerHarness;
+  // The status service beside the issuer, as `npm run serve` wires them: credentials point at its lists.
+  let statusApp: ServiceApp;
+  let publisher: StatusListPublisher;
+  let statusBase = "";
   before(async () => {
     chain = await startChain();
-    h = await startIssuer(chain);
+    publisher = new StatusListPublisher({
+      ledger: connectLedger(chain.deployment, chain.provider), provider: chain.provider, baseUri: () => statusBase,
+      signers: new Map(chain.demo.organisations.map((o) => [o.code, new SigningKey(o.issuerPrivateKey)])),
+    });
+    statusApp = await buildStatusService({ publisher, app: { logger: false } });
+    await statusApp.listen({ host: "127.0.0.1", port: 0 });
+    statusBase = `http://127.0.0.1:${(statusApp.server.address() as { port: number }).port}`;
+    h = await startIssuer(chain, { statusListBaseUrl: statusBase });
   });
   after(async () => {
-    await h.close();
-    await chain.close();
+    await h?.close();
+    await statusApp?.close();
+    await chain?.close();
   });
 
   it("publishes issuer and authorization-server metadata with the profile we support, and the OpenAPI document", async () => {
@@ -103,6 +123,34 @@ describe("services/issuer: OpenID4VCI 1.0 pre-authorized code flow", function ()
     expect(other.json()).to.include({ error: "credential_request_denied" });
     const wrongNote = await h.issuer.app.inject({ method: "POST", url: "/notification", headers: { authorization: `Bearer ${at}` }, payload: { notification_id: "nope", event: "credential_accepted" } });
     expect(wrongNote.json()).to.include({ error: "invalid_notification_id" });
+  });
+
+  it("the credential carries the standard status claim beside its on-chain reference; a stock peer verifier refuses it once locked", async () => {
+    const offer = await invited(h);
+    const r = await credential(h, await accessToken(h, offer), newDevice());
+    expect(r.statusCode, r.body).to.equal(200);
+    const jwt = r.json<{ credentials: { credential: string }[] }>().credentials[0]!.credential;
+    const record = h.issuer.agencies.get(1741000).workflow.get(offer.requestId);
+    const parsed = parseCredentialJwt(jwt);
+    expect(parsed.credentialId).to.equal(record.credentialId);
+    expect(parsed.statusList).to.deep.equal({ status_list: { idx: Number(sequenceOfCredential(record.credentialId!)), uri: `${statusBase}/status-lists/1741000` } });
+    expect(payloadOf(jwt).status).to.deep.equal(parsed.statusList);
+    const resolver = new Resolver(getResolver({ networks: [{ name: toBeHex(BigInt(chain.chainId)), chainId: chain.chainId, registry: chain.deployment.didRegistry, provider: chain.provider as never }] }) as never);
+    const overHttp = async (uri: string) => {
+      const response = await fetch(uri);
+      expect(response.status).to.equal(200);
+      return response.text();
+    };
+    await publisher.refresh();
+    expect(await stockVerifier(jwt, resolver, overHttp)).to.equal("accept");
+    // Lost phone: the help desk locks through the officer API; the next list marks the entry suspended (2).
+    const locked = await h.issuer.app.inject({
+      method: "POST", url: `/staff/credentials/${record.credentialId}/lock`, headers: { authorization: `Bearer ${h.tokens["help-desk"]}` },
+      payload: { reason: "lost-device", requestId: offer.requestId },
+    });
+    expect(locked.statusCode, locked.body).to.equal(200);
+    await publisher.refresh();
+    expect(await stockVerifier(jwt, resolver, overHttp)).to.equal("refuse: status 2");
   });
 
   it("binds an ES256 (P-256) proof's key under its did:jwk: the credential carries the P-256 device key and its digest is the one registered", async () => {
