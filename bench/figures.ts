@@ -7,6 +7,7 @@ import type { GasResults } from "./gas.js";
 import type { GateResults } from "./gate.js";
 import type { ScaleResults } from "./scale.js";
 import type { StatusListResults } from "./status-lists.js";
+import type { HttpResults } from "./http.js";
 
 export const REQUIRED_FIGURES = [
   "gate_repeat_per_cpu_s",
@@ -24,7 +25,7 @@ export type Figures = Record<string, number | null>;
 
 const round = (x: number | undefined, digits = 1): number | null => (x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 
-export function collectFigures(sections: { gas?: GasResults; gate?: GateResults; scale?: ScaleResults; statusLists?: StatusListResults }): Figures {
+export function collectFigures(sections: { gas?: GasResults; gate?: GateResults; scale?: ScaleResults; statusLists?: StatusListResults; http?: HttpResults }): Figures {
   const mode = (name: string) => sections.gate?.modes.find((m) => m.mode === name);
   const gas = (prefix: string) => sections.gas?.status.find((r) => r.operation.startsWith(prefix))?.ours;
   const index = sections.scale?.index;
@@ -51,6 +52,9 @@ export function collectFigures(sections: { gas?: GasResults; gate?: GateResults;
     status_list_bundle_gzip_kib_5pct: round((lists(0.05)?.bundleGzipBytes ?? NaN) / 1024),
     status_list_bundle_build_cpu_ms: round(lists(0.05)?.bundleBuildCpuMs, 0),
     status_list_bundle_verify_cpu_ms: round(lists(0.05)?.bundleVerifyCpuMs, 0),
+    http_verify_per_s: round(sections.http?.http.perSecond, 0),
+    http_verify_p99_ms: round(sections.http?.http.p99Ms, 1),
+    inproc_verify_per_s: round(sections.http?.inProcess.perSecond, 0),
     offline_snapshot_mib: round((sections.statusLists?.snapshot.bytes ?? NaN) / 2 ** 20),
   };
 }

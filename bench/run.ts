@@ -1,9 +1,9 @@
 /**
  * The benchmark harness: `npm run bench` (full) or `npm run bench:quick` (< 1 minute, CI).
  *
- *   tsx bench/run.ts [--quick] [--only=gas,gate,scale,status [--merge]] [--n=<credentials for the scale section>] [--out=<file>]
+ *   tsx bench/run.ts [--quick] [--only=gas,gate,scale,status,http [--merge]] [--n=<credentials for the scale section>] [--out=<file>]
  *
- * Prints four groups of tables (gas, gate verification, scale, status lists) and writes every measurement, the
+ * Prints five groups of tables (gas, gate verification, scale, status lists, the verifier service over HTTP) and writes every measurement, the
  * machine and the run's settings to bench/results/latest.json. The last line printed is one JSON object of the
  * run's named figures (bench/figures.ts), for machines. Every comparison runs its baseline in the same run on the same
  * machine. Quick mode asserts nothing about timing: it checks only that each section produced numbers and that the
@@ -18,12 +18,13 @@ import { runGas } from "./gas.js";
 import { runGate } from "./gate.js";
 import { runScale } from "./scale.js";
 import { runStatusLists } from "./status-lists.js";
+import { runHttp } from "./http.js";
 import { REQUIRED_FIGURES, collectFigures } from "./figures.js";
 import { BENCH_HARDFORK, fixed, jsonSafe, machineInfo } from "./lib.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-const only = new Set((args.find((a) => a.startsWith("--only="))?.slice(7) ?? "gas,gate,scale,status").split(","));
+const only = new Set((args.find((a) => a.startsWith("--only="))?.slice(7) ?? "gas,gate,scale,status,http").split(","));
 const nArg = args.find((a) => a.startsWith("--n="));
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = args.find((a) => a.startsWith("--out="))?.slice(6) ?? path.join(here, "results", "latest.json");
@@ -79,6 +80,7 @@ try {
   await section("gate", "2. Gate verification", () => runGate({ quick }));
   await section("scale", "3. Scale", () => runScale({ quick, ...(nArg ? { n: Number(nArg.slice(4)) } : {}) }));
   await section("status", "4. Standard status lists and offline snapshots", () => runStatusLists({ quick }));
+  await section("http", "5. Verifier service over HTTP (loopback load run)", () => runHttp({ quick }));
 } catch (error) {
   checks.push({ name: "sections ran to completion", ok: false, why: error instanceof Error ? (error.stack ?? error.message) : String(error) });
 }
@@ -88,6 +90,7 @@ const figures = collectFigures({
   gate: sections.gate as never,
   scale: sections.scale as never,
   statusLists: sections.status as never,
+  http: sections.http as never,
 });
 if (only.has("gas") && only.has("gate") && only.has("scale")) {
   const missing = REQUIRED_FIGURES.filter((name) => figures[name] === null);
