@@ -11,13 +11,11 @@ import { WORKFLOW_STATES, type WorkflowState } from "./transitions.js";
 /** Version 2: the database is bound to its deployment (chain id, deployment block and its hash, registry addresses). */
 export const SCHEMA_VERSION = 2;
 
-/** One issuance request. Times are Unix milliseconds unless the name ends in `S` (Unix seconds, as in the JWT). */
-export interface RequestRecord {
+/** What HR said about a request, and where it stands: the part the stored record and the public view share. */
+export interface RequestContent {
   readonly id: string;
   readonly source: HrSource;
   readonly hrRequestId: string;
-  /** Keyed hash of the HR row's content: an identical re-import is a duplicate, another content a conflict. */
-  readonly fingerprint: string;
   readonly state: WorkflowState;
   readonly agencyCode: number;
   readonly organisationName: string;
@@ -31,17 +29,39 @@ export interface RequestRecord {
   readonly reissueReason: ReissueReason | undefined;
   /** ISO 8601 UTC, as HR stamped it. */
   readonly requestedAt: string;
+}
+
+/** What the workflow recorded about a request as it moved on (same form stored and public; times differ, so they are not here). */
+export interface RequestProgress {
+  readonly approver: string | undefined;
+  readonly rejectionReason: string | undefined;
+  readonly identityMethod: string | undefined;
+  /** did:ethr of a secp256k1 device key, or did:jwk of a P-256 one (OpenID4VCI ES256 proofs). */
+  readonly subjectDid: string | undefined;
+  /** secp256k1: the uncompressed public key, 0x04 hex; P-256: the public JWK as JSON. */
+  readonly devicePublicKey: string | undefined;
+  /** keccak256 binding digest of the credential's content, registered on chain with it (set from registration on). */
+  readonly bindingDigest: string | undefined;
+  readonly credentialId: bigint | undefined;
+  /** The holder's earlier credential that this issuance revoked on chain (SUPERSEDED_BY_REISSUE). */
+  readonly supersededId: bigint | undefined;
+  /** The later credential that superseded this one. */
+  readonly supersededBy: bigint | undefined;
+  readonly txHash: string | undefined;
+  readonly blockNumber: number | undefined;
+  readonly credentialJwt: string | undefined;
+}
+
+/** One issuance request. Times are Unix milliseconds unless the name ends in `S` (Unix seconds, as in the JWT). */
+export interface RequestRecord extends RequestContent, RequestProgress {
+  /** Keyed hash of the HR row's content: an identical re-import is a duplicate, another content a conflict. */
+  readonly fingerprint: string;
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly refusalCode: string | undefined;
   readonly refusalReason: string | undefined;
-  readonly approver: string | undefined;
   readonly decidedAt: number | undefined;
-  readonly rejectionReason: string | undefined;
-  readonly identityMethod: string | undefined;
   readonly identityVerifiedAt: number | undefined;
-  readonly subjectDid: string | undefined;
-  readonly devicePublicKey: string | undefined;
   readonly activatedAt: number | undefined;
   /** Block at the registration intent: lower bound of the log search that finds an interrupted registration. */
   readonly intentBlock: number | undefined;
@@ -51,13 +71,6 @@ export interface RequestRecord {
   readonly issuedAtS: number | undefined;
   readonly validFromS: number | undefined;
   readonly validUntilS: number | undefined;
-  readonly bindingDigest: string | undefined;
-  readonly credentialId: bigint | undefined;
-  readonly supersededId: bigint | undefined;
-  readonly supersededBy: bigint | undefined;
-  readonly txHash: string | undefined;
-  readonly blockNumber: number | undefined;
-  readonly credentialJwt: string | undefined;
   readonly issuedAt: number | undefined;
 }
 

@@ -1,10 +1,11 @@
 /** The public types of the issuance workflow (options, records, reports), shared by the facade and its phases. */
 import type { Issuer } from "did-jwt-vc";
 import type { LedgerContracts } from "../chain/contracts.js";
-import type { HrSource, ReissueReason, RequestKind } from "./hr-import.js";
+import type { HrSource } from "./hr-import.js";
 import type { IdentityVerifier, JsonObject } from "./identity.js";
 import type { SmsGateway, SmsPurpose } from "./sms.js";
 import type { WorkflowState } from "./transitions.js";
+import type { RequestContent, RequestProgress } from "./store-schema.js";
 
 /** Durable points inside `issue()`, in order; `afterIssueStep` runs after each (for fault injection and metrics). */
 export type IssueStep = "intent-recorded" | "registered-on-chain" | "credential-id-recorded" | "jwt-signed" | "issued";
@@ -67,47 +68,16 @@ export interface IssuanceWorkflowOptions {
   readonly hooks?: WorkflowHooks;
 }
 
-export interface IssuanceRecord {
-  readonly id: string;
-  readonly source: HrSource;
-  readonly hrRequestId: string;
-  readonly state: WorkflowState;
+/** The public view of a request: ISO times, the next step in words (see phases/records.ts). */
+export interface IssuanceRecord extends RequestContent, RequestProgress {
   /** What has to happen next, in words. */
   readonly nextStep: string;
-  readonly agencyCode: number;
-  readonly organisationName: string;
-  readonly department: string;
-  readonly position: string;
-  readonly name: string;
-  readonly employeeRef: string;
-  readonly mobile: string;
-  readonly holderRef: string;
-  readonly kind: RequestKind;
-  readonly reissueReason: ReissueReason | undefined;
-  readonly requestedAt: string;
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly refusal: { readonly code: string; readonly reason: string } | undefined;
-  readonly approver: string | undefined;
   readonly decidedAt: string | undefined;
-  readonly rejectionReason: string | undefined;
-  readonly identityMethod: string | undefined;
   readonly identityVerifiedAt: string | undefined;
-  /** did:ethr of a secp256k1 device key, or did:jwk of a P-256 one (OpenID4VCI ES256 proofs). */
-  readonly subjectDid: string | undefined;
-  /** secp256k1: the uncompressed public key, 0x04 hex; P-256: the public JWK as JSON. */
-  readonly devicePublicKey: string | undefined;
   readonly activatedAt: string | undefined;
-  /** keccak256 binding digest of the credential's content, registered on chain with it (set from registration on). */
-  readonly bindingDigest: string | undefined;
-  readonly credentialId: bigint | undefined;
-  /** The holder's earlier credential that this issuance revoked on chain (SUPERSEDED_BY_REISSUE). */
-  readonly supersededId: bigint | undefined;
-  /** The later credential that superseded this one. */
-  readonly supersededBy: bigint | undefined;
-  readonly txHash: string | undefined;
-  readonly blockNumber: number | undefined;
-  readonly credentialJwt: string | undefined;
   readonly issuedAt: string | undefined;
 }
 

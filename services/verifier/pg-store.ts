@@ -13,6 +13,7 @@ import {
   TRANSACTION_RETENTION_MS,
   codeDigest,
   transactionFromRow,
+  transactionsSchema,
   type NewTransaction,
   type RedeemOutcome,
   type StoredTransaction,
@@ -30,23 +31,7 @@ CREATE TABLE IF NOT EXISTS challenges (
   used_at BIGINT
 );
 CREATE INDEX IF NOT EXISTS challenges_expiry ON challenges (expires_at);
-CREATE TABLE IF NOT EXISTS presentation_transactions (
-  id TEXT PRIMARY KEY,
-  nonce TEXT NOT NULL,
-  client_id TEXT NOT NULL,
-  use TEXT NOT NULL,
-  flow TEXT NOT NULL,
-  redirect_uri TEXT,
-  request_object TEXT NOT NULL,
-  created_at BIGINT NOT NULL,
-  expires_at BIGINT NOT NULL,
-  answer TEXT,
-  answered_at BIGINT,
-  response_code_hash TEXT,
-  redeemed_at BIGINT
-);
-CREATE INDEX IF NOT EXISTS presentation_transactions_expiry ON presentation_transactions (expires_at);
-`;
+${transactionsSchema("postgres")}`;
 
 // BIGINT columns come back as strings by default; our values are unix milliseconds, safe as numbers.
 const INT8_OID = 20;

@@ -67,7 +67,13 @@ export function codeDigest(code: string): string {
   return createHash("sha256").update(code, "utf8").digest("hex");
 }
 
-const SCHEMA = `
+/**
+ * The presentation transactions table, one definition for both backends: times are 64-bit integers — INTEGER in a
+ * STRICT SQLite table, BIGINT in PostgreSQL.
+ */
+export function transactionsSchema(dialect: "sqlite" | "postgres"): string {
+  const int = dialect === "sqlite" ? "INTEGER" : "BIGINT";
+  return `
 CREATE TABLE IF NOT EXISTS presentation_transactions (
   id TEXT PRIMARY KEY,
   nonce TEXT NOT NULL,
@@ -76,15 +82,16 @@ CREATE TABLE IF NOT EXISTS presentation_transactions (
   flow TEXT NOT NULL,
   redirect_uri TEXT,
   request_object TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
+  created_at ${int} NOT NULL,
+  expires_at ${int} NOT NULL,
   answer TEXT,
-  answered_at INTEGER,
+  answered_at ${int},
   response_code_hash TEXT,
-  redeemed_at INTEGER
-) STRICT;
+  redeemed_at ${int}
+)${dialect === "sqlite" ? " STRICT" : ""};
 CREATE INDEX IF NOT EXISTS presentation_transactions_expiry ON presentation_transactions (expires_at);
 `;
+}
 
 interface TransactionRow {
   id: string;
@@ -129,7 +136,7 @@ export class SqliteVerifierStore implements VerifierStore {
     this.challenges = new SqliteChallengeStore(file, { now });
     try {
       this.db = openDurableDatabase(file);
-      this.db.exec(SCHEMA);
+      this.db.exec(transactionsSchema("sqlite"));
     } catch (error) {
       this.challenges.close();
       throw error;
