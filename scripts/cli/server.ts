@@ -14,7 +14,7 @@ import { CivilIdError } from "../../sdk/errors.js";
 import { parseAgencyCode } from "../../sdk/chain/codes.js";
 import { connectLedger } from "../../sdk/chain/contracts.js";
 import { didForAddress } from "../../sdk/did/did.js";
-import { issuerFromPrivateKey } from "../../sdk/issuer/credential.js";
+import { issuerFromPrivateKey } from "../../sdk/credential/index.js";
 import { LoggingSmsGateway, type SmsGateway } from "../../sdk/issuer/sms.js";
 import { IssuanceWorkflow } from "../../sdk/issuer/workflow.js";
 import { decryptKeystore, loadLedger, readKeystore } from "./context.js";

@@ -13,7 +13,7 @@ import { connectLedger, type LedgerContracts } from "../../sdk/chain/contracts.j
 import { CIVIL_SERVANT_ID_TYPE, OperatorRole, OrgKind, reasonName } from "../../sdk/chain/codes.js";
 import { GovernanceActions, GovernanceClient, type GovernanceAction } from "../../sdk/governance/client.js";
 import { signApproval, readEip712Domain, GOVERNOR_EIP712 } from "../../sdk/did/signed-writes.js";
-import { issuerFromPrivateKey } from "../../sdk/issuer/credential.js";
+import { issuerFromPrivateKey } from "../../sdk/credential/index.js";
 import { IssuanceWorkflow, type IssuanceRecord } from "../../sdk/issuer/workflow.js";
 import { E_SARAM_FORMAT, HR_FIELDS } from "../../sdk/issuer/hr-import.js";
 import { LoggingSmsGateway, type SmsMessage } from "../../sdk/issuer/sms.js";

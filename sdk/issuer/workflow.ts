@@ -6,8 +6,8 @@
  */
 import { CivilIdError } from "../errors.js";
 import { deploymentAnchor } from "../status/registrations.js";
-import type { CollectionChallenge } from "./collection.js";
-import type { ActivationChallenge } from "./activation.js";
+import type { CollectionChallenge } from "../protocol/collection.js";
+import type { ActivationChallenge } from "../protocol/activation.js";
 import type { HrSource, ReissueReason } from "./hr-import.js";
 import { activate, collectCredential, collectionChallenge } from "./phases/activation.js";
 import { WorkflowContext, boundedInt, checkActor } from "./phases/context.js";

@@ -5,8 +5,8 @@
  */
 import { CivilIdError } from "../../errors.js";
 import { parseEthrDid } from "../../did/did.js";
-import { checkActivationInput, checkPossessionProof } from "../activation.js";
-import { COLLECTION_TTL_MS, checkCollectionSignature, type CollectionChallenge } from "../collection.js";
+import { checkActivationInput, checkPossessionProof } from "../../protocol/activation.js";
+import { COLLECTION_TTL_MS, checkCollectionSignature, type CollectionChallenge } from "../../protocol/collection.js";
 import { hashEquals, secretHash } from "../secrets.js";
 import type { ActivationInput } from "../workflow-types.js";
 import type { RequestRecord } from "../workflow-store.js";

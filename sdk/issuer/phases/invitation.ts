@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { CivilIdError } from "../../errors.js";
-import type { ActivationChallenge } from "../activation.js";
+import type { ActivationChallenge } from "../../protocol/activation.js";
 import { randomDigits, randomToken, secretHash } from "../secrets.js";
 import { statesFor } from "../transitions.js";
 import type { DeliveryOutcome } from "../workflow-types.js";

@@ -9,7 +9,7 @@ import { CIVIL_SERVANT_ID_TYPE, agencyOfCredential, credentialTypeId } from "../
 import { toCivilIdError } from "../../chain/errors.js";
 import { parseEthrDid } from "../../did/did.js";
 import { nonceState, type Registration } from "../../status/registrations.js";
-import { draftCredential, signCredential, type CredentialDraft } from "../credential.js";
+import { draftCredential, signCredential, type CredentialDraft } from "../../credential/index.js";
 import type { TransitionAction } from "../transitions.js";
 import type { RequestRecord } from "../workflow-store.js";
 import type { WorkflowContext } from "./context.js";

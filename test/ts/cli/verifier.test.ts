@@ -14,7 +14,7 @@ import { Wallet, ZeroHash } from "ethers";
 import { StatusClient } from "../../../sdk/status/client.js";
 import { holderReference } from "../../../sdk/status/holder-ref.js";
 import { normalisePersonId } from "../../../sdk/issuer/hr-import.js";
-import { deviceKeyJwk, draftCredential, issuerFromPrivateKey, signCredential } from "../../../sdk/issuer/credential.js";
+import { deviceKeyJwk, draftCredential, issuerFromPrivateKey, signCredential } from "../../../sdk/credential/index.js";
 import { HolderWallet, TEST_ONLY_SCRYPT } from "../../../sdk/wallet/index.js";
 import { SqliteChallengeStore } from "../../../sdk/verifier/challenge-store.js";
 import { startCliChain, mcid, refused, privateKeyOf, CENTRAL, LOCAL, PIN, type CliChain, type CliResult } from "../helpers/cli.js";

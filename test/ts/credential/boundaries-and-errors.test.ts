@@ -8,7 +8,7 @@ import { toCivilIdError } from "../../../sdk/chain/errors.js";
 describe("import boundaries (eslint no-restricted-imports)", function () {
   this.timeout(60_000);
   const forbidden: readonly (readonly [string, string])[] = [
-    ["sdk/verifier/probe.ts", 'export { draftCredential } from "../issuer/credential.js";'],
+    ["sdk/verifier/probe.ts", 'export { draftCredential } from "../issuer/index.js";'],
     ["sdk/verifier/probe.ts", 'export { HolderWallet } from "../wallet/index.js";'],
     ["sdk/wallet/probe.ts", 'export { IssuanceWorkflow } from "../issuer/workflow.js";'],
     ["sdk/issuer/probe.ts", 'export { HolderWallet } from "../wallet/wallet.js";'],

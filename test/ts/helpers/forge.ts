@@ -17,7 +17,7 @@ import {
   parseCredentialJwt,
   statusRef,
   type CivilServantClaims,
-} from "../../../sdk/issuer/credential.js";
+} from "../../../sdk/credential/index.js";
 import { StatusClient } from "../../../sdk/status/client.js";
 
 export type Holder = Wallet | HDNodeWallet;

@@ -7,7 +7,7 @@ import { CachingDidResolver } from "../../../sdk/did/resolver.js";
 import { didForAddress } from "../../../sdk/did/did.js";
 import { StatusClient } from "../../../sdk/status/client.js";
 import { holderReference } from "../../../sdk/status/holder-ref.js";
-import { deviceKeyJwk, draftCredential, issuerFromPrivateKey, signCredential, type CivilServantClaims } from "../../../sdk/issuer/credential.js";
+import { deviceKeyJwk, draftCredential, issuerFromPrivateKey, signCredential, type CivilServantClaims } from "../../../sdk/credential/index.js";
 
 export const HOLDER_SECRET = new Uint8Array(32).fill(7);
 

@@ -19,7 +19,7 @@ import { CENTRAL_AGENCY, governed } from "../helpers/fixture.js";
 import { b64json, craftPresentation, decodePart, nowSeconds, parts, registerCrafted, withPart, type Holder } from "../helpers/forge.js";
 import { CIVIL_SERVANT_ID_TYPE } from "../../../sdk/chain/codes.js";
 import { didForAddress } from "../../../sdk/did/did.js";
-import { CIVIL_ID_CONTEXT, VC_CONTEXT_V1, deviceKeyJwk, statusRef } from "../../../sdk/issuer/credential.js";
+import { CIVIL_ID_CONTEXT, VC_CONTEXT_V1, deviceKeyJwk, statusRef } from "../../../sdk/credential/index.js";
 import { OnlineLedgerView } from "../../../sdk/status/ledger-view.js";
 import { holderReference } from "../../../sdk/status/holder-ref.js";
 import { ChallengeRegistry } from "../../../sdk/verifier/challenges.js";

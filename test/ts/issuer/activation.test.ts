@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import { SigningKey, Wallet } from "ethers";
-import { activationMessage, checkActivationInput, checkPossessionProof, ACTIVATION_PREFIX } from "../../../sdk/issuer/activation.js";
+import { activationMessage, checkActivationInput, checkPossessionProof, ACTIVATION_PREFIX } from "../../../sdk/protocol/activation.js";
 import { HrOtpIdentityVerifier } from "../../../sdk/issuer/identity.js";
 import { didForAddress } from "../../../sdk/did/did.js";
 import { isCivilIdError } from "../../../sdk/errors.js";

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import path from "node:path";
 import { Wallet } from "ethers";
 import { issuanceEnv, eSaramExport, hrRow, type IssuanceEnv } from "../helpers/issuance.js";
-import { COLLECTION_PREFIX, COLLECTION_TTL_MS, checkCollectionSignature, collectionMessage, type CollectionChallenge } from "../../../sdk/issuer/collection.js";
+import { COLLECTION_PREFIX, COLLECTION_TTL_MS, checkCollectionSignature, collectionMessage, type CollectionChallenge } from "../../../sdk/protocol/collection.js";
 import { didForAddress } from "../../../sdk/did/did.js";
 import { isCivilIdError, type ErrorCode } from "../../../sdk/errors.js";
 import { HolderWallet, TEST_ONLY_SCRYPT } from "../../../sdk/wallet/index.js";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { Wallet } from "ethers";
-import { activationMessage } from "../../../sdk/issuer/activation.js";
+import { activationMessage } from "../../../sdk/protocol/activation.js";
 import { didForAddress } from "../../../sdk/did/did.js";
 import { issuanceEnv, eSaramExport, hrRow, type IssuanceEnv } from "../helpers/issuance.js";
 import type { IssuanceWorkflow } from "../../../sdk/issuer/workflow.js";

@@ -4,7 +4,7 @@ import { DatabaseSync } from "node:sqlite";
 import { decodeJWT } from "did-jwt";
 import { issuanceEnv, eSaramExport, hrRow, CENTRAL_AGENCY, LOCAL_GOV, type IssuanceEnv } from "../helpers/issuance.js";
 import { makeCredentialId } from "../../../sdk/chain/codes.js";
-import { issuerFromPrivateKey, parseCredentialJwt } from "../../../sdk/issuer/credential.js";
+import { issuerFromPrivateKey, parseCredentialJwt } from "../../../sdk/credential/index.js";
 import { Wallet } from "ethers";
 import { isCivilIdError } from "../../../sdk/errors.js";
 import type { IssuanceWorkflow, IssueStep, WorkflowHooks } from "../../../sdk/issuer/workflow.js";

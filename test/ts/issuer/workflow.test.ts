@@ -9,8 +9,8 @@ import { CredentialState, makeCredentialId } from "../../../sdk/chain/codes.js";
 import { StatusClient } from "../../../sdk/status/client.js";
 import { holderReference } from "../../../sdk/status/holder-ref.js";
 import { didForAddress } from "../../../sdk/did/did.js";
-import { deviceKeyJwk, issuerFromPrivateKey, parseCredentialJwt } from "../../../sdk/issuer/credential.js";
-import { activationMessage } from "../../../sdk/issuer/activation.js";
+import { deviceKeyJwk, issuerFromPrivateKey, parseCredentialJwt } from "../../../sdk/credential/index.js";
+import { activationMessage } from "../../../sdk/protocol/activation.js";
 import { isCivilIdError, type ErrorCode } from "../../../sdk/errors.js";
 import type { IssuanceWorkflow } from "../../../sdk/issuer/workflow.js";
 

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { Wallet } from "ethers";
 import { CivilIdError } from "../../../sdk/errors.js";
-import { parseCredentialJwt } from "../../../sdk/issuer/credential.js";
+import { parseCredentialJwt } from "../../../sdk/credential/index.js";
 import { parseHrExport } from "../../../sdk/issuer/hr-import.js";
 import { parseCsv } from "../../../sdk/issuer/csv.js";
 import { parseDeployment } from "../../../sdk/chain/deployment.js";

@@ -52,7 +52,7 @@ import {
   MAX_JWT_LENGTH,
   parseCredentialJwt,
   type CredentialDraftInput,
-} from "../../../sdk/issuer/credential.js";
+} from "../../../sdk/credential/index.js";
 import { makeCredentialId } from "../../../sdk/chain/codes.js";
 
 type World = Awaited<ReturnType<typeof civilIdWorld>>;
