@@ -106,8 +106,10 @@ describe("login service: an unmodified openid-client relying party logs a public
     expect(config.serverMetadata().userinfo_endpoint).to.equal(`${issuer}/userinfo`);
     const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
     expect(info).to.deep.equal({ sub: claims.sub, name: "홍길동", organisation: "행정안전부", department: "디지털정부국" });
-    const otherSubject = await oidc.fetchUserInfo(config, tokens.access_token, "someone-else").then(() => undefined, (e: unknown) => e as Error);
-    expect(otherSubject?.message).to.match(/sub/);
+    // The library's own subject check: userinfo for another subject than the ID token's is refused client-side.
+    const otherSubject = await oidc.fetchUserInfo(config, tokens.access_token, "someone-else").then(() => undefined, (e: unknown) => e as Error & { code?: string; cause?: Error });
+    expect(otherSubject?.code).to.equal("OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED");
+    expect(otherSubject?.cause?.message).to.match(/"sub"/);
     // Refusals: no token, a token that was never issued, a malformed header, an expired token (RFC 6750 challenges).
     const none = await fetch(`${issuer}/userinfo`);
     expect(none.status).to.equal(401);
