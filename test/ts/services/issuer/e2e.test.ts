@@ -43,7 +43,7 @@ describe("services/issuer end to end: `serve --demo --json` as its own process, 
 
   it("the wallet (the library's Openid4vciClient, its own key) obtains a credential over loopback HTTP; SIGTERM shuts the services down cleanly", async () => {
     serve = spawn(process.execPath, [...NODE_ARGS, "scripts/serve.ts", "--demo", "--json"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    const ready = JSON.parse(await firstLine(serve, 90_000)) as { issuer: string; chainId: number; demo: { credentialOfferUri: string; txCode: string; staffTokens: Record<string, string> } };
+    const ready = JSON.parse(await firstLine(serve, 90_000)) as { issuer: string; status: string; chainId: number; demo: { credentialOfferUri: string; txCode: string; staffTokens: Record<string, string> } };
     expect(ready.issuer).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(ready.demo.txCode).to.match(/^[0-9]{8}$/);
     expect(ready.demo.credentialOfferUri.startsWith(`${ready.issuer}/credential-offer?token=`)).to.be.true;
@@ -52,9 +52,14 @@ describe("services/issuer end to end: `serve --demo --json` as its own process, 
     const out = JSON.parse(await firstLine(wallet, 60_000)) as { steps: string[]; credential: string; publicJwk: { x: string; y: string } };
     expect(await exitCode(wallet, 10_000)).to.equal(0);
     expect(out.steps).to.include.members(["offer", "metadata", "token", "nonce", "notification"]);
-    const vc = JSON.parse(Buffer.from(out.credential.split(".")[1]!, "base64url").toString("utf8")) as { vc: { type: string[]; credentialSubject: { deviceKey: { x: string; y: string } } } };
+    const vc = JSON.parse(Buffer.from(out.credential.split(".")[1]!, "base64url").toString("utf8")) as {
+      vc: { type: string[]; credentialSubject: { deviceKey: { x: string; y: string } } }; status: { status_list: { idx: number; uri: string } };
+    };
     expect(vc.vc.type).to.include("CivilServantIdCredential");
     expect(vc.vc.credentialSubject.deviceKey).to.include({ x: out.publicJwk.x, y: out.publicJwk.y });
+    // `serve` wires the status service it starts into the issuer: the standard status claim points at its list.
+    expect(vc.status.status_list.uri).to.match(new RegExp(`^${ready.status}/status-lists/[1-9][0-9]{6}$`));
+    expect((await fetch(vc.status.status_list.uri)).status).to.equal(200);
 
     // The link works once: a second wallet with the same SMS is refused.
     const again = await fetch(ready.demo.credentialOfferUri);
