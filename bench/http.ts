@@ -2,14 +2,15 @@
  * HTTP load run of the verifier service (issue #11): verifications per second through HTTP and their p99, beside the
  * in-process figure of the same service measured in the same run on the same machine.
  *
- *   tsx bench/http.ts [--quick]        (npm run bench:http; also a section of npm run bench)
+ *   tsx bench/http.ts [--quick] [--connections=8]   (npm run bench:http; also a section of npm run bench)
  *
  * Set-up (not timed): an embedded Hardhat chain with the demo consortium, a relying party listed by governance, a
  * few holders with registered credentials, and the verifier service (SQLite store, rate limit lifted) listening on
  * 127.0.0.1. Each verification answers its own presentation request (single-use nonce), so the requests and the
  * holders' presentations are made before the clock starts. The timed part is the wallet's `direct_post`:
  * - HTTP: autocannon posts the prepared answers over loopback with a bounded number of connections;
- * - in-process: the same PresentationService.respond() called directly (what the route handler calls), one at a time.
+ * - in-process: the same PresentationService.respond() called directly (what the route handler calls), one at a time;
+ * - between them, the route through fastify's inject (the HTTP stack without sockets), one at a time.
  * Every answer must be accepted: a refusal or a non-2xx response fails the run (a fast error is no throughput).
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -38,22 +39,26 @@ export interface HttpResults {
   readonly holders: number;
   readonly http: { readonly verifications: number; readonly connections: number; readonly perSecond: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number };
   readonly inProcess: { readonly verifications: number; readonly perSecond: number; readonly p50Ms: number; readonly p99Ms: number; readonly meanMs: number };
+  /** The route through fastify's inject: the HTTP stack without sockets. */
+  readonly inject: { readonly verifications: number; readonly perSecond: number; readonly p50Ms: number; readonly p99Ms: number; readonly meanMs: number };
   /** HTTP throughput ÷ in-process throughput (what the HTTP stack and the connections cost or gain). */
   readonly httpOverInProcess: number;
 }
 
 interface Prepared {
   readonly id: string;
+  /** The form body the wallet posts. */
   readonly body: string;
-  readonly fields: Record<string, string>;
+  /** What the route handler passes to PresentationService.respond() for that body (vp_token parsed). */
+  readonly fields: { readonly vp_token: unknown; readonly state: string };
 }
 
 const decodePayload = (jwt: string) => JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString("utf8")) as { nonce: string; client_id: string };
 
-export async function runHttp(options: { quick: boolean }): Promise<HttpResults> {
+export async function runHttp(options: { quick: boolean; connections?: number }): Promise<HttpResults> {
   const httpCount = options.quick ? 200 : 1_000;
   const inProcessCount = options.quick ? 100 : 500;
-  const connections = 8;
+  const connections = options.connections ?? 8;
   const holderCount = options.quick ? 4 : 16;
   const connection = await network.create({ override: { hardfork: BENCH_HARDFORK, allowBlocksWithSameTimestamp: true } as never });
   const dataDir = mkdtempSync(path.join(tmpdir(), "mcid-bench-http-"));
@@ -108,8 +113,8 @@ export async function runHttp(options: { quick: boolean }): Promise<HttpResults>
           { vp: { "@context": ["https://www.w3.org/2018/credentials/v1"], type: ["VerifiablePresentation"], verifiableCredential: [holder.jwt] }, nonce: request.nonce, aud: request.client_id, iat: t, nbf: t, exp: t + lifetime },
           { did: didForAddress(chainId, holder.wallet.address), signer: ES256KSigner(getBytes(holder.wallet.privateKey)), alg: "ES256K" },
         );
-        const fields = { vp_token: JSON.stringify({ civil_servant_id: [vp] }), state: created.id };
-        out.push({ id: created.id, fields, body: new URLSearchParams(fields).toString() });
+        const vpToken = { civil_servant_id: [vp] };
+        out.push({ id: created.id, fields: { vp_token: vpToken, state: created.id }, body: new URLSearchParams({ vp_token: JSON.stringify(vpToken), state: created.id }).toString() });
       }
       return out;
     };
@@ -131,6 +136,19 @@ export async function runHttp(options: { quick: boolean }): Promise<HttpResults>
       if (outcome.status !== "accepted") throw new Error(`in-process presentation refused: ${JSON.stringify(outcome.result?.reasons)}`);
     }
     const inProcessSeconds = (performance.now() - t0) / 1000;
+
+    // The same route through fastify's inject (parsing, validation, hooks, serialisation; no socket), one at a time:
+    // tells the HTTP stack's cost apart from the sockets' and the load generator's.
+    const injected = await prepare(inProcessCount);
+    const injectLatencies: number[] = [];
+    const t1 = performance.now();
+    for (const p of injected) {
+      const s = performance.now();
+      const r = await service.app.inject({ method: "POST", url: RESPONSE_PATH, headers: { "content-type": "application/x-www-form-urlencoded" }, payload: p.body });
+      injectLatencies.push(performance.now() - s);
+      if (r.statusCode !== 200) throw new Error(`injected presentation refused: ${r.body}`);
+    }
+    const injectSeconds = (performance.now() - t1) / 1000;
 
     // HTTP: autocannon posts each prepared answer once over loopback.
     const remote = await prepare(httpCount);
@@ -157,13 +175,18 @@ export async function runHttp(options: { quick: boolean }): Promise<HttpResults>
       verifications: inProcessCount, perSecond: inProcessCount / inProcessSeconds,
       p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), meanMs: mean(latencies),
     };
+    const inject = {
+      verifications: inProcessCount, perSecond: inProcessCount / injectSeconds,
+      p50Ms: percentile(injectLatencies, 50), p99Ms: percentile(injectLatencies, 99), meanMs: mean(injectLatencies),
+    };
     const rows = [
       ["HTTP direct_post (autocannon, loopback)", String(http.verifications), `${connections} connections`, fixed(http.perSecond, 0), fixed(http.p50Ms, 1), fixed(http.p99Ms, 1)],
+      ["fastify inject (route, no socket)", String(inject.verifications), "1 at a time", fixed(inject.perSecond, 0), fixed(inject.p50Ms, 2), fixed(inject.p99Ms, 2)],
       ["in-process PresentationService.respond()", String(inProcess.verifications), "1 at a time", fixed(inProcess.perSecond, 0), fixed(inProcess.p50Ms, 2), fixed(inProcess.p99Ms, 2)],
     ];
     const tables = [table("Verifier service: verifications through HTTP and in process (same run)", ["path", "verifications", "concurrency", "per s", "p50 ms", "p99 ms"], rows)];
     console.log(`  HTTP ÷ in-process throughput: ${ratio(http.perSecond, inProcess.perSecond)}`);
-    return { tables, holders: holderCount, http, inProcess, httpOverInProcess: http.perSecond / inProcess.perSecond };
+    return { tables, holders: holderCount, http, inject, inProcess, httpOverInProcess: http.perSecond / inProcess.perSecond };
   } finally {
     await close?.();
     setGlobalConfig({ allowInsecureUrls: false });
@@ -174,7 +197,8 @@ export async function runHttp(options: { quick: boolean }): Promise<HttpResults>
 
 // Run on its own: `npm run bench:http` (tsx bench/http.ts [--quick]).
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const results = await runHttp({ quick: process.argv.includes("--quick") });
+  const connectionsArg = process.argv.find((a) => a.startsWith("--connections="));
+  const results = await runHttp({ quick: process.argv.includes("--quick"), ...(connectionsArg === undefined ? {} : { connections: Number(connectionsArg.slice(14)) }) });
   console.log(JSON.stringify({ http_verify_per_s: Math.round(results.http.perSecond), http_verify_p99_ms: results.http.p99Ms, inproc_verify_per_s: Math.round(results.inProcess.perSecond) }));
   process.exit(0);
 }
