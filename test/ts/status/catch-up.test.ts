@@ -239,7 +239,7 @@ describe("LedgerIndex catch-up from state, backfill, persistence and DID followi
 
   it("a following index fooled by a dropped log finds out from the periodic state check and rebuilds from state", async () => {
     let dropping = false;
-    const changed = f.ledger.statusRegistry.interface.getEvent("CredentialStatusChanged").topicHash;
+    const changed = f.ledger.statusRegistry.interface.getEvent("CredentialLocked").topicHash;
     const liar = providerWith(provider, {
       getLogs: (async (filter: never) => (await provider.getLogs(filter)).filter((l: Log) => !(dropping && l.topics[0] === changed))) as never,
     });
