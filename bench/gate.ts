@@ -12,7 +12,7 @@ import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { network } from "hardhat";
-import { JsonRpcProvider, Network, Wallet, getBytes, hexlify, randomBytes } from "ethers";
+import { AbiCoder, JsonRpcProvider, Network, ParamType, Wallet, getBytes, hexlify, keccak256, randomBytes } from "ethers";
 import { ES256KSigner } from "did-jwt";
 import { createVerifiablePresentationJwt, verifyCredential, verifyPresentation } from "did-jwt-vc";
 import { Resolver } from "did-resolver";
@@ -27,12 +27,18 @@ import { OnlineLedgerView } from "../sdk/status/ledger-view.js";
 import { LedgerIndex } from "../sdk/status/ledger-index.js";
 import { didForAddress } from "../sdk/did/did.js";
 import { deviceKeyJwk, draftCredential, issuerFromPrivateKey, signCredential } from "../sdk/credential/index.js";
+import { bindingDigest, type CredentialBinding } from "../sdk/credential/binding.js";
+import { parseCredentialJwt } from "../sdk/credential/parse.js";
 import { ChallengeRegistry, POLICIES, PresentationVerifier } from "../sdk/verifier/index.js";
 import type { Deployment } from "../sdk/chain/deployment.js";
 import { importPublicJwk as importDeviceKey, verifyEs256k } from "../sdk/credential/jws.js";
 import { BENCH_HARDFORK, fixed, int, mean, percentile, ratio, sleep, table, yieldToLoop } from "./lib.js";
 
 const AUD = "gate:sejong-complex-1";
+const BINDING_ABI = [
+  "string", "string", "string", "string", "string", "uint32", "string", "string", "string", "string",
+  "string", "string", "string", "uint64", "uint64", "uint64",
+].map((t) => ParamType.from(t));
 const AGENCY = 1741000;
 const SECRET = new Uint8Array(32).fill(0x24);
 
@@ -131,9 +137,24 @@ function cryptoFloor(h: Holder, quick: boolean): GateMode[] {
     const cpu = process.cpuUsage(cpu0);
     return { mode, description, iterations: n, warmup: Math.ceil(n / 10), perSecond: n / (elapsed / 1000), perCpuSecond: n / ((cpu.user + cpu.system) / 1e6), p50Ms: percentile(lat, 50), p95Ms: percentile(lat, 95), p99Ms: percentile(lat, 99), meanMs: mean(lat), maxMs: Math.max(...lat) };
   };
+  // A first tap also recomputes the credential's binding digest: ours (fixed layout) beside ethers' generic ABI
+  // coder over the same fields (what it used before), both checked against the digest the issuer registered.
+  const parsed = parseCredentialJwt(h.jwt);
+  const binding: CredentialBinding = {
+    issuerDid: parsed.issuerDid, subjectDid: parsed.subjectDid, credentialType: parsed.types[1]!, claims: parsed.claims,
+    deviceKey: parsed.deviceKey, issuedAt: parsed.issuedAt, validFrom: parsed.validFrom, validUntil: parsed.validUntil,
+  };
+  const coderDigest = () => keccak256(AbiCoder.defaultAbiCoder().encode(BINDING_ABI, [
+    "mcid-credential-binding/v2", binding.issuerDid, binding.subjectDid, binding.credentialType, binding.claims.name,
+    binding.claims.agencyCode, binding.claims.organisation, binding.claims.department, binding.claims.position,
+    binding.claims.employeeRef, binding.deviceKey.crv, binding.deviceKey.x, binding.deviceKey.y, binding.issuedAt,
+    binding.validFrom, binding.validUntil,
+  ]));
   const out = [
     run("(floor) secp256k1 verify, OpenSSL", "node:crypto verify of one ES256K signature (the verifier's presentation check)", quick ? 1_000 : 10_000, () => verifyEs256k(jws, key)),
     run("(floor) secp256k1 verify, noble", "@noble/curves secp256k1.verify (what did-jwt uses)", quick ? 200 : 2_000, () => secp256k1.verify(compact, digest, pub)),
+    run("(component) binding digest, fixed layout", "bindingDigest: keccak256 over the binding's precomputed ABI layout (a first tap's digest)", quick ? 1_000 : 10_000, () => bindingDigest(binding) === parsed.bindingDigest),
+    run("(component) binding digest, ethers ABI coder", "the same digest through ethers' AbiCoder (the previous implementation)", quick ? 300 : 3_000, () => coderDigest() === parsed.bindingDigest),
   ];
   for (const m of out) console.log(`  ${m.mode}: ${fixed(m.perSecond, 0)}/s`);
   return out;
