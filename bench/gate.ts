@@ -120,7 +120,7 @@ function cryptoFloor(h: Holder, quick: boolean): GateMode[] {
   const digest = createHash("sha256").update(message).digest();
   const sig = secp256k1.sign(digest, getBytes(h.wallet.privateKey), { lowS: true });
   const compact = Buffer.from(sig.toCompactRawBytes());
-  const jws = { header: {}, payload: {}, signingInput: message.toString("ascii"), signature: compact };
+  const jws = { header: { alg: "ES256K" }, payload: {}, signingInput: message.toString("ascii"), signature: compact };
   const key = importDeviceKey(deviceKeyJwk(h.wallet.signingKey.publicKey));
   const pub = getBytes(h.wallet.signingKey.publicKey);
   const run = (mode: string, description: string, n: number, fn: () => boolean): GateMode => {
@@ -422,7 +422,7 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
     }
     {
       const v = indexedVerifier(index, false);
-      modes.push(await measure("ours, indexed (first taps)", "as above, credential never seen by this gate (credential signature checked by did-jwt)", cold.slice(0, plan.indexedCold.n + plan.indexedCold.warm), plan.indexedCold.warm, () => v.issueChallenge(), ours(v)));
+      modes.push(await measure("ours, indexed (first taps)", "as above, credential never seen by this gate (parse, binding digest, issuer signature by OpenSSL against the issuer key cached per address)", cold.slice(0, plan.indexedCold.n + plan.indexedCold.warm), plan.indexedCold.warm, () => v.issueChallenge(), ours(v)));
     }
     index.stop();
     await index.sync();
@@ -485,11 +485,16 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
 
     const indexedWarm = modes.find((m) => m.mode === "ours, indexed (repeat taps)")!;
     const indexedCold = modes.find((m) => m.mode === "ours, indexed (first taps)")!;
+    const floor = modes.find((m) => m.mode === "(floor) secp256k1 verify, OpenSSL")!;
     const targets = [
       { name: "indexed gate ≥ 3,000 verifications/s per core (repeat taps)", measured: indexedWarm.perSecond, limit: 3000, met: indexedWarm.perSecond >= 3000 },
       { name: "indexed gate p99 ≤ 5 ms (repeat taps)", measured: indexedWarm.p99Ms, limit: 5, met: indexedWarm.p99Ms <= 5 },
       { name: "indexed gate ≥ 3,000 verifications/s per core (first taps)", measured: indexedCold.perSecond, limit: 3000, met: indexedCold.perSecond >= 3000 },
       { name: "indexed gate p99 ≤ 5 ms (first taps)", measured: indexedCold.p99Ms, limit: 5, met: indexedCold.p99Ms <= 5 },
+      // Issue #13: per CPU-second, as fractions of the OpenSSL floor measured in this run (one verify per repeat tap,
+      // two per first tap: the presentation's and the issuer's signature).
+      { name: "indexed repeat taps ≥ 0.85 × one-verify floor (per CPU-s)", measured: indexedWarm.perCpuSecond / floor.perCpuSecond, limit: 0.85, met: indexedWarm.perCpuSecond >= 0.85 * floor.perCpuSecond },
+      { name: "indexed first taps ≥ 0.5 × two-verify floor (per CPU-s)", measured: indexedCold.perCpuSecond / (floor.perCpuSecond / 2), limit: 0.5, met: indexedCold.perCpuSecond >= 0.5 * (floor.perCpuSecond / 2) },
     ];
     const base = modes.find((m) => m.mode === "baseline")!;
     const tables = [

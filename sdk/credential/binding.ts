@@ -1,4 +1,5 @@
-import { getAddress, keccak256, toUtf8Bytes } from "ethers";
+import { keccak256, toUtf8Bytes } from "ethers";
+import { checksumAddress } from "../did/did.js";
 import { CivilIdError } from "../errors.js";
 import type { CivilServantClaims, CredentialStatusRef } from "./model.js";
 import { STATUS_TYPE } from "./model.js";
@@ -91,7 +92,8 @@ function writeUint(out: Buffer, word: number, value: number, limit: number, name
 
 /** The `vc.credentialStatus` of a credential id on a deployment. */
 export function statusRef(chainId: number, statusRegistry: string, credentialId: bigint): CredentialStatusRef {
-  const registry = getAddress(statusRegistry);
+  const registry = checksumAddress(statusRegistry);
+  if (registry === undefined) throw new CivilIdError("INVALID_INPUT", `${statusRegistry} is not an address.`);
   return {
     id: `eip155:${chainId}:${registry}#${credentialId}`,
     type: STATUS_TYPE,
