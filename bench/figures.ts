@@ -12,6 +12,8 @@ export const REQUIRED_FIGURES = [
   "gate_repeat_per_cpu_s",
   "gate_first_per_cpu_s",
   "floor_one_verify_per_cpu_s",
+  "gate_repeat_vs_one_verify",
+  "gate_first_vs_two_verify",
   "catchup_s_per_million",
   "catchup_peak_rss_mb",
   "lock_gas",
