@@ -13,6 +13,8 @@ export const REQUIRED_FIGURES = [
   "gate_repeat_per_cpu_s",
   "gate_first_per_cpu_s",
   "floor_one_verify_per_cpu_s",
+  "gate_repeat_vs_one_verify",
+  "gate_first_vs_two_verify",
   "catchup_s_per_million",
   "catchup_peak_rss_mb",
   "lock_gas",
@@ -36,6 +38,9 @@ export function collectFigures(sections: { gas?: GasResults; gate?: GateResults;
     gate_first_per_cpu_s: round(mode("ours, indexed (first taps)")?.perCpuSecond, 0),
     gate_first_p99_ms: round(mode("ours, indexed (first taps)")?.p99Ms, 3),
     floor_one_verify_per_cpu_s: round(mode("(floor) secp256k1 verify, OpenSSL")?.perCpuSecond, 0),
+    // Issue #13's gate goals as ratios of the same run's floor: repeat ≥ 0.85 × one verify, first ≥ 0.5 × two.
+    gate_repeat_vs_one_verify: round((mode("ours, indexed (repeat taps)")?.perCpuSecond ?? NaN) / (mode("(floor) secp256k1 verify, OpenSSL")?.perCpuSecond ?? NaN), 3),
+    gate_first_vs_two_verify: round((mode("ours, indexed (first taps)")?.perCpuSecond ?? NaN) / ((mode("(floor) secp256k1 verify, OpenSSL")?.perCpuSecond ?? NaN) / 2), 3),
     catchup_s_per_million: index && sections.scale ? round(index.syncMs / 1000 / (sections.scale.n / 1e6), 2) : null,
     catchup_peak_rss_mb: round(index?.peakRssMB, 0),
     catchup_n: sections.scale ? sections.scale.n : null,

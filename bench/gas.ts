@@ -232,7 +232,7 @@ export async function runGas(options: { quick: boolean }): Promise<GasResults> {
       })),
       { operation: `revokeBatch marginal per item (${int(mid)}→${int(big)})`, ours: revokeMarginal, baselineName: "EAS multiRevoke", baseline: easMarginal },
       { operation: "  of which calldata (32 bytes per id)", ours: revokeCalldataMarginal },
-      { operation: "  of which the event's id array (32 bytes of log data per id)", ours: 8 * 32 },
+      { operation: "  of which the event's packed ids (8 bytes of log data per id)", ours: 8 * 8 },
     ];
     const step = (label: string, g: typeof accredit): GasRow[] => [
       { operation: `${label}: propose (incl. proposer's approval)`, ours: g.propose },

@@ -12,7 +12,7 @@ import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { network } from "hardhat";
-import { JsonRpcProvider, Network, Wallet, getBytes, hexlify, randomBytes } from "ethers";
+import { AbiCoder, JsonRpcProvider, Network, ParamType, Wallet, getBytes, hexlify, keccak256, randomBytes } from "ethers";
 import { ES256KSigner } from "did-jwt";
 import { createVerifiablePresentationJwt, verifyCredential, verifyPresentation } from "did-jwt-vc";
 import { Resolver } from "did-resolver";
@@ -27,12 +27,18 @@ import { OnlineLedgerView } from "../sdk/status/ledger-view.js";
 import { LedgerIndex } from "../sdk/status/ledger-index.js";
 import { didForAddress } from "../sdk/did/did.js";
 import { deviceKeyJwk, draftCredential, issuerFromPrivateKey, signCredential } from "../sdk/credential/index.js";
+import { bindingDigest, type CredentialBinding } from "../sdk/credential/binding.js";
+import { parseCredentialJwt } from "../sdk/credential/parse.js";
 import { ChallengeRegistry, POLICIES, PresentationVerifier } from "../sdk/verifier/index.js";
 import type { Deployment } from "../sdk/chain/deployment.js";
 import { importPublicJwk as importDeviceKey, verifyEs256k } from "../sdk/credential/jws.js";
 import { BENCH_HARDFORK, fixed, int, mean, percentile, ratio, sleep, table, yieldToLoop } from "./lib.js";
 
 const AUD = "gate:sejong-complex-1";
+const BINDING_ABI = [
+  "string", "string", "string", "string", "string", "uint32", "string", "string", "string", "string",
+  "string", "string", "string", "uint64", "uint64", "uint64",
+].map((t) => ParamType.from(t));
 const AGENCY = 1741000;
 const SECRET = new Uint8Array(32).fill(0x24);
 
@@ -114,7 +120,7 @@ function cryptoFloor(h: Holder, quick: boolean): GateMode[] {
   const digest = createHash("sha256").update(message).digest();
   const sig = secp256k1.sign(digest, getBytes(h.wallet.privateKey), { lowS: true });
   const compact = Buffer.from(sig.toCompactRawBytes());
-  const jws = { header: {}, payload: {}, signingInput: message.toString("ascii"), signature: compact };
+  const jws = { header: { alg: "ES256K" }, payload: {}, signingInput: message.toString("ascii"), signature: compact };
   const key = importDeviceKey(deviceKeyJwk(h.wallet.signingKey.publicKey));
   const pub = getBytes(h.wallet.signingKey.publicKey);
   const run = (mode: string, description: string, n: number, fn: () => boolean): GateMode => {
@@ -131,9 +137,24 @@ function cryptoFloor(h: Holder, quick: boolean): GateMode[] {
     const cpu = process.cpuUsage(cpu0);
     return { mode, description, iterations: n, warmup: Math.ceil(n / 10), perSecond: n / (elapsed / 1000), perCpuSecond: n / ((cpu.user + cpu.system) / 1e6), p50Ms: percentile(lat, 50), p95Ms: percentile(lat, 95), p99Ms: percentile(lat, 99), meanMs: mean(lat), maxMs: Math.max(...lat) };
   };
+  // A first tap also recomputes the credential's binding digest: ours (fixed layout) beside ethers' generic ABI
+  // coder over the same fields (what it used before), both checked against the digest the issuer registered.
+  const parsed = parseCredentialJwt(h.jwt);
+  const binding: CredentialBinding = {
+    issuerDid: parsed.issuerDid, subjectDid: parsed.subjectDid, credentialType: parsed.types[1]!, claims: parsed.claims,
+    deviceKey: parsed.deviceKey, issuedAt: parsed.issuedAt, validFrom: parsed.validFrom, validUntil: parsed.validUntil,
+  };
+  const coderDigest = () => keccak256(AbiCoder.defaultAbiCoder().encode(BINDING_ABI, [
+    "mcid-credential-binding/v2", binding.issuerDid, binding.subjectDid, binding.credentialType, binding.claims.name,
+    binding.claims.agencyCode, binding.claims.organisation, binding.claims.department, binding.claims.position,
+    binding.claims.employeeRef, binding.deviceKey.crv, binding.deviceKey.x, binding.deviceKey.y, binding.issuedAt,
+    binding.validFrom, binding.validUntil,
+  ]));
   const out = [
     run("(floor) secp256k1 verify, OpenSSL", "node:crypto verify of one ES256K signature (the verifier's presentation check)", quick ? 1_000 : 10_000, () => verifyEs256k(jws, key)),
     run("(floor) secp256k1 verify, noble", "@noble/curves secp256k1.verify (what did-jwt uses)", quick ? 200 : 2_000, () => secp256k1.verify(compact, digest, pub)),
+    run("(component) binding digest, fixed layout", "bindingDigest: keccak256 over the binding's precomputed ABI layout (a first tap's digest)", quick ? 1_000 : 10_000, () => bindingDigest(binding) === parsed.bindingDigest),
+    run("(component) binding digest, ethers ABI coder", "the same digest through ethers' AbiCoder (the previous implementation)", quick ? 300 : 3_000, () => coderDigest() === parsed.bindingDigest),
   ];
   for (const m of out) console.log(`  ${m.mode}: ${fixed(m.perSecond, 0)}/s`);
   return out;
@@ -401,7 +422,7 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
     }
     {
       const v = indexedVerifier(index, false);
-      modes.push(await measure("ours, indexed (first taps)", "as above, credential never seen by this gate (credential signature checked by did-jwt)", cold.slice(0, plan.indexedCold.n + plan.indexedCold.warm), plan.indexedCold.warm, () => v.issueChallenge(), ours(v)));
+      modes.push(await measure("ours, indexed (first taps)", "as above, credential never seen by this gate (parse, binding digest, issuer signature by OpenSSL against the issuer key cached per address)", cold.slice(0, plan.indexedCold.n + plan.indexedCold.warm), plan.indexedCold.warm, () => v.issueChallenge(), ours(v)));
     }
     index.stop();
     await index.sync();
@@ -464,11 +485,16 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
 
     const indexedWarm = modes.find((m) => m.mode === "ours, indexed (repeat taps)")!;
     const indexedCold = modes.find((m) => m.mode === "ours, indexed (first taps)")!;
+    const floor = modes.find((m) => m.mode === "(floor) secp256k1 verify, OpenSSL")!;
     const targets = [
       { name: "indexed gate ≥ 3,000 verifications/s per core (repeat taps)", measured: indexedWarm.perSecond, limit: 3000, met: indexedWarm.perSecond >= 3000 },
       { name: "indexed gate p99 ≤ 5 ms (repeat taps)", measured: indexedWarm.p99Ms, limit: 5, met: indexedWarm.p99Ms <= 5 },
       { name: "indexed gate ≥ 3,000 verifications/s per core (first taps)", measured: indexedCold.perSecond, limit: 3000, met: indexedCold.perSecond >= 3000 },
       { name: "indexed gate p99 ≤ 5 ms (first taps)", measured: indexedCold.p99Ms, limit: 5, met: indexedCold.p99Ms <= 5 },
+      // Issue #13: per CPU-second, as fractions of the OpenSSL floor measured in this run (one verify per repeat tap,
+      // two per first tap: the presentation's and the issuer's signature).
+      { name: "indexed repeat taps ≥ 0.85 × one-verify floor (per CPU-s)", measured: indexedWarm.perCpuSecond / floor.perCpuSecond, limit: 0.85, met: indexedWarm.perCpuSecond >= 0.85 * floor.perCpuSecond },
+      { name: "indexed first taps ≥ 0.5 × two-verify floor (per CPU-s)", measured: indexedCold.perCpuSecond / (floor.perCpuSecond / 2), limit: 0.5, met: indexedCold.perCpuSecond >= 0.5 * (floor.perCpuSecond / 2) },
     ];
     const base = modes.find((m) => m.mode === "baseline")!;
     const tables = [

@@ -96,15 +96,18 @@ contract CredentialStatusRegistry {
     event CredentialRegistered(
         uint64 indexed credentialId, bytes32 indexed holderRef, bytes32 credentialDigest, uint64 supersededId
     );
-    /// @notice One credential's status changed.
-    event CredentialStatusChanged(
-        uint64 indexed credentialId, CredentialState state, uint8 reason, address operator
-    );
+    /// @notice One credential became Locked (from Active). One event per transition: the new state is the event
+    ///         itself (topic 0), so the log carries two data words, not three (256 gas less per status change).
+    event CredentialLocked(uint64 indexed credentialId, uint8 reason, address operator);
+    /// @notice One credential became Active again (from Locked).
+    event CredentialUnlocked(uint64 indexed credentialId, uint8 reason, address operator);
+    /// @notice One credential became Revoked (final).
+    event CredentialRevoked(uint64 indexed credentialId, uint8 reason, address operator);
     /// @notice A batch of credentials changed to the same status (one event per batch keeps batches cheap). Also
     ///         emitted, with the issuer registry as `operator` and reason ORGANISATION_RETIRED, by `retireCredentials`.
-    event CredentialsStatusChanged(
-        uint64[] credentialIds, CredentialState state, uint8 reason, address indexed operator
-    );
+    /// @param packedIds The changed ids, 8 bytes each, big-endian, in call order (`abi.encodePacked(uint64...)`,
+    ///        the layout of the `*BatchPacked` calls): a quarter of the log data of a `uint64[]`.
+    event CredentialsStatusChanged(bytes packedIds, CredentialState state, uint8 reason, address indexed operator);
     /// @notice The issuer registry pushed an organisation's accreditation status (mirrored for registration checks).
     event OrganisationStatusSynced(uint32 indexed agencyCode, OrgStatus status);
 
@@ -164,7 +167,13 @@ contract CredentialStatusRegistry {
         if (count == 0 || count > MAX_RETIREMENT_RANGE || uint256(fromSequence) + count > org.registeredCount) {
             revert InvalidBatch(count);
         }
-        uint64[] memory ids = new uint64[](count);
+        // 8 bytes per id; one spare word because each id is written as a 32-byte word (its low 24 bytes are
+        // overwritten by the next id, or left zero as the padding after the last one).
+        bytes memory packedIds = new bytes((uint256(count) << 3) + 32);
+        uint256 out;
+        assembly ("memory-safe") {
+            out := add(packedIds, 0x20)
+        }
         uint256 bits = uint256(uint8(CredentialState.Revoked)) | (uint256(ReasonCode.ORGANISATION_RETIRED) << 2);
         uint256 first = CredentialIds.make(agencyCode, fromSequence);
         uint256 end = first + count;
@@ -177,15 +186,18 @@ contract CredentialStatusRegistry {
                 uint256 shift = (id & 31) << 3;
                 if ((word >> shift) & 3 != uint256(uint8(CredentialState.Revoked))) {
                     word = (word & ~(uint256(0x7f) << shift)) | (bits << shift);
-                    ids[retired++] = uint64(id);
+                    assembly ("memory-safe") {
+                        mstore(add(out, shl(3, retired)), shl(192, id))
+                    }
+                    ++retired;
                 }
             }
             _statusWords[key] = word;
         }
         assembly ("memory-safe") {
-            mstore(ids, retired) // only the changed ids go into the event
+            mstore(packedIds, shl(3, retired)) // only the changed ids go into the event
         }
-        emit CredentialsStatusChanged(ids, CredentialState.Revoked, ReasonCode.ORGANISATION_RETIRED, msg.sender);
+        emit CredentialsStatusChanged(packedIds, CredentialState.Revoked, ReasonCode.ORGANISATION_RETIRED, msg.sender);
     }
 
     // ------------------------------------------------------------------ registration
@@ -544,7 +556,9 @@ contract CredentialStatusRegistry {
     ) private {
         uint256 allowedFrom = to == CredentialState.Locked ? 1 : to == CredentialState.Active ? 2 : 3;
         bool ok;
-        bytes32 topic = CredentialStatusChanged.selector;
+        bytes32 topic = to == CredentialState.Locked
+            ? CredentialLocked.selector
+            : to == CredentialState.Active ? CredentialUnlocked.selector : CredentialRevoked.selector;
         assembly ("memory-safe") {
             mstore(0x00, caller())
             mstore(0x20, operators.slot)
@@ -569,11 +583,10 @@ contract CredentialStatusRegistry {
             }
             if ok {
                 sstore(slot, or(and(word, not(shl(at, 0x7f))), shl(at, or(to, shl(2, reason)))))
-                let p := mload(0x40)
-                mstore(p, to)
-                mstore(add(p, 0x20), reason)
-                mstore(add(p, 0x40), caller())
-                log2(p, 0x60, topic, credentialId)
+                // Event data (reason, operator) in the scratch space: no memory beyond it is touched.
+                mstore(0x00, reason)
+                mstore(0x20, caller())
+                log2(0x00, 0x40, topic, credentialId)
             }
         }
         if (!ok) _refuseOne(credentialId, reason, minimum, requireActive, reasons, to);
@@ -617,8 +630,8 @@ contract CredentialStatusRegistry {
     }
 
     /// @dev The batch loop shared by the ABI-array (`stride` 5, `shift` 0) and packed (`stride` 3, `shift` 192)
-    ///      forms: id i is `calldataload(offset + i << stride) >> shift`. It builds the event's id array in memory
-    ///      while it checks and applies each change, then emits `CredentialsStatusChanged` once.
+    ///      forms: id i is `calldataload(offset + i << stride) >> shift`. It builds the event's packed id list in
+    ///      memory while it checks and applies each change, then emits `CredentialsStatusChanged` once.
     // One loop in one assembly block keeps the per-credential cost minimal; splitting it would cost gas per id.
     // solhint-disable-next-line function-max-lines
     function _changeMany(
@@ -639,26 +652,29 @@ contract CredentialStatusRegistry {
         uint256 allowedFrom = to == CredentialState.Locked ? 1 : to == CredentialState.Active ? 2 : 3;
         uint256 wordsSlot = _wordsSlot();
         uint256 agencyBase = uint256(agency) << 40;
-        // Event data: offset of the array, state, reason, length, then one word per id.
+        // Event data: offset of `packedIds` (0x60), state, reason, its length 8n, then the ids, 8 bytes each, the
+        // last word zero-padded. Each id is written as a 32-byte word whose low 24 bytes the next id overwrites.
         uint256 ptr;
+        uint256 dataLength = 0x80 + (((n << 3) + 31) & ~uint256(31));
         uint256 failedAt = type(uint256).max; // calldata position of the first refused id
         assembly ("memory-safe") {
             ptr := mload(0x40)
-            let end := add(ptr, add(0x80, shl(5, n)))
-            mstore(0x40, end)
+            let q := add(ptr, 0x80)
+            let qEnd := add(q, shl(3, n))
+            mstore(0x40, add(qEnd, 0x20))
             mstore(ptr, 0x60)
             mstore(add(ptr, 0x20), to)
             mstore(add(ptr, 0x40), reason)
-            mstore(add(ptr, 0x60), n)
+            mstore(add(ptr, 0x60), shl(3, n))
             mstore(0x20, wordsSlot) // the word slot is keccak256(key . wordsSlot); only 0x00 changes in the loop
             let step := shl(stride, 1)
             let p := offset
             let cachedKey := not(0)
             let slot := 0
             let word := 0
-            for { let q := add(ptr, 0x80) } lt(q, end) { q := add(q, 0x20) } {
+            for { } lt(q, qEnd) { q := add(q, 8) } {
                 let id := shr(shift, calldataload(p))
-                mstore(q, id)
+                mstore(q, shl(192, id))
                 let key := shr(5, id)
                 if iszero(eq(key, cachedKey)) {
                     if iszero(eq(cachedKey, not(0))) { sstore(slot, word) }
@@ -689,10 +705,10 @@ contract CredentialStatusRegistry {
             }
             _refuse(failedAt, shift, agency, failedFrom, to);
         }
-        // Same event and ABI encoding as `emit CredentialsStatusChanged(...)`.
+        // Same event and ABI encoding as `emit CredentialsStatusChanged(packedIds, to, reason, msg.sender)`.
         bytes32 topic = CredentialsStatusChanged.selector;
         assembly ("memory-safe") {
-            log2(ptr, add(0x80, shl(5, n)), topic, caller())
+            log2(ptr, dataLength, topic, caller())
         }
     }
 

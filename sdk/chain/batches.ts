@@ -55,3 +55,14 @@ export function packCredentialIds(ids: readonly bigint[]): string {
   }
   return hex;
 }
+
+/**
+ * The ids of 8-byte packed credential ids (`packCredentialIds`' layout; also the `packedIds` of the
+ * `CredentialsStatusChanged` event). Throws INVALID_CREDENTIAL_ID if `packed` is not whole 8-byte ids of hex.
+ */
+export function unpackCredentialIds(packed: string): bigint[] {
+  if (!/^0x(?:[0-9a-fA-F]{16})*$/.test(packed)) throw new CivilIdError("INVALID_CREDENTIAL_ID", "Packed credential ids must be 0x-prefixed hex, 8 bytes (16 hex digits) per id.");
+  const ids: bigint[] = [];
+  for (let at = 2; at < packed.length; at += 16) ids.push(BigInt("0x" + packed.slice(at, at + 16)));
+  return ids;
+}

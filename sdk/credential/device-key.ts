@@ -10,7 +10,7 @@
  * the key's did:jwk). Phones' secure hardware, WebCrypto and WebAuthn make P-256 only.
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { SigningKey, computeAddress, getBytes } from "ethers";
+import { SigningKey, getAddress, getBytes, keccak256 } from "ethers";
 import { CivilIdError } from "../errors.js";
 import { didForAddress } from "../did/did.js";
 import { checkP256Jwk, didJwkFor, type P256Jwk } from "../did/jwk.js";
@@ -42,11 +42,30 @@ export function p256DeviceKeyJwk(key: KeyObject): P256Jwk {
 
 /** The address of a secp256k1 device JWK (to compare with a did:ethr subject). Throws on a malformed key. */
 export function addressOfDeviceKey(jwk: Secp256k1Jwk): string {
+  return getAddress(lowercaseAddressOf(jwk));
+}
+
+/**
+ * The lowercase address of a secp256k1 JWK: the last 20 bytes of keccak256(x ‖ y), once OpenSSL accepted the point
+ * (on the curve, coordinates below p: the checks the verifier's own key import makes); throws when it is not a
+ * valid public key. Remembered per coordinates (bounded): parsing a credential checks its device key and then
+ * matches it with the subject DID, and both need this.
+ */
+function lowercaseAddressOf(jwk: Secp256k1Jwk): string {
+  const coordinates = `${jwk.x}.${jwk.y}`;
+  const known = CHECKED_KEYS.get(coordinates);
+  if (known !== undefined) return known;
   const x = Buffer.from(jwk.x, "base64url");
   const y = Buffer.from(jwk.y, "base64url");
   if (x.length !== 32 || y.length !== 32) throw new CivilIdError("INVALID_INPUT", "deviceKey: x and y must be 32 bytes each.");
-  return computeAddress("0x04" + x.toString("hex") + y.toString("hex"));
+  createPublicKey({ key: { kty: "EC", crv: "secp256k1", x: jwk.x, y: jwk.y }, format: "jwk" }); // throws off the curve
+  const address = "0x" + keccak256(Buffer.concat([x, y])).slice(26);
+  if (CHECKED_KEYS.size >= CHECKED_KEYS_SIZE) CHECKED_KEYS.delete(CHECKED_KEYS.keys().next().value!);
+  CHECKED_KEYS.set(coordinates, address);
+  return address;
 }
+const CHECKED_KEYS_SIZE = 1024;
+const CHECKED_KEYS = new Map<string, string>();
 
 /** Validates an untrusted device JWK (exact members, right curve, a point on it) and returns a clean copy. */
 export function checkDeviceKeyJwk(value: unknown): DeviceKeyJwk {
@@ -59,7 +78,7 @@ export function checkDeviceKeyJwk(value: unknown): DeviceKeyJwk {
   if (!ok) throw new CivilIdError("INVALID_INPUT", 'deviceKey must be an EC JWK with exactly kty, crv ("secp256k1" or "P-256"), x and y.');
   const jwk: Secp256k1Jwk = { kty: "EC", crv: "secp256k1", x: v.x as string, y: v.y as string };
   try {
-    addressOfDeviceKey(jwk); // decodes the point: throws when it is not on secp256k1
+    lowercaseAddressOf(jwk); // decodes the point: throws when it is not on secp256k1
   } catch (error) {
     throw new CivilIdError("INVALID_INPUT", "deviceKey is not a point on secp256k1.", { cause: error });
   }
@@ -86,7 +105,7 @@ export function deviceKeyMatchesHolder(jwk: DeviceKeyJwk, did: unknown): boolean
   if (holder.method === "jwk") return jwk.crv === "P-256" && holder.jwk.x === jwk.x && holder.jwk.y === jwk.y;
   if (jwk.crv !== "secp256k1") return false;
   try {
-    return addressOfDeviceKey(jwk) === holder.address;
+    return lowercaseAddressOf(jwk) === holder.address.toLowerCase();
   } catch {
     return false;
   }

@@ -5,10 +5,9 @@
  * typed `details.reason` ({@link CredentialRefusalReason}) for callers to branch on. It does NOT check the issuer's
  * signature (that needs the issuer's accredited key: the verifier's job) nor times against a clock.
  */
-import { isAddress } from "ethers";
 import { CivilIdError } from "../errors.js";
 import { agencyOfCredential, isValidAgencyCode, parseCredentialId, sequenceOfCredential } from "../chain/codes.js";
-import { tryParseEthrDid } from "../did/did.js";
+import { checksumAddress, tryParseEthrDid } from "../did/did.js";
 import { parseHolderDid } from "../did/holder.js";
 import { bindingDigest, statusRef } from "./binding.js";
 import { checkDeviceKeyJwk, deviceAlgorithm, deviceKeyMatchesHolder, type DeviceKeyJwk } from "./device-key.js";
@@ -154,7 +153,7 @@ export function parseCredentialJwt(jwt: unknown): ParsedCredential {
   const status = vc.credentialStatus;
   if (!isObject(status) || status.type !== STATUS_TYPE) throw credentialRefusal("BAD_STATUS", `credentialStatus must be of type ${STATUS_TYPE}`);
   if (!isTime(status.chainId) || BigInt(status.chainId) !== issuer.chainId) throw credentialRefusal("BAD_STATUS", "credentialStatus.chainId differs from the issuer's chain");
-  if (typeof status.statusRegistry !== "string" || !isAddress(status.statusRegistry)) throw credentialRefusal("BAD_STATUS", "credentialStatus.statusRegistry must be an address");
+  if (typeof status.statusRegistry !== "string" || checksumAddress(status.statusRegistry) === undefined) throw credentialRefusal("BAD_STATUS", "credentialStatus.statusRegistry must be an address");
   let credentialId: bigint;
   try {
     credentialId = parseCredentialId(status.credentialId);

@@ -64,17 +64,33 @@ export function parseEthrDid(did: unknown): ParsedEthrDid {
   return parsed;
 }
 
+/**
+ * The EIP-55 spelling of an address, or undefined when `value` is not one (a bad mixed-case checksum included, as
+ * ethers' `getAddress` and ethr-did-resolver refuse it). Remembered for a bounded set of inputs: a gate meets the
+ * same issuer DIDs and status registry on every credential, and each checksum is a keccak256.
+ */
+export function checksumAddress(value: string): string | undefined {
+  if (CHECKSUMS.has(value)) return CHECKSUMS.get(value);
+  let address: string | undefined;
+  try {
+    address = getAddress(value);
+  } catch {
+    address = undefined;
+  }
+  if (CHECKSUMS.size >= CHECKSUM_CACHE_SIZE) CHECKSUMS.delete(CHECKSUMS.keys().next().value!); // oldest first
+  CHECKSUMS.set(value, address);
+  return address;
+}
+const CHECKSUM_CACHE_SIZE = 4096;
+const CHECKSUMS = new Map<string, string | undefined>();
+
 /** {@link parseEthrDid} that answers undefined instead of throwing. */
 export function tryParseEthrDid(did: unknown): ParsedEthrDid | undefined {
   const match = typeof did === "string" ? DID_ETHR.exec(did) : null;
   if (!match) return undefined;
   const chainId = BigInt("0x" + match[1]!);
-  let address: string;
-  try {
-    address = getAddress(match[2]!); // throws on a bad mixed-case checksum, as ethr-did-resolver does
-  } catch {
-    return undefined;
-  }
+  const address = checksumAddress(match[2]!);
+  if (address === undefined) return undefined;
   return { chainId, address, did: `did:ethr:0x${chainId.toString(16)}:${address}` };
 }
 

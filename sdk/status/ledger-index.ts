@@ -151,7 +151,9 @@ const didIface = DIDRegistry__factory.createInterface();
 const topic = (iface: { getEvent(name: string): { topicHash: string } | null }, name: string) => iface.getEvent(name)!.topicHash.toLowerCase();
 const TOPIC = {
   registered: REGISTERED_TOPIC,
-  changed: topic(statusIface, "CredentialStatusChanged"),
+  locked: topic(statusIface, "CredentialLocked"),
+  unlocked: topic(statusIface, "CredentialUnlocked"),
+  revoked: topic(statusIface, "CredentialRevoked"),
   changedBatch: topic(statusIface, "CredentialsStatusChanged"),
   accredited: topic(issuerIface, "OrganisationAccredited"),
   orgStatus: topic(issuerIface, "OrganisationStatusChanged"),
@@ -649,20 +651,25 @@ export class LedgerIndex implements LedgerView {
       const superseded = BigInt("0x" + d.slice(66, 130));
       this.table(agencyOf(id)).register(sequenceOf(id), "0x" + d.slice(2, 66));
       if (superseded !== 0n) this.table(agencyOf(superseded)).setState(sequenceOf(superseded), CredentialState.Revoked, ReasonCode.SUPERSEDED_BY_REISSUE);
-    } else if (t === TOPIC.changed) {
-      // data (uint8 state, uint8 reason, address operator); credentialId indexed
-      if (log.topics.length !== 2 || d.length !== 2 + 3 * 64) throw malformed("CredentialStatusChanged");
+    } else if (t === TOPIC.locked || t === TOPIC.unlocked || t === TOPIC.revoked) {
+      // One event per transition (the new state is topic 0): data (uint8 reason, address operator); id indexed.
+      if (log.topics.length !== 2 || d.length !== 2 + 2 * 64) throw malformed("CredentialLocked/Unlocked/Revoked");
       const id = BigInt(log.topics[1]!);
-      this.table(agencyOf(id)).setState(sequenceOf(id), smallUint(d, 0), smallUint(d, 1));
+      const state = t === TOPIC.locked ? CredentialState.Locked : t === TOPIC.unlocked ? CredentialState.Active : CredentialState.Revoked;
+      this.table(agencyOf(id)).setState(sequenceOf(id), state, smallUint(d, 0));
     } else if (t === TOPIC.changedBatch) {
-      // data (uint64[] ids, uint8 state, uint8 reason); operator indexed: offset (0x60), state, reason, length n, ids…
+      // data (bytes packedIds, uint8 state, uint8 reason); operator indexed: offset (0x60), state, reason, byte
+      // length 8n, then the ids, 8 bytes each, big-endian, zero-padded to a whole word.
       if (log.topics.length !== 2 || d.length < 2 + 4 * 64 || smallUint(d, 0) !== 96) throw malformed("CredentialsStatusChanged");
       const state = smallUint(d, 1);
       const reason = smallUint(d, 2);
-      const n = smallUint(d, 3);
-      if (d.length !== 2 + (4 + n) * 64) throw malformed("CredentialsStatusChanged");
-      for (let i = 0; i < n; i++) {
-        const id = BigInt("0x" + d.slice(2 + (4 + i) * 64, 2 + (5 + i) * 64));
+      const bytes = smallUint(d, 3);
+      if (bytes % 8 !== 0 || d.length !== 2 + (4 + Math.ceil(bytes / 32)) * 64) throw malformed("CredentialsStatusChanged");
+      const start = 2 + 4 * 64;
+      const end = start + bytes * 2;
+      if (!/^0*$/.test(d.slice(end))) throw malformed("CredentialsStatusChanged");
+      for (let at = start; at < end; at += 16) {
+        const id = BigInt("0x" + d.slice(at, at + 16));
         this.table(agencyOf(id)).setState(sequenceOf(id), state, reason);
       }
     }

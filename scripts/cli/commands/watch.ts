@@ -3,6 +3,7 @@ import { Interface, ZeroHash, id, toUtf8String, type Log, type Provider } from "
 import { CIVIL_SERVANT_ID_TYPE, CredentialState, OrgStatus, credentialTypeId, reasonName } from "../../../sdk/chain/codes.js";
 import { iso, kindName, operatorRoleName } from "../names.js";
 import type { LedgerContracts } from "../../../sdk/chain/contracts.js";
+import { unpackCredentialIds } from "../../../sdk/chain/batches.js";
 import { loadLedger } from "../context.js";
 import { describeError } from "../output.js";
 import { positiveInt } from "../parse.js";
@@ -79,6 +80,7 @@ export class EventDescriber {
       else if (/Status$/.test(name)) args[name] = enumName(OrgStatus, v);
       else if (name === "credentialType") args[name] = KNOWN_TYPES[String(v).toLowerCase()] ?? String(v);
       else if (name === "data" && input.type === "bytes") args.call = this.call(String(v));
+      else if (name === "packedIds" && input.type === "bytes") args.credentialIds = unpackCredentialIds(String(v)).map(String);
       else if (input.type === "bytes32" && name === "name") args[name] = bytes32Text(String(v));
       else if (input.type === "bytes") args[name] = `${(String(v).length - 2) / 2} bytes`;
       else if (TIME_FIELDS.test(name) && /^uint/.test(input.type)) args[name] = Number(v) === 0 ? "none" : iso(Number(v));

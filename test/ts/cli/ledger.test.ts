@@ -236,8 +236,11 @@ describe("mcid ledger commands (spawned CLI)", function () {
     expect(watched.code, watched.stderr).to.equal(0);
     const events = watched.stdout.trim().split("\n").map((l) => JSON.parse(l) as { event: string; time: string; args: Record<string, unknown> });
     const names = events.map((e) => e.event);
-    expect(names).to.include.members(["OrganisationAccredited", "IssuerKeyAdded", "OperatorSet", "CredentialRegistered", "CredentialStatusChanged", "CredentialsStatusChanged", "ProposalCreated"]);
-    expect(events.find((e) => e.event === "CredentialsStatusChanged")?.args).to.include({ state: "revoked", reason: "LEFT_SERVICE" });
+    expect(names).to.include.members(["OrganisationAccredited", "IssuerKeyAdded", "OperatorSet", "CredentialRegistered", "CredentialLocked", "CredentialsStatusChanged", "ProposalCreated"]);
+    const batch = events.find((e) => e.event === "CredentialsStatusChanged")?.args;
+    expect(batch).to.include({ state: "revoked", reason: "LEFT_SERVICE" });
+    expect(batch?.credentialIds).to.be.an("array").with.length(2); // the packed ids, decoded
+    expect(events.find((e) => e.event === "CredentialLocked")?.args).to.include({ reason: "LOST_DEVICE" });
     expect(events.find((e) => e.event === "OperatorSet")?.args.role).to.be.oneOf(["registrar", "lock-only"]);
     expect(events.find((e) => e.event === "ProposalCreated")?.args.call).to.match(/^accredit\(1741000, 1, 0x[0-9a-fA-F]{40}, \[CivilServantIdCredential\]\)$/);
     expect(events.find((e) => e.event === "IssuerKeyAdded")?.args.validUntil).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);

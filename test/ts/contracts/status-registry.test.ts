@@ -12,8 +12,11 @@ import {
   type ReasonValue,
 } from "../../../sdk/chain/codes.js";
 import { CredentialStatusRegistry__factory } from "../../../sdk/chain/contracts.js";
+import { packCredentialIds } from "../../../sdk/chain/batches.js";
 
 const { Active, Locked, Revoked } = CredentialState;
+/** The single status-change event of each target state (one event per transition). */
+const STATUS_EVENT = { [Active]: "CredentialUnlocked", [Locked]: "CredentialLocked", [Revoked]: "CredentialRevoked" } as const;
 const ALL_REASONS = Object.values(ReasonCode) as ReasonValue[];
 /** Codes the contract must refuse whatever the action: unknown, beyond 5 bits, beyond 6 bits, max uint8. */
 const OUT_OF_RANGE_REASONS = [10, 31, 32, 63, 64, 255];
@@ -235,7 +238,7 @@ describe("CredentialStatusRegistry", function () {
         .to.be.revertedWithCustomError(reg(), "InvalidOrgStatus").withArgs(CENTRAL_AGENCY, OrgStatus.Removed);
       // Status changes stay possible: the removed organisation must still be able to revoke what it issued.
       await expect(r.revoke(central(0), ReasonCode.ADMINISTRATIVE))
-        .to.emit(reg(), "CredentialStatusChanged").withArgs(central(0), Revoked, ReasonCode.ADMINISTRATIVE, a().registrar.address);
+        .to.emit(reg(), "CredentialRevoked").withArgs(central(0), ReasonCode.ADMINISTRATIVE, a().registrar.address);
     });
 
     it("a suspended organisation's help desk can still lock (lost phones are reported at any time)", async function () {
@@ -244,7 +247,7 @@ describe("CredentialStatusRegistry", function () {
       await mined(governed(fx.f.ledger, a().members, await issuers.getAddress(),
         issuers.interface.encodeFunctionData("suspend", [CENTRAL_AGENCY])));
       await expect(reg().connect(a().helpDesk).lock(central(0), ReasonCode.LOST_DEVICE))
-        .to.emit(reg(), "CredentialStatusChanged").withArgs(central(0), Locked, ReasonCode.LOST_DEVICE, a().helpDesk.address);
+        .to.emit(reg(), "CredentialLocked").withArgs(central(0), ReasonCode.LOST_DEVICE, a().helpDesk.address);
     });
   });
 
@@ -313,20 +316,20 @@ describe("CredentialStatusRegistry", function () {
 
     it("locks (LockOnly or Registrar), unlocks and revokes with events and stored reasons", async function () {
       await expect(reg().connect(a().helpDesk).lock(central(0), ReasonCode.LOST_DEVICE))
-        .to.emit(reg(), "CredentialStatusChanged").withArgs(central(0), Locked, ReasonCode.LOST_DEVICE, a().helpDesk.address);
+        .to.emit(reg(), "CredentialLocked").withArgs(central(0), ReasonCode.LOST_DEVICE, a().helpDesk.address);
       await expectStatus(fx.f, central(0), Locked, ReasonCode.LOST_DEVICE);
       expect(await reg().isActive(central(0))).to.equal(false);
 
       await expect(reg().connect(a().registrar).lock(central(1), ReasonCode.PIN_LOCKOUT))
-        .to.emit(reg(), "CredentialStatusChanged").withArgs(central(1), Locked, ReasonCode.PIN_LOCKOUT, a().registrar.address);
+        .to.emit(reg(), "CredentialLocked").withArgs(central(1), ReasonCode.PIN_LOCKOUT, a().registrar.address);
 
       await expect(reg().connect(a().registrar).unlock(central(0), ReasonCode.FOUND_DEVICE))
-        .to.emit(reg(), "CredentialStatusChanged").withArgs(central(0), Active, ReasonCode.FOUND_DEVICE, a().registrar.address);
+        .to.emit(reg(), "CredentialUnlocked").withArgs(central(0), ReasonCode.FOUND_DEVICE, a().registrar.address);
       await expectStatus(fx.f, central(0), Active, ReasonCode.FOUND_DEVICE);
       expect(await reg().isActive(central(0))).to.equal(true);
 
       await expect(reg().connect(a().registrar).revoke(central(1), ReasonCode.KEY_COMPROMISE))
-        .to.emit(reg(), "CredentialStatusChanged").withArgs(central(1), Revoked, ReasonCode.KEY_COMPROMISE, a().registrar.address);
+        .to.emit(reg(), "CredentialRevoked").withArgs(central(1), ReasonCode.KEY_COMPROMISE, a().registrar.address);
       await expectStatus(fx.f, central(1), Revoked, ReasonCode.KEY_COMPROMISE);
       await expectStatus(fx.f, central(2), Active, ReasonCode.NONE);
     });
@@ -391,8 +394,8 @@ describe("CredentialStatusRegistry", function () {
           const fromReason = from === Locked ? ReasonCode.PIN_LOCKOUT : from === Revoked ? ReasonCode.APP_DELETED : 0;
           const tx = r[action](central(1), reasonFor[action]);
           if (allowed) {
-            await expect(tx).to.emit(reg(), "CredentialStatusChanged")
-              .withArgs(central(1), target[action], reasonFor[action], a().registrar.address);
+            await expect(tx).to.emit(reg(), STATUS_EVENT[target[action]])
+              .withArgs(central(1), reasonFor[action], a().registrar.address);
             await expectStatus(fx.f, central(1), target[action], reasonFor[action]);
           } else {
             await expect(tx).to.be.revertedWithCustomError(reg(), "InvalidTransition").withArgs(central(1), from, target[action]);
@@ -455,19 +458,19 @@ describe("CredentialStatusRegistry", function () {
     it("lockBatch, unlockBatch and revokeBatch change every listed credential and emit one event", async function () {
       const ids = [central(3), central(31), central(32), central(33), central(64)];
       await expect(reg().connect(a().helpDesk).lockBatch(ids, ReasonCode.LOST_DEVICE))
-        .to.emit(reg(), "CredentialsStatusChanged").withArgs(ids, Locked, ReasonCode.LOST_DEVICE, a().helpDesk.address);
+        .to.emit(reg(), "CredentialsStatusChanged").withArgs(packCredentialIds(ids), Locked, ReasonCode.LOST_DEVICE, a().helpDesk.address);
       for (const id of ids) await expectStatus(fx.f, id, Locked, ReasonCode.LOST_DEVICE);
       for (const id of [central(2), central(4), central(30), central(34), central(63), central(65)]) {
         await expectStatus(fx.f, id, Active, 0);
       }
       const unlockIds = [central(31), central(3)];
       await expect(reg().connect(a().registrar).unlockBatch(unlockIds, ReasonCode.FOUND_DEVICE))
-        .to.emit(reg(), "CredentialsStatusChanged").withArgs(unlockIds, Active, ReasonCode.FOUND_DEVICE, a().registrar.address);
+        .to.emit(reg(), "CredentialsStatusChanged").withArgs(packCredentialIds(unlockIds), Active, ReasonCode.FOUND_DEVICE, a().registrar.address);
       await expectStatus(fx.f, central(31), Active, ReasonCode.FOUND_DEVICE);
       // Revoke a mix of Active and Locked credentials.
       const revokeIds = [central(31), central(32), central(0)];
       await expect(reg().connect(a().registrar).revokeBatch(revokeIds, ReasonCode.LEFT_SERVICE))
-        .to.emit(reg(), "CredentialsStatusChanged").withArgs(revokeIds, Revoked, ReasonCode.LEFT_SERVICE, a().registrar.address);
+        .to.emit(reg(), "CredentialsStatusChanged").withArgs(packCredentialIds(revokeIds), Revoked, ReasonCode.LEFT_SERVICE, a().registrar.address);
       for (const id of revokeIds) await expectStatus(fx.f, id, Revoked, ReasonCode.LEFT_SERVICE);
       await expectStatus(fx.f, central(33), Locked, ReasonCode.LOST_DEVICE);
     });
@@ -603,7 +606,7 @@ describe("CredentialStatusRegistry", function () {
       const h = reg().connect(a().helpDesk);
       await expect(h.lock(central(101), ReasonCode.LOST_DEVICE)).to.be.revertedWithCustomError(reg(), "UnknownCredential").withArgs(central(101));
       await expect(h.lock(central(127), ReasonCode.LOST_DEVICE)).to.be.revertedWithCustomError(reg(), "UnknownCredential").withArgs(central(127));
-      await expect(h.lock(central(100), ReasonCode.LOST_DEVICE)).to.emit(reg(), "CredentialStatusChanged");
+      await expect(h.lock(central(100), ReasonCode.LOST_DEVICE)).to.emit(reg(), "CredentialLocked");
     });
 
     it("writes exactly the status byte of the changed id and keeps the marker bit", async function () {

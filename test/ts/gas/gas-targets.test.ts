@@ -10,15 +10,16 @@ import { ReasonCode, makeCredentialId } from "../../../sdk/chain/codes.js";
 import { packCredentialIds } from "../../../sdk/chain/batches.js";
 
 const REGISTERED = 1000;
-// Asserted bounds: today's measurements (docs/PERFORMANCE.md, gas section) plus a small margin, so a regression fails.
+// Asserted bounds: issue #13's goal where it is met (revoke, batches); where it is not (lock, register superseding),
+// today's measurement plus a small margin, so a regression fails. docs/PERFORMANCE.md (gas section) gives the
+// measured reason for the two that miss: solc's linear selector dispatch and the storage/event floor.
 const TARGET = {
-  lock: 31_500n,
-  revoke: 31_250n,
+  lock: 31_250n,
+  revoke: 31_000n,
   registerSuperseding: 42_450n,
-  batchMarginalPerCredential: 800n,
+  batchMarginalPerCredential: 650n,
 };
-// Issue #13's goals, printed beside the measurement (met or not). Where one is not met, PERFORMANCE.md gives the
-// measured reason: the unchanged event ABIs and the dispatcher position of `lock` (see there).
+// Issue #13's goals, printed beside the measurement (met or not).
 const GOAL = { lock: 31_000n, revoke: 31_000n, registerSuperseding: 42_000n, batchMarginalPerCredential: 650n };
 const vsGoal = (measured: bigint, goal: bigint) => `${measured}  (goal ${goal}: ${measured <= goal ? "met" : "not met"})`;
 

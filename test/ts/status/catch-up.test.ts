@@ -222,6 +222,30 @@ describe("LedgerIndex catch-up from state, backfill, persistence and DID followi
     expect((await ours.resolve(didForAddress(f.ledger.deployment.chainId, Wallet.createRandom().address))).didResolutionMetadata.error).to.equal("notFound");
   });
 
+  it("an events catch-up decodes the packed batch ids and refuses a batch log off the contract's layout", async () => {
+    const batchTopic = f.ledger.statusRegistry.interface.getEvent("CredentialsStatusChanged").topicHash;
+    const batched = [3, 33, 65].map((s) => makeCredentialId(CENTRAL_AGENCY, BigInt(s)));
+    const honest = new LedgerIndex({ provider, deployment: f.ledger.deployment, catchUp: "events" });
+    await honest.sync();
+    for (const id of batched) expect(honest.statusNow(id).state).to.equal(CredentialState.Locked);
+    // data: offset, state, reason, byte length (24), then one word: 3 ids of 8 bytes and 8 bytes of zero padding.
+    const word = (n: number) => 2 + n * 64;
+    for (const [what, tamper] of [
+      ["a length that is not whole ids", (d: string) => d.slice(0, word(3)) + (23).toString(16).padStart(64, "0") + d.slice(word(4))],
+      ["non-zero padding", (d: string) => d.slice(0, -2) + "01"],
+      ["a missing word", (d: string) => d.slice(0, -64)],
+    ] as const) {
+      const lying = providerWith(provider, {
+        getLogs: (async (filter: never) => (await provider.getLogs(filter)).map((l: Log) => (l.topics[0] === batchTopic ? { ...l, data: tamper(l.data) } : l))) as never,
+      });
+      const idx = new LedgerIndex({ provider: lying, deployment: f.ledger.deployment, catchUp: "events" });
+      await idx.sync().then(
+        () => expect.fail(`${what}: the sync should refuse the log`),
+        (error: unknown) => expect(isCivilIdError(error, "CHAIN_UNREACHABLE"), `${what}: ${String(error)}`).to.equal(true),
+      );
+    }
+  });
+
   it("the state cross-check catches a node that drops a log but serves honest state", async () => {
     const locked = makeCredentialId(CENTRAL_AGENCY, 33n);
     const lockTx = (await f.ledger.statusRegistry.queryFilter(f.ledger.statusRegistry.filters.CredentialsStatusChanged(), 0))[0]!.transactionHash;
@@ -239,7 +263,7 @@ describe("LedgerIndex catch-up from state, backfill, persistence and DID followi
 
   it("a following index fooled by a dropped log finds out from the periodic state check and rebuilds from state", async () => {
     let dropping = false;
-    const changed = f.ledger.statusRegistry.interface.getEvent("CredentialStatusChanged").topicHash;
+    const changed = f.ledger.statusRegistry.interface.getEvent("CredentialLocked").topicHash;
     const liar = providerWith(provider, {
       getLogs: (async (filter: never) => (await provider.getLogs(filter)).filter((l: Log) => !(dropping && l.topics[0] === changed))) as never,
     });
