@@ -11,6 +11,7 @@ import { IssuanceWorkflow, type WorkflowHooks } from "../../sdk/issuer/workflow.
 import { createServiceApp, generateBearerToken, HEALTH_PATH, hashBearerToken, loadConfig, StaffDirectory, type ServiceApp, type ServiceLoggerOptions } from "../common/index.js";
 import type { ServeDefinition, ServeEnvironment } from "../environment.js";
 import { Agencies } from "./agencies.js";
+import { registerOfficerConsole, type OfficerConsole } from "./console.js";
 import { issuerConfigSchema, type IssuerConfig, type KeystoreRef } from "./config.js";
 import { seedDemoRequest } from "./demo.js";
 import { Openid4vciEndpoints } from "./openid4vci.js";
@@ -49,6 +50,8 @@ export interface IssuerApp {
   readonly agencies: Agencies;
   readonly store: IssuerServiceStore;
   readonly openid4vci: Openid4vciEndpoints;
+  /** The officer console (page, passkey sign-in): services/issuer/console.ts. */
+  readonly officer: OfficerConsole;
 }
 
 const SECRET_PATH = /^\/credential-offer\?.*$/;
@@ -104,7 +107,21 @@ export async function buildIssuerApp(options: IssuerAppOptions): Promise<IssuerA
   );
   const openid4vci = new Openid4vciEndpoints({ baseUrl: options.baseUrl, chainId: options.chainId, agencies, store, settings: config.openid4vci, now, log: app.log });
   openid4vci.register(app);
-  registerStaffRoutes(app, { agencies, store, staff: new StaffDirectory<StaffRole>(config.staff), now });
+  const staff = new StaffDirectory<StaffRole>(config.staff);
+  registerStaffRoutes(app, { agencies, store, staff, now });
+  const provider = options.agencies.map((k) => k.registrar.provider).find((p) => p !== null);
+  if (provider === undefined || provider === null) throw new CivilIdError("INVALID_INPUT", "The organisations' registrar keys must be connected to the chain.");
+  const officer = await registerOfficerConsole(app, {
+    dataDir: options.dataDir, agencies, store, staff, deployment: options.deployment, provider, baseUrl: options.baseUrl, now,
+    organisations: options.agencies.map((k) => ({
+      code: k.code, name: k.name, issuerDid: k.issuer.did,
+      operators: [
+        { purpose: "workflow-registrar" as const, signer: k.registrar },
+        { purpose: "status-officer" as const, signer: k.statusOfficer },
+        ...(k.helpDesk === undefined ? [] : [{ purpose: "help-desk" as const, signer: k.helpDesk }]),
+      ],
+    })),
+  });
   // The workflows open (binding each database to the deployment, which asks the node) once the public URL is
   // known: before the first request that is not the health check. A failed open is retried by the next request.
   app.addHook("onRequest", async (request) => {
@@ -114,8 +131,9 @@ export async function buildIssuerApp(options: IssuerAppOptions): Promise<IssuerA
     await openid4vci.drain();
     agencies.close();
     store.close();
+    officer.close();
   });
-  return { app, agencies, store, openid4vci };
+  return { app, agencies, store, openid4vci, officer };
 }
 
 async function unlock(ref: KeystoreRef, provider: Provider | undefined, what: string): Promise<Wallet> {
