@@ -8,7 +8,7 @@ import { browserSupportsWebAuthn, startAuthentication, startRegistration } from 
 import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/browser";
 import { h, languageOf, render, translator, type Child, type Language } from "../common/dom.js";
 import { api, ApiError, useSession, type Session } from "./api.js";
-import { MESSAGES, VALUE_LABELS, type MessageKey } from "./messages.js";
+import { MESSAGES, NEXT_STEP, VALUE_LABELS, type MessageKey } from "./messages.js";
 
 interface RequestRecord {
   id: string;
@@ -317,7 +317,12 @@ async function renderQueue(): Promise<void> {
     $("main"),
     h("h2", {}, t("navQueue")),
     filterForm,
-    h("div", { class: "split" }, h("div", {}, table, button(t("refresh"), { class: "secondary", id: "refresh" }, async () => { await renderQueue(); notify(""); })), detail),
+    h("div", { class: "table-scroll" }, table),
+    button(t("refresh"), { class: "secondary", id: "refresh" }, async () => {
+      await renderQueue();
+      notify("");
+    }),
+    detail,
   );
   if (selected !== undefined) await renderDetail(detail, selected.agency, selected.id);
 }
@@ -335,7 +340,7 @@ async function renderDetail(container: HTMLElement, agency: number, id: string):
   };
   add("request", `${record.hrRequestId} · ${label(record.source)}`);
   add("state", stateBadge(record.state));
-  add("nextStep", record.nextStep);
+  add("nextStep", NEXT_STEP[language][record.state] ?? record.nextStep);
   add("name", record.name);
   add("organisation", `${record.organisationName} (${record.agencyCode})`);
   add("department", `${record.department} · ${record.position}`);
@@ -412,16 +417,16 @@ async function renderDetail(container: HTMLElement, agency: number, id: string):
   if (sms instanceof Error) smsSection.append(h("p", { class: "muted" }, describeError(sms)));
   else if (sms.messages.length === 0) smsSection.append(h("p", { class: "muted" }, t("smsEmpty")));
   else
-    smsSection.append(h("table", {},
+    smsSection.append(h("div", { class: "table-scroll" }, h("table", {},
       h("thead", {}, h("tr", {}, ...[t("purpose"), t("mobile"), t("status"), t("attempts"), t("text")].map((c) => h("th", { scope: "col" }, c)))),
-      h("tbody", {}, ...sms.messages.map((m) => h("tr", { "data-sms": m.purpose }, h("td", {}, label(m.purpose)), h("td", {}, m.to), h("td", {}, label(m.status)), h("td", {}, String(m.attempts)), h("td", {}, m.text)))),
-    ));
+      h("tbody", {}, ...sms.messages.map((m) => h("tr", { "data-sms": m.purpose }, h("td", { class: "nowrap" }, label(m.purpose)), h("td", { class: "nowrap" }, m.to), h("td", { class: "nowrap" }, label(m.status)), h("td", {}, String(m.attempts)), h("td", { class: "wrap" }, m.text)))),
+    )));
   const auditSection = h("section", { "aria-labelledby": "audit-title" }, h("h3", { id: "audit-title" }, t("auditTitle")),
     h("table", { id: "audit" },
       h("thead", {}, h("tr", {}, ...[t("at"), t("actor"), t("action"), t("change"), t("detailsCol")].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, ...audit.entries.map((e) => h("tr", { "data-action": e.action, "data-actor": e.actor },
-        h("td", {}, time(e.at)), h("td", {}, e.actor), h("td", {}, e.action), h("td", {}, e.from === undefined ? "" : `${label(e.from)} → ${label(e.to ?? e.from)}`),
-        h("td", {}, Object.entries(e.details).map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ")),
+        h("td", { class: "nowrap" }, time(e.at)), h("td", { class: "nowrap" }, e.actor), h("td", { class: "nowrap" }, e.action), h("td", { class: "nowrap" }, e.from === undefined ? "" : `${label(e.from)} → ${label(e.to ?? e.from)}`),
+        h("td", { class: "wrap" }, Object.entries(e.details).map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ")),
       ))),
     ),
   );

@@ -290,3 +290,19 @@ export const VALUE_LABELS: Record<"ko" | "en", Record<string, string>> = {
     pending: "pending", sent: "sent", failed: "failed", expired: "expired",
   },
 };
+
+/** What happens next in each workflow state, in the console's words. */
+export const NEXT_STEP: Record<"ko" | "en", Record<string, string>> = {
+  ko: {
+    requested: "부서장이 승인하거나 반려합니다.", refused: "없음: 거부되었습니다 (HR이 새 요청을 올립니다).", rejected: "없음: 반려되었습니다 (HR이 새 요청을 올립니다).",
+    approved: "인사 담당자가 본인 확인을 합니다.", identity_failed: "없음: 본인 확인에 실패했습니다 (HR이 새 요청을 올립니다).", identity_verified: "설치 안내 문자를 보냅니다.",
+    invited: "신청자가 문자의 링크와 활성화 코드로 앱에서 발급받습니다 (필요하면 다시 보냅니다).", activated: "발급이 진행됩니다.", cancelled: "없음: 취소되었습니다.",
+    registering: "중단된 발급을 마무리합니다 (자동).", registered: "중단된 발급을 마무리합니다 (자동).", issued: "없음: 발급되었습니다. 새 휴대전화는 재발급 요청이 필요합니다.",
+  },
+  en: {
+    requested: "The department head approves or rejects.", refused: "None: refused for good (HR files a new request).", rejected: "None: rejected for good (HR files a new request).",
+    approved: "HR verifies the applicant's identity.", identity_failed: "None: identity verification failed (HR files a new request).", identity_verified: "Send the install SMS.",
+    invited: "The applicant collects the credential in the app with the SMS link and code (or send it again).", activated: "Issuance runs.", cancelled: "None: cancelled.",
+    registering: "The interrupted issuance is completed (automatically).", registered: "The interrupted issuance is completed (automatically).", issued: "None: issued. A new phone needs a reissue request.",
+  },
+};

@@ -35,7 +35,7 @@ export async function startOfficerWorld(options: { chain?: Chain } = {}): Promis
   const dataDir = mkdtempSync(path.join(tmpdir(), "mcid-officer-"));
   const tokens = Object.fromEntries(STAFF_ROLES.map((r) => [r, generateBearerToken()])) as Record<StaffRole, string>;
   const config = loadConfig(issuerConfigSchema, {
-    overrides: { logLevel: "silent", rateLimit: false, staff: STAFF_ROLES.map((role) => ({ id: `t-${role}`, roles: [role], tokenHash: hashBearerToken(tokens[role]) })) },
+    overrides: { logLevel: "silent", rateLimit: { max: 10_000, windowMs: 60_000 }, staff: STAFF_ROLES.map((role) => ({ id: `t-${role}`, roles: [role], tokenHash: hashBearerToken(tokens[role]) })) },
   });
   let baseUrl: string | undefined;
   const issuer = await buildIssuerApp({

@@ -222,11 +222,12 @@ describe("web/officer: the issuing-officer console in Chromium (passkeys, roles,
   it("refuses a replayed assertion and a passkey that was never enrolled", async () => {
     const assert = (page: Page, challengeFromServer: boolean) =>
       page.evaluate(async (fromServer) => {
-        const b64 = (s: string) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(s.length / 4) * 4, "=")), (c) => c.charCodeAt(0));
+        // No named helpers in here: the test transpiler would wrap them in a function the page does not have.
         let challenge = crypto.getRandomValues(new Uint8Array(32));
         if (fromServer) {
           const options = (await (await fetch("/staff/session/options", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).json()) as { challenge: string };
-          challenge = b64(options.challenge);
+          const b64 = options.challenge.replace(/-/g, "+").replace(/_/g, "/");
+          challenge = Uint8Array.from(atob(b64.padEnd(Math.ceil(b64.length / 4) * 4, "=")), (c) => c.charCodeAt(0));
         }
         const credential = await (navigator as unknown as WebAuthnNavigator).credentials.get({ publicKey: { challenge, rpId: "localhost", userVerification: "required" } });
         return credential.toJSON();
