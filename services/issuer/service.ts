@@ -11,7 +11,8 @@ import { IssuanceWorkflow, type WorkflowHooks } from "../../sdk/issuer/workflow.
 import { createServiceApp, generateBearerToken, HEALTH_PATH, hashBearerToken, loadConfig, StaffDirectory, type ServiceApp, type ServiceLoggerOptions } from "../common/index.js";
 import type { ServeDefinition, ServeEnvironment } from "../environment.js";
 import { Agencies } from "./agencies.js";
-import { registerOfficerConsole, type OfficerConsole } from "./console.js";
+import { OFFICER_MOUNT, registerOfficerConsole, type OfficerConsole } from "./console.js";
+import { consoleUrlFor } from "./passkeys.js";
 import { issuerConfigSchema, type IssuerConfig, type KeystoreRef } from "./config.js";
 import { seedDemoRequest } from "./demo.js";
 import { Openid4vciEndpoints } from "./openid4vci.js";
@@ -219,7 +220,23 @@ export const issuerService: ServeDefinition = {
         await built.agencies.open();
         for (const a of built.agencies.all()) await a.workflow.reconcile("system:startup");
       },
-      ...(env.demo === undefined ? {} : { demo: async () => ({ ...(await seedDemoRequest(built, links.baseUrl("issuer"))), staffTokens: demoStaff }) }),
+      // The officer console (served on the issuer's origin; a loopback address spelled localhost for WebAuthn).
+      pages: () => Promise.resolve({ officer: consoleUrlFor(links.baseUrl("issuer"), OFFICER_MOUNT) }),
+      ...(env.demo === undefined
+        ? {}
+        : {
+            demo: async () => ({
+              ...(await seedDemoRequest(built, links.baseUrl("issuer"))),
+              staffTokens: demoStaff,
+              // A first passkey per demo role: open the link (or type the code) in the console and register.
+              officerEnrolment: Object.fromEntries(
+                STAFF_ROLES.map((role) => {
+                  const { code } = built.officer.passkeys.issueEnrolmentCode(`demo-${role}`, "demo:serve");
+                  return [role, { staffId: `demo-${role}`, code, link: `${consoleUrlFor(links.baseUrl("issuer"), OFFICER_MOUNT)}#enrol=${code}` }];
+                }),
+              ),
+            }),
+          }),
     };
   },
 };

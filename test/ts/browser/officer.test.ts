@@ -3,6 +3,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { E_SARAM_FORMAT } from "../../../sdk/issuer/hr-import.js";
 import { connectLedger } from "../../../sdk/chain/contracts.js";
 import { StatusClient } from "../../../sdk/status/client.js";
+import { startServe } from "../../../services/serve.js";
 import { recheckIdentity } from "../services/issuer/harness.js";
 import { newDevice } from "../services/issuer/proofs.js";
 import {
@@ -277,5 +278,39 @@ describe("web/officer: the issuing-officer console in Chromium (passkeys, roles,
     expect((await context.cookies()).find((c) => c.name === "mcid_staff")).to.equal(undefined);
     const old = await world.issuer.app.inject({ method: "GET", url: "/staff/requests", headers: { cookie: `mcid_staff=${cookie}` } });
     expect(old.statusCode).to.equal(401);
+  });
+});
+
+describe("npm run serve --demo: the officer console for a newcomer", function () {
+  this.timeout(180_000);
+  let served: Awaited<ReturnType<typeof startServe>> | undefined;
+  let browser: Browser | undefined;
+  after(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+
+  it("prints the console URL under `officer` and an enrolment link per demo role that signs the newcomer in by passkey", async () => {
+    served = await startServe({ demo: true, only: ["issuer"], env: {}, logLevel: "error" });
+    const officer = served.ready.officer as string;
+    expect(officer).to.match(/^http:\/\/localhost:[0-9]+\/officer\/$/);
+    const enrolment = (served.ready.demo as { officerEnrolment: Record<string, { staffId: string; code: string; link: string }> }).officerEnrolment;
+    expect(Object.keys(enrolment)).to.have.members(["hr-officer", "approver", "help-desk", "admin"]);
+    const helpDesk = enrolment["help-desk"]!;
+    expect(helpDesk.link).to.equal(`${officer}#enrol=${helpDesk.code}`);
+
+    browser = await launchChromium();
+    const { page } = await officerPage(browser);
+    await addVirtualAuthenticator(page);
+    await page.goto(helpDesk.link);
+    expect(await page.locator("#enrol-code").inputValue()).to.equal(helpDesk.code);
+    await page.locator("#enrol").click();
+    await page.locator("#notice.ok").waitFor();
+    expect(page.url()).to.equal(officer); // the spent code leaves the address bar
+    await signIn(page, officer);
+    expect(await page.locator("#who").textContent()).to.contain("demo-help-desk");
+    // The demo request seeded by serve is in the queue.
+    const requestId = (served.ready.demo as { requestId: string }).requestId;
+    await page.locator(`tr[data-request$="/${requestId}"]`).waitFor();
   });
 });
