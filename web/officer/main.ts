@@ -264,7 +264,11 @@ async function show(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------------- queue
 
+/** Renders run one after another: only the newest one writes the page (an older answer arriving late is dropped). */
+let generation = 0;
+
 async function renderQueue(): Promise<void> {
+  const mine = ++generation;
   const query = new URLSearchParams();
   if (filters.agency !== "") query.set("agency", filters.agency);
   if (filters.state !== "") query.set("state", filters.state);
@@ -313,6 +317,7 @@ async function renderQueue(): Promise<void> {
           h("tbody", {}, ...rows),
         );
   const detail = h("section", { id: "detail", tabindex: "-1", "aria-labelledby": "detail-title" });
+  if (mine !== generation) return;
   render(
     $("main"),
     h("h2", {}, t("navQueue")),
@@ -324,10 +329,10 @@ async function renderQueue(): Promise<void> {
     }),
     detail,
   );
-  if (selected !== undefined) await renderDetail(detail, selected.agency, selected.id);
+  if (selected !== undefined) await renderDetail(detail, selected.agency, selected.id, () => mine === generation);
 }
 
-async function renderDetail(container: HTMLElement, agency: number, id: string): Promise<void> {
+async function renderDetail(container: HTMLElement, agency: number, id: string, current: () => boolean): Promise<void> {
   const base = `/staff/requests/${agency}/${encodeURIComponent(id)}`;
   const record = await api<RequestRecord>("GET", base);
   const reload = async () => {
@@ -430,7 +435,8 @@ async function renderDetail(container: HTMLElement, agency: number, id: string):
       ))),
     ),
   );
-  render(container, h("h2", { id: "detail-title" }, `${t("details")}: ${record.name}`), dl, ...actions, credential, smsSection, auditSection);
+  if (!current()) return;
+  render(container, h("h2", { id: "detail-title", "data-request": `${agency}/${id}` }, `${t("details")}: ${record.name}`), dl, ...actions, credential, smsSection, auditSection);
 }
 
 async function renderCredential(record: RequestRecord, reload: () => Promise<void>): Promise<HTMLElement> {

@@ -30,7 +30,7 @@ export interface OfficerWorld {
 }
 
 /** An embedded chain with the demo consortium and an issuer service listening on a free port. */
-export async function startOfficerWorld(options: { chain?: Chain } = {}): Promise<OfficerWorld> {
+export async function startOfficerWorld(options: { chain?: Chain; clock?: () => number } = {}): Promise<OfficerWorld> {
   const chain = options.chain ?? (await startChain());
   const dataDir = mkdtempSync(path.join(tmpdir(), "mcid-officer-"));
   const tokens = Object.fromEntries(STAFF_ROLES.map((r) => [r, generateBearerToken()])) as Record<StaffRole, string>;
@@ -48,6 +48,7 @@ export async function startOfficerWorld(options: { chain?: Chain } = {}): Promis
       return baseUrl;
     },
     logger: process.env.MCID_TEST_LOG === "1" ? { level: "error", stream: process.stderr } : false,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   try {
     await issuer.app.listen({ host: "127.0.0.1", port: 0 });
@@ -159,7 +160,7 @@ export async function openRequest(page: Page, agency: number, requestId: string)
   await page.locator("#f-state").selectOption("");
   await page.locator("#apply-filters").click();
   await page.locator(`tr[data-request="${agency}/${requestId}"] button`).click();
-  await page.locator("#detail-title").waitFor();
+  await page.locator(`#detail-title[data-request="${agency}/${requestId}"]`).waitFor();
 }
 
 async function waitForState(page: Page, state: string): Promise<void> {

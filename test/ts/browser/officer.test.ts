@@ -43,8 +43,11 @@ describe("web/officer: the issuing-officer console in Chromium (passkeys, roles,
   };
   const status = () => new StatusClient(connectLedger(world.chain.deployment, world.chain.provider).statusRegistry);
 
+  /** The service's clock runs ahead of the wall clock by this much (session and enrolment expiry). */
+  let ahead = 0;
+
   before(async () => {
-    world = await startOfficerWorld();
+    world = await startOfficerWorld({ clock: () => Date.now() + ahead });
     browser = await launchChromium();
     for (const key of ["admin", "hr", "approver", "helpDesk"] as const) officers[key] = await officerPage(browser);
   });
@@ -215,7 +218,7 @@ describe("web/officer: the issuing-officer console in Chromium (passkeys, roles,
     await page.locator("#lang").click();
     await page.locator("h1", { hasText: "issuing console" }).waitFor();
     expect(await page.locator("html").getAttribute("lang")).to.equal("en");
-    expect(await card.locator('tr[data-operator="help-desk"]').textContent()).to.match(/lock only/);
+    await card.locator('tr[data-operator="help-desk"]', { hasText: "lock only" }).waitFor(); // the view re-renders in English
     await page.locator("#lang").click();
     await page.locator("h1", { hasText: "발급 관리" }).waitFor();
   });
@@ -278,6 +281,22 @@ describe("web/officer: the issuing-officer console in Chromium (passkeys, roles,
     expect((await context.cookies()).find((c) => c.name === "mcid_staff")).to.equal(undefined);
     const old = await world.issuer.app.inject({ method: "GET", url: "/staff/requests", headers: { cookie: `mcid_staff=${cookie}` } });
     expect(old.statusCode).to.equal(401);
+  });
+
+  it("ends an idle session after 15 minutes (the console asks to sign in again) and refuses an enrolment code after a day", async () => {
+    const { page } = officers.hr;
+    expect((await sessionFetch(page, "GET", "/staff/session")).status).to.equal(200);
+    const { code } = world.issuer.officer.passkeys.issueEnrolmentCode("t-approver", "test:admin");
+    ahead = 16 * 60_000;
+    expect((await sessionFetch(page, "GET", "/staff/requests")).status).to.equal(401);
+    await page.locator("#refresh").click();
+    await page.locator("#signin").waitFor();
+    expect(await page.locator("#notice").textContent()).to.equal("로그인이 만료되었습니다. 다시 로그인하세요.");
+    await signIn(page, world.consoleUrl); // the passkey still works: a fresh session
+    ahead = 25 * 3600_000;
+    const late = await world.issuer.app.inject({ method: "POST", url: "/staff/passkeys/register/options", payload: { code } });
+    expect(late.statusCode).to.equal(401);
+    ahead = 0;
   });
 });
 
