@@ -298,6 +298,26 @@ describe("web/officer: the issuing-officer console in Chromium (passkeys, roles,
     expect(late.statusCode).to.equal(401);
     ahead = 0;
   });
+  it("keeps the console's own routes to their roles and refuses malformed sign-in input (API, no page)", async () => {
+    const call = (method: "GET" | "POST", url: string, role: keyof OfficerWorld["tokens"] | undefined, payload?: Record<string, unknown>) =>
+      world.issuer.app.inject({ method, url, ...(role === undefined ? {} : { headers: bearer(role) }), ...(payload === undefined ? {} : { payload }) });
+    for (const role of ["hr-officer", "approver", "help-desk"] as const) {
+      expect((await call("POST", "/staff/enrolments", role, { staffId: "t-admin" })).statusCode, role).to.equal(403);
+      expect((await call("GET", "/staff/members", role)).statusCode, role).to.equal(403);
+      expect((await call("GET", "/staff/passkeys?staffId=t-admin", role)).statusCode, role).to.equal(403);
+    }
+    expect((await call("POST", `/staff/requests/${AGENCY}/${encodeURIComponent(requestId)}/reissue`, "help-desk", { reason: "lost-device", hrRequestId: "ES-X-1", personId: PERSON_ID })).statusCode).to.equal(403);
+    expect((await call("POST", "/staff/enrolments", "admin", { staffId: "nobody" })).statusCode).to.equal(404);
+    expect((await call("GET", "/staff/organisations", undefined)).statusCode).to.equal(401);
+    expect((await call("POST", "/staff/passkeys/register/options", undefined, { code: "AAAAA-AAAAA-AAAAA-AAAAA" })).statusCode).to.equal(401);
+    expect((await call("POST", "/staff/passkeys/register/options", undefined, {})).statusCode).to.equal(401); // no code, not signed in
+    const garbage = await call("POST", "/staff/session", undefined, { response: { id: "A".repeat(22), rawId: "A".repeat(22), type: "public-key", response: { clientDataJSON: "bm90IGpzb24" }, clientExtensionResults: {} } });
+    expect(garbage.statusCode).to.equal(400);
+    const members = (await call("GET", "/staff/members", "admin")).json<{ members: { id: string; passkeys: number }[] }>().members;
+    expect(members.find((m) => m.id === "t-help-desk")!.passkeys).to.equal(1);
+    // The bearer token and a passkey session are the same member: the admin lists its own passkey.
+    expect((await call("GET", "/staff/passkeys", "admin")).json<{ passkeys: unknown[] }>().passkeys).to.have.length(1);
+  });
 });
 
 describe("npm run serve --demo: the officer console for a newcomer", function () {
