@@ -100,12 +100,20 @@ export async function registerOfficerConsole(app: ServiceApp, options: OfficerCo
 
   await registerPage(app, "officer", { mount: OFFICER_MOUNT, page: options.page ?? (await officerPage()) });
 
+  /** The ceremonies run only from the console's own origin (no login CSRF from another site's page). */
+  const sameOrigin = (request: FastifyRequest): Promise<void> => {
+    const origin = request.headers.origin;
+    if (origin !== undefined && !relyingParty().origins.includes(origin)) return Promise.reject(new ServiceError(403, "access_denied", "Passkey ceremonies are accepted only from the console's origin."));
+    return Promise.resolve();
+  };
+
   // ---------------------------------------------------------------- sign-in
 
   app.post(
     "/staff/passkeys/register/options",
     {
       config: strictLimit,
+      preHandler: sameOrigin,
       schema: {
         tags, summary: "Start enrolling a passkey: with a one-time enrolment code, or signed in (bearer token or session) for yourself",
         body: z.object({ code: z.string().min(10).max(40).optional() }).strict(),
@@ -123,6 +131,7 @@ export async function registerOfficerConsole(app: ServiceApp, options: OfficerCo
     "/staff/passkeys/register",
     {
       config: strictLimit,
+      preHandler: sameOrigin,
       schema: {
         tags, summary: "Finish enrolling: the authenticator's attestation (the enrolment code is spent)",
         body: z.object({ response: webauthnResponse, label: z.string().min(1).max(60).default("passkey") }).strict(),
@@ -134,7 +143,7 @@ export async function registerOfficerConsole(app: ServiceApp, options: OfficerCo
 
   app.post(
     "/staff/session/options",
-    { config: strictLimit, schema: { tags, summary: "Start a passkey sign-in (a single-use challenge)", response: { 200: z.record(z.string(), z.unknown()) } } },
+    { config: strictLimit, preHandler: sameOrigin, schema: { tags, summary: "Start a passkey sign-in (a single-use challenge)", response: { 200: z.record(z.string(), z.unknown()) } } },
     async () => (await passkeys.authenticationOptions()) as unknown as Record<string, unknown>,
   );
 
@@ -142,6 +151,7 @@ export async function registerOfficerConsole(app: ServiceApp, options: OfficerCo
     "/staff/session",
     {
       config: strictLimit,
+      preHandler: sameOrigin,
       schema: {
         tags, summary: "Sign in with a passkey assertion: sets the HttpOnly session cookie; answers the CSRF token to send on changes",
         body: z.object({ response: webauthnResponse }).strict(),

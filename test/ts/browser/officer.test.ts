@@ -313,6 +313,8 @@ describe("web/officer: the issuing-officer console in Chromium (passkeys, roles,
     expect((await call("POST", "/staff/passkeys/register/options", undefined, {})).statusCode).to.equal(401); // no code, not signed in
     const garbage = await call("POST", "/staff/session", undefined, { response: { id: "A".repeat(22), rawId: "A".repeat(22), type: "public-key", response: { clientDataJSON: "bm90IGpzb24" }, clientExtensionResults: {} } });
     expect(garbage.statusCode).to.equal(400);
+    const crossSite = await world.issuer.app.inject({ method: "POST", url: "/staff/session/options", headers: { origin: "https://evil.example" }, payload: {} });
+    expect(crossSite.statusCode).to.equal(403);
     const members = (await call("GET", "/staff/members", "admin")).json<{ members: { id: string; passkeys: number }[] }>().members;
     expect(members.find((m) => m.id === "t-help-desk")!.passkeys).to.equal(1);
     // The bearer token and a passkey session are the same member: the admin lists its own passkey.
