@@ -226,3 +226,20 @@ export async function revoke(page: Page, agency: number, requestId: string, reas
   await page.locator("#revoke-button").click();
   return chainResult(page, "revoked");
 }
+
+/**
+ * `serve --demo --json`'s ready line → a signed-in console for a demo role: adds the page's virtual authenticator,
+ * enrols with the role's one-time code (`demo.officerEnrolment[role].link`), signs in. Answers the console URL.
+ * Each role's code enrols once: call it once per role and serve run.
+ */
+export async function signInAsDemoRole(page: Page, ready: Record<string, unknown>, role: StaffRole): Promise<string> {
+  const consoleUrl = ready.officer;
+  const enrolment = (ready.demo as { officerEnrolment?: Record<string, { code: string; link: string }> } | undefined)?.officerEnrolment?.[role];
+  if (typeof consoleUrl !== "string" || enrolment === undefined) throw new Error("the ready line has no officer console or no demo enrolment (run serve with --demo)");
+  await addVirtualAuthenticator(page);
+  await page.goto(enrolment.link);
+  await page.locator("#enrol").click();
+  await page.locator("#notice.ok").waitFor();
+  await signIn(page, consoleUrl);
+  return consoleUrl;
+}

@@ -7,7 +7,7 @@ import { startServe } from "../../../services/serve.js";
 import { recheckIdentity } from "../services/issuer/harness.js";
 import { newDevice } from "../services/issuer/proofs.js";
 import {
-  addVirtualAuthenticator, approve, enrol, enrolAndSignIn, invite, launchChromium, officerPage, openRequest, reportLost, revoke, screenshot, sessionFetch, signIn,
+  addVirtualAuthenticator, approve, enrol, enrolAndSignIn, invite, launchChromium, officerPage, openRequest, reportLost, revoke, screenshot, sessionFetch, signIn, signInAsDemoRole,
   startOfficerWorld, unlock, verifyIdentity, type OfficerWorld,
 } from "./officer-driver.js";
 
@@ -353,5 +353,10 @@ describe("npm run serve --demo: the officer console for a newcomer", function ()
     // The demo request seeded by serve is in the queue.
     const requestId = (served.ready.demo as { requestId: string }).requestId;
     await page.locator(`tr[data-request$="/${requestId}"]`).waitFor();
+
+    // The whole-life suite's shortcut: another role of the same run, from the ready line alone.
+    const second = await officerPage(browser);
+    expect(await signInAsDemoRole(second.page, served.ready, "approver")).to.equal(officer);
+    expect(await second.page.locator("#who").textContent()).to.contain("demo-approver");
   });
 });
