@@ -46,7 +46,8 @@ export interface RelyingParty {
   readonly secure: boolean;
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "[::1]", "localhost"]);
+/** Loopback (and the unspecified addresses a development server binds): the browser reaches them as localhost. */
+const LOOPBACK = new Set(["127.0.0.1", "[::1]", "localhost", "0.0.0.0", "[::]"]);
 
 /**
  * The relying party of a public base URL. WebAuthn refuses IP addresses as RP IDs, so a service on a loopback

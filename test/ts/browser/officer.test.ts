@@ -3,6 +3,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { E_SARAM_FORMAT } from "../../../sdk/issuer/hr-import.js";
 import { connectLedger } from "../../../sdk/chain/contracts.js";
 import { StatusClient } from "../../../sdk/status/client.js";
+import { normaliseEnrolmentCode, relyingPartyFor } from "../../../services/issuer/passkeys.js";
 import { startServe } from "../../../services/serve.js";
 import { recheckIdentity } from "../services/issuer/harness.js";
 import { newDevice } from "../services/issuer/proofs.js";
@@ -313,6 +314,10 @@ describe("web/officer: the issuing-officer console in Chromium (passkeys, roles,
     expect((await call("POST", "/staff/passkeys/register/options", undefined, {})).statusCode).to.equal(401); // no code, not signed in
     const garbage = await call("POST", "/staff/session", undefined, { response: { id: "A".repeat(22), rawId: "A".repeat(22), type: "public-key", response: { clientDataJSON: "bm90IGpzb24" }, clientExtensionResults: {} } });
     expect(garbage.statusCode).to.equal(400);
+    expect(relyingPartyFor("http://127.0.0.1:4010")).to.deep.equal({ id: "localhost", name: "mobile-civil-id issuing console", origins: ["http://localhost:4010"], secure: false });
+    expect(relyingPartyFor("https://issuer.mois.go.kr")).to.include({ id: "issuer.mois.go.kr", secure: true }).and.have.deep.property("origins", ["https://issuer.mois.go.kr"]);
+    expect(normaliseEnrolmentCode(" abcd0-efghj-kmnpq-rstvw ")).to.equal("ABCD0-EFGHJ-KMNPQ-RSTVW");
+    expect(normaliseEnrolmentCode("0O1IL")).to.equal("00111");
     const crossSite = await world.issuer.app.inject({ method: "POST", url: "/staff/session/options", headers: { origin: "https://evil.example" }, payload: {} });
     expect(crossSite.statusCode).to.equal(403);
     const members = (await call("GET", "/staff/members", "admin")).json<{ members: { id: string; passkeys: number }[] }>().members;
