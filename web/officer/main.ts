@@ -71,7 +71,7 @@ const label = (value: string) => VALUE_LABELS[language][value.toLowerCase().repl
 
 let session: Session | undefined;
 let organisations: Organisation[] = [];
-type View = "queue" | "org" | "import" | "staff";
+type View = "queue" | "org" | "import" | "staff" | "passkeys";
 let view: View = "queue";
 let filters = { agency: "", state: "", source: "" };
 let selected: { agency: number; id: string } | undefined;
@@ -195,7 +195,7 @@ function renderChrome(): void {
     renderSignIn();
     notify(t("done"), "ok");
   });
-  render(nav, tab("queue", "navQueue"), tab("org", "navOrg"), tab("import", "navImport"), session.member.roles.includes("admin") ? tab("staff", "navStaff") : null, signOut);
+  render(nav, tab("queue", "navQueue"), tab("org", "navOrg"), tab("import", "navImport"), session.member.roles.includes("admin") ? tab("staff", "navStaff") : null, tab("passkeys", "navPasskeys"), signOut);
 }
 
 // ---------------------------------------------------------------------------------------------------- sign-in
@@ -259,6 +259,7 @@ async function show(): Promise<void> {
   if (view === "queue") await renderQueue();
   else if (view === "org") await renderOrganisations();
   else if (view === "import") renderImport();
+  else if (view === "passkeys") await renderPasskeys();
   else await renderStaff();
 }
 
@@ -586,6 +587,36 @@ async function renderStaff(): Promise<void> {
         })),
       ))),
     ),
+  );
+  notify("");
+}
+
+// ---------------------------------------------------------------------------------------------------- own passkeys
+
+async function renderPasskeys(): Promise<void> {
+  const { passkeys } = await api<{ passkeys: { credentialId: string; label: string; createdAt: string; lastUsedAt?: string }[] }>("GET", "/staff/passkeys");
+  const labelInput = h("input", { id: "new-passkey-label", name: "label", maxlength: "60", value: language === "ko" ? "다른 기기" : "another device" });
+  const add = form({ id: "add-passkey-form", class: "row" }, [field(t("enrolLabel"), labelInput), h("button", { type: "submit", id: "add-passkey" }, t("addPasskey"))], async (data) => {
+    // Signed in already: no enrolment code (the session, with its CSRF token, names the member).
+    const started = await api<{ options: PublicKeyCredentialCreationOptionsJSON }>("POST", "/staff/passkeys/register/options", {});
+    const response = await startRegistration({ optionsJSON: started.options });
+    await api("POST", "/staff/passkeys/register", { response, label: data("label") || "passkey" });
+    await renderPasskeys();
+    notify(t("done"), "ok");
+  });
+  render($("main"), h("h2", {}, t("passkeysTitle")), h("p", {}, t("passkeysIntro")),
+    h("table", { id: "passkeys" },
+      h("thead", {}, h("tr", {}, ...[t("passkeyLabel"), t("createdAt"), t("lastUsedAt"), ""].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, ...passkeys.map((p) => h("tr", { "data-passkey": p.credentialId },
+        h("td", {}, p.label), h("td", {}, time(p.createdAt)), h("td", {}, time(p.lastUsedAt)),
+        h("td", {}, button(t("removePasskey"), { class: "danger", "aria-label": `${t("removePasskey")}: ${p.label}` }, async () => {
+          await api("DELETE", `/staff/passkeys/${encodeURIComponent(p.credentialId)}`);
+          await renderPasskeys();
+          notify(t("done"), "ok");
+        })),
+      ))),
+    ),
+    add,
   );
   notify("");
 }

@@ -129,6 +129,14 @@ const ko = {
   working: "처리 중…",
   done: "완료했습니다.",
   webauthnMissing: "이 브라우저는 패스키를 지원하지 않습니다.",
+  navPasskeys: "내 패스키",
+  passkeysTitle: "내 패스키",
+  passkeysIntro: "이 계정으로 로그인할 수 있는 패스키입니다. 기기를 잃어버리면 그 패스키를 삭제하세요 (그 패스키의 로그인도 끝납니다).",
+  passkeyLabel: "이름",
+  createdAt: "등록 시각",
+  lastUsedAt: "마지막 사용",
+  addPasskey: "이 기기에 패스키 추가",
+  removePasskey: "삭제",
 } as const;
 
 export type MessageKey = keyof typeof ko;
@@ -261,6 +269,14 @@ const en: Record<MessageKey, string> = {
   working: "Working…",
   done: "Done.",
   webauthnMissing: "This browser does not support passkeys.",
+  navPasskeys: "My passkeys",
+  passkeysTitle: "My passkeys",
+  passkeysIntro: "The passkeys that sign in to this account. If a device is lost, remove its passkey (its sessions end too).",
+  passkeyLabel: "Name",
+  createdAt: "Registered",
+  lastUsedAt: "Last used",
+  addPasskey: "Add a passkey on this device",
+  removePasskey: "Remove",
 };
 
 export const MESSAGES: Messages<MessageKey> = { ko, en };

@@ -9,7 +9,7 @@ import { recheckIdentity } from "../services/issuer/harness.js";
 import { newDevice } from "../services/issuer/proofs.js";
 import {
   addVirtualAuthenticator, approve, enrol, enrolAndSignIn, invite, launchChromium, officerPage, openRequest, reportLost, revoke, screenshot, sessionFetch, signIn, signInAsDemoRole,
-  startOfficerWorld, unlock, verifyIdentity, type OfficerWorld,
+  startOfficerWorld, unlock, verifyIdentity, type OfficerWorld, type VirtualAuthenticator,
 } from "./officer-driver.js";
 
 const AGENCY = 1741000;
@@ -35,6 +35,7 @@ describe("web/officer: the issuing-officer console in Chromium (passkeys, roles,
   const officers: Record<"admin" | "hr" | "approver" | "helpDesk", { context: BrowserContext; page: Page }> = {} as never;
   let requestId: string;
   let credentialId: string;
+  let adminAuthenticator: VirtualAuthenticator;
 
   const bearer = (role: keyof OfficerWorld["tokens"]) => ({ authorization: `Bearer ${world.tokens[role]}` });
   const outboxCode = async (id: string, purpose: string, pattern: RegExp) => {
@@ -59,7 +60,7 @@ describe("web/officer: the issuing-officer console in Chromium (passkeys, roles,
 
   it("enrols a passkey with a one-time code and signs in by passkey: HttpOnly SameSite=Strict session, the code spent", async () => {
     const { page, context } = officers.admin;
-    const authenticator = await addVirtualAuthenticator(page);
+    const authenticator = (adminAuthenticator = await addVirtualAuthenticator(page));
     const { code } = world.issuer.officer.passkeys.issueEnrolmentCode("t-admin", "test:bootstrap");
     await page.goto(world.consoleUrl);
     await page.locator("#signin").waitFor();
@@ -298,6 +299,30 @@ describe("web/officer: the issuing-officer console in Chromium (passkeys, roles,
     const late = await world.issuer.app.inject({ method: "POST", url: "/staff/passkeys/register/options", payload: { code } });
     expect(late.statusCode).to.equal(401);
     ahead = 0;
+  });
+
+  it("an officer adds a passkey for a new device without a code and removes a lost one: its sessions end and it signs in no more", async () => {
+    const { page } = officers.admin;
+    await page.goto(world.consoleUrl); // the idle session of the test above has ended
+    await signIn(page, world.consoleUrl);
+    // This device keeps only the passkey it is about to make; the old one stays on the lost device.
+    const [onDevice] = await adminAuthenticator.credentials();
+    await adminAuthenticator.cdp.send("WebAuthn.removeCredential", { authenticatorId: adminAuthenticator.authenticatorId, credentialId: onDevice!.credentialId });
+    const [old] = (await sessionFetch(page, "GET", "/staff/passkeys")).body.passkeys as { credentialId: string }[];
+    await page.locator('nav [data-view="passkeys"]').click();
+    await page.locator(`tr[data-passkey="${old!.credentialId}"]`).waitFor();
+    await page.locator("#add-passkey").click();
+    await page.locator("#passkeys tbody tr").nth(1).waitFor();
+    const [created] = await adminAuthenticator.credentials();
+    expect(created, "a credential on the new device").to.not.equal(undefined);
+    // The old device is lost: remove its passkey (the current session is the old passkey's, so it ends too).
+    await page.locator(`tr[data-passkey="${old!.credentialId}"] button`).click();
+    await page.locator("#signin").waitFor();
+    expect(await page.locator("#notice").textContent()).to.equal("로그인이 만료되었습니다. 다시 로그인하세요.");
+    const passkeys = (await world.issuer.app.inject({ method: "GET", url: "/staff/passkeys", headers: bearer("admin") })).json<{ passkeys: { credentialId: string }[] }>().passkeys;
+    expect(passkeys.map((p) => p.credentialId)).to.deep.equal([created!.credentialId.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")]);
+    await signIn(page, world.consoleUrl); // with the new device's passkey
+    expect(await page.locator("#who").textContent()).to.contain("t-admin");
   });
   it("keeps the console's own routes to their roles and refuses malformed sign-in input (API, no page)", async () => {
     const call = (method: "GET" | "POST", url: string, role: keyof OfficerWorld["tokens"] | undefined, payload?: Record<string, unknown>) =>
