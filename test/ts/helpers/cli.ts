@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { network } from "hardhat";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, encryptKeystoreJson, type JsonRpcSigner } from "ethers";
 import { deployConsortium } from "../../../sdk/chain/deploy.js";
@@ -21,13 +21,14 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 const NODE = path.join(REPO, "node_modules", ".bin", "node");
 
 /**
- * The CLI as one JavaScript file, built once per test process with esbuild from the launcher's own entry points
- * (bin/sqlite-notice.js, then scripts/cli/mcid.ts; dependencies stay in node_modules). A command spawned through
+ * The CLI as one JavaScript file, built once per test process with esbuild from scripts/cli/mcid.ts (dependencies
+ * stay in node_modules), started by an entry that first runs bin/sqlite-notice.js as the launcher does (a
+ * dynamic import after it: bundled, node:sqlite would load before the filter). A command spawned through
  * `bin/mcid.js` resolves and transpiles some 200 TypeScript modules through tsx first: about 1.3 s of CPU per
- * spawn, against 0.7 s for this file, over some 90 spawns per CI run. The launcher itself (tsx, the Node 20
- * re-run, signals, the pty prompts) stays tested by spawning it: operator.test.ts and walkthrough.test.ts.
- * Written under cache/ (two levels below the repository, as scripts/cli/ is: the CLI finds package.json by
- * `../../package.json`), atomically, so a half-written file is never run.
+ * spawn, against 0.7 s for this file, over some 90 spawns per CI run. The launcher itself (tsx, signals, the pty
+ * prompts) stays tested by spawning it: operator.test.ts and walkthrough.test.ts. Written under cache/ (two
+ * levels below the repository, as scripts/cli/ is: the CLI finds package.json by `../../package.json`),
+ * atomically, so a half-written file is never run.
  */
 let cliBuild: Promise<string> | undefined;
 function builtCli(): Promise<string> {
@@ -35,25 +36,19 @@ function builtCli(): Promise<string> {
     const { build } = await import("esbuild");
     const dir = path.join(REPO, "cache", "cli-test");
     mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, "mcid.mjs");
-    const partial = `${file}.${process.pid}.tmp`;
-    await build({
-      stdin: {
-        contents: 'import { hideSqliteNotice } from "./bin/sqlite-notice.js";\nhideSqliteNotice();\nawait import("./scripts/cli/mcid.ts");\n',
-        resolveDir: REPO,
-        sourcefile: "mcid-test-entry.js",
-        loader: "js",
-      },
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node22",
-      packages: "external",
-      outfile: partial,
-      logLevel: "warning",
-    });
-    renameSync(partial, file);
-    return file;
+    const atomically = async (file: string, write: (partial: string) => Promise<unknown>) => {
+      const partial = path.join(dir, `${file}.${process.pid}.tmp`);
+      await write(partial);
+      renameSync(partial, path.join(dir, file));
+    };
+    await atomically("cli.mjs", (partial) =>
+      build({ entryPoints: [path.join(REPO, "scripts", "cli", "mcid.ts")], bundle: true, platform: "node", format: "esm", target: "node22", packages: "external", outfile: partial, logLevel: "warning" }),
+    );
+    const notice = pathToFileURL(path.join(REPO, "bin", "sqlite-notice.js")).href;
+    await atomically("mcid.mjs", async (partial) =>
+      writeFileSync(partial, `import { hideSqliteNotice } from ${JSON.stringify(notice)};\nhideSqliteNotice();\nawait import("./cli.mjs");\n`),
+    );
+    return path.join(dir, "mcid.mjs");
   })();
   return cliBuild;
 }
