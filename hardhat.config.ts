@@ -19,7 +19,7 @@ const compilerSettings = {
 // `hardhat test --coverage` compiles instrumented copies of the contracts into their own artifacts and cache, so a
 // coverage run neither overwrites the plain build (the gas targets, `npm start` and the story run on it) nor makes
 // the next plain command compile everything again (a clean-clone CI run compiled three times, now twice). Same
-// solc settings: a minimal Yul pipeline saved no compile CPU (measured), and the legacy pipeline runs out of stack.
+// solc settings as the plain build (the legacy pipeline runs out of stack once instrumented; see PERFORMANCE.md).
 const coverageRun = process.argv.includes("--coverage") || /^(true|1)$/i.test(process.env.HARDHAT_COVERAGE ?? "");
 
 export default defineConfig({
