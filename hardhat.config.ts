@@ -16,6 +16,12 @@ const compilerSettings = {
   viaIR: true,
 };
 
+// `hardhat test --coverage` compiles instrumented copies of the contracts into their own artifacts and cache, so a
+// coverage run neither overwrites the plain build (the gas targets, `npm start` and the story run on it) nor makes
+// the next plain command compile everything again (a clean-clone CI run compiled three times, now twice). Same
+// solc settings as the plain build (the legacy pipeline runs out of stack once instrumented; see PERFORMANCE.md).
+const coverageRun = process.argv.includes("--coverage") || /^(true|1)$/i.test(process.env.HARDHAT_COVERAGE ?? "");
+
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
   solidity: {
@@ -26,6 +32,7 @@ export default defineConfig({
   },
   paths: {
     tests: { mocha: "test/ts", solidity: "test/sol" },
+    ...(coverageRun ? { artifacts: "cache/coverage-build/artifacts", cache: "cache/coverage-build/cache" } : {}),
   },
   test: {
     solidity: {

@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { hideSqliteNotice } from "./sqlite-notice.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [major, minor] = process.versions.node.split(".").map(Number);
@@ -28,14 +29,7 @@ if (major < 22 || (major === 22 && minor < 13)) {
 }
 
 async function runCli() {
-  // The issuing server, wallet-side and verifier commands keep their state in node:sqlite, which Node 22 flags as
-  // experimental on every run; that notice is not for the operator. Every other warning still shows.
-  const emitWarning = process.emitWarning;
-  process.emitWarning = function (warning, ...rest) {
-    const type = typeof rest[0] === "string" ? rest[0] : rest[0]?.type;
-    if (type === "ExperimentalWarning" && /SQLite/.test(String(warning))) return;
-    return emitWarning.call(process, warning, ...rest);
-  };
+  hideSqliteNotice();
   // The large dependencies are loaded natively, before tsx's loader hooks exist: the hooks would otherwise see each of
   // their hundreds of files, which doubles the start-up time of every command.
   await Promise.all([import("ethers"), import("commander"), import("did-jwt"), import("did-jwt-vc")]);

@@ -19,6 +19,8 @@ export interface ServeEnvironment {
   readonly logLevel: string;
   /** Where service logs go (default stderr: stdout is for `serve --json`'s one line). */
   readonly logStream?: NodeJS.WritableStream;
+  /** The services' clock (ms since the epoch; default `Date.now`): tests pass the chain's. */
+  readonly now?: () => number;
   /** Set with `--demo`: the seeded consortium (see scripts/serve.ts). */
   readonly demo: DemoConsortium | undefined;
 }

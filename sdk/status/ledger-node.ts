@@ -1,5 +1,6 @@
 import type { Provider } from "ethers";
 import { CivilIdError } from "../errors.js";
+import { isLogRangeRefusal, readLogPages } from "./log-pages.js";
 
 /**
  * One log as the JSON-RPC node sent it, kept as strings (lower-case hex) instead of ethers `Log` objects: catch-up
@@ -204,14 +205,8 @@ async function viaProviderMethods(provider: Provider, method: string, params: re
   }
 }
 
-/**
- * Whether a failed eth_getLogs was refused for its size (geth: "query returned more than 10000 results"; Besu:
- * "Requested range exceeds maximum RPC range limit"; providers: "block range too large", "response size exceeded").
- */
-export function isRangeTooLarge(error: unknown): boolean {
-  const text = error instanceof Error ? `${error.message} ${JSON.stringify((error as { info?: unknown }).info ?? "")}` : String(error);
-  return /more than \d+ results|range (?:is )?too (?:large|wide)|exceeds? (?:the )?maximum|range limit|too many (?:results|logs)|response size|limit exceeded/i.test(text);
-}
+/** Whether a failed eth_getLogs was refused for its size: the one rule of sdk/status/log-pages.ts. */
+export const isRangeTooLarge = isLogRangeRefusal;
 
 /** The largest block span each node refused to serve in one eth_getLogs (so later queries start below its cap). */
 const refusedSpans = new WeakMap<LedgerNode, number>();
@@ -228,9 +223,8 @@ export function noteRefusedSpan(node: LedgerNode, span: number): void {
 }
 
 /**
- * eth_getLogs over [fromBlock, toBlock] in pages of at most `span` blocks, newest page first or oldest first,
- * halving a page whenever the node refuses it as too large (Besu's --rpc-max-logs-range is 1,000 by default).
- * `onPage` returns true to stop early.
+ * eth_getLogs over [fromBlock, toBlock] in pages of at most `span` blocks, newest page first or oldest first
+ * (sdk/status/log-pages.ts), remembering per node the spans it refused. `onPage` returns true to stop early.
  */
 export async function pagedLogs(
   node: LedgerNode,
@@ -239,24 +233,13 @@ export async function pagedLogs(
   order: "oldest-first" | "newest-first",
   onPage: (logs: RawLog[], from: number, to: number) => boolean | void,
 ): Promise<void> {
-  let lo = query.fromBlock;
-  let hi = query.toBlock;
-  while (lo <= hi) {
-    const size = spanFor(node, span);
-    const from = order === "oldest-first" ? lo : Math.max(lo, hi - size + 1);
-    const to = order === "oldest-first" ? Math.min(hi, lo + size - 1) : hi;
-    let logs: RawLog[];
-    try {
-      logs = await node.getLogs({ ...query, fromBlock: from, toBlock: to });
-    } catch (error) {
-      if (to > from && isRangeTooLarge(error)) {
-        noteRefusedSpan(node, to - from + 1);
-        continue;
-      }
-      throw error;
-    }
-    if (onPage(logs, from, to) === true) return;
-    if (order === "oldest-first") lo = to + 1;
-    else hi = from - 1;
-  }
+  await readLogPages<RawLog>({
+    fromBlock: query.fromBlock,
+    toBlock: query.toBlock,
+    maxRange: span,
+    order,
+    fetch: (fromBlock, toBlock) => node.getLogs({ ...query, fromBlock, toBlock }),
+    onPage: (logs, from, to) => onPage(logs as RawLog[], from, to),
+    memory: { get: () => refusedSpans.get(node), refused: (refused) => noteRefusedSpan(node, refused) },
+  });
 }

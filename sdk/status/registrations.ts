@@ -1,41 +1,22 @@
 /**
  * Chain look-ups of an issuing server: its registrations (`CredentialRegistered` logs of a holder), the latest
  * credential of a holder, the registrar's nonce state, and the anchor that binds an issuing database to one
- * deployment. Log queries are paged: nodes cap the block range of one eth_getLogs (Besu `--rpc-max-logs-range`,
- * 1,000 blocks by default), so a range is asked in pages of at most `maxRange` blocks, halved whenever the node
- * refuses a page as too large and grown back after each answered page.
+ * deployment. Log queries are paged by sdk/status/log-pages.ts (nodes cap the block range of one eth_getLogs).
  */
 import { getAddress, isHexString, type Provider, type Signer } from "ethers";
-import { CivilIdError, describeValue } from "../errors.js";
+import { CivilIdError } from "../errors.js";
 import type { CredentialStatusRegistry } from "../chain/contracts.js";
 import type { Deployment } from "../chain/deployment.js";
 import { toCivilIdError } from "../chain/errors.js";
+import { DEFAULT_MAX_LOG_RANGE, isLogRangeRefusal, readLogPages } from "./log-pages.js";
 
-/** Besu's default `--rpc-max-logs-range`: the largest page asked for unless told otherwise. */
-export const DEFAULT_MAX_LOG_RANGE = 1000;
 /** Re-reads of a head that seems stale (ethers shares identical requests for 250 ms), and the wait between them. */
 const HEAD_RETRIES = 5;
 const HEAD_RETRY_MS = 300;
 
 /**
- * Whether a failed eth_getLogs was refused for its size (Besu: "Requested range exceeds maximum RPC range limit";
- * geth: "query returned more than 10000 results"; providers: "block range too large", "response size exceeded").
- */
-export function isLogRangeRefusal(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  const texts: string[] = [];
-  for (let e: unknown = error; e !== undefined && e !== null && !seen.has(e); e = (e as { cause?: unknown }).cause) {
-    seen.add(e);
-    if (e instanceof Error) texts.push(e.message, describeValue((e as { info?: unknown }).info ?? ""), describeValue((e as { error?: unknown }).error ?? ""));
-    else texts.push(typeof e === "string" ? e : describeValue(e));
-  }
-  return /more than \d+ results|range (?:is )?too (?:large|wide|big)|exceeds? (?:the )?maximum|range limit|too many (?:results|logs|blocks)|response size|limit exceeded/i.test(texts.join(" "));
-}
-
-/**
- * Runs `fetch(from, to)` over [fromBlock, toBlock] in consecutive pages of at most `maxRange` blocks, halving the
- * page on a size refusal (down to one block, which is then an error) and doubling it again after each answer.
- * The results come back in block order, page after page.
+ * Runs `fetch(from, to)` over [fromBlock, toBlock] oldest page first (sdk/status/log-pages.ts: halved on a size
+ * refusal, grown back after each answer) and returns every result in block order.
  */
 export async function pagedLogs<T>(
   fetch: (from: number, to: number) => Promise<readonly T[]>,
@@ -43,26 +24,8 @@ export async function pagedLogs<T>(
   toBlock: number,
   maxRange = DEFAULT_MAX_LOG_RANGE,
 ): Promise<T[]> {
-  if (!Number.isSafeInteger(maxRange) || maxRange < 1) throw new CivilIdError("INVALID_INPUT", `maxRange must be a positive integer (got ${maxRange}).`);
   const out: T[] = [];
-  let span = maxRange;
-  let from = fromBlock;
-  while (from <= toBlock) {
-    const to = Math.min(toBlock, from + span - 1);
-    let page: readonly T[];
-    try {
-      page = await fetch(from, to);
-    } catch (error) {
-      if (to > from && isLogRangeRefusal(error)) {
-        span = Math.max(1, Math.floor((to - from + 1) / 2));
-        continue;
-      }
-      throw error;
-    }
-    out.push(...page);
-    from = to + 1;
-    span = Math.min(maxRange, span * 2);
-  }
+  await readLogPages({ fromBlock, toBlock, maxRange, fetch, onPage: (page) => void out.push(...page) });
   return out;
 }
 

@@ -67,6 +67,7 @@ export const statusServiceDefinition: ServeDefinition = {
       confirmations: config.confirmations,
       ttlSeconds: config.ttlSeconds,
       validitySeconds: config.validitySeconds,
+      ...(env.now ? { now: env.now } : {}),
     });
     const app = await buildStatusService({
       publisher,

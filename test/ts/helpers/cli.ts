@@ -1,15 +1,15 @@
 /**
  * Harness of the spawned-CLI tests: a Hardhat JSON-RPC node in this process on a free port with the consortium
- * deployed (as `npm run node` does), development keystores at a low scrypt cost, and `mcid()` that spawns
- * `bin/mcid.js` against it the way an operator does, with secrets only in the child's environment.
+ * deployed (as `npm run node` does), development keystores at a low scrypt cost, and `mcid()` that runs the CLI
+ * in its own process against it the way an operator does, with secrets only in the child's environment.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { network } from "hardhat";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, encryptKeystoreJson, type JsonRpcSigner } from "ethers";
 import { deployConsortium } from "../../../sdk/chain/deploy.js";
@@ -19,7 +19,39 @@ import { CIVIL_SERVANT_ID_TYPE, OperatorRole, OrgKind, credentialTypeId } from "
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const NODE = path.join(REPO, "node_modules", ".bin", "node");
-const MCID = path.join(REPO, "bin", "mcid.js");
+
+/**
+ * The CLI as one JavaScript file, built once per test process with esbuild from scripts/cli/mcid.ts (dependencies
+ * stay in node_modules), started by an entry that first runs bin/sqlite-notice.js as the launcher does (a
+ * dynamic import after it: bundled, node:sqlite would load before the filter). A command spawned through
+ * `bin/mcid.js` resolves and transpiles some 200 TypeScript modules through tsx first: about 1.3 s of CPU per
+ * spawn, against 0.7 s for this file, over some 90 spawns per CI run. The launcher itself (tsx, signals, the pty
+ * prompts) stays tested by spawning it: operator.test.ts and walkthrough.test.ts. Written under cache/ (two
+ * levels below the repository, as scripts/cli/ is: the CLI finds package.json by `../../package.json`),
+ * atomically, so a half-written file is never run.
+ */
+let cliBuild: Promise<string> | undefined;
+function builtCli(): Promise<string> {
+  cliBuild ??= (async () => {
+    const { build } = await import("esbuild");
+    const dir = path.join(REPO, "cache", "cli-test");
+    mkdirSync(dir, { recursive: true });
+    const atomically = async (file: string, write: (partial: string) => Promise<unknown>) => {
+      const partial = path.join(dir, `${file}.${process.pid}.tmp`);
+      await write(partial);
+      renameSync(partial, path.join(dir, file));
+    };
+    await atomically("cli.mjs", (partial) =>
+      build({ entryPoints: [path.join(REPO, "scripts", "cli", "mcid.ts")], bundle: true, platform: "node", format: "esm", target: "node22", packages: "external", outfile: partial, logLevel: "warning" }),
+    );
+    const notice = pathToFileURL(path.join(REPO, "bin", "sqlite-notice.js")).href;
+    await atomically("mcid.mjs", async (partial) =>
+      writeFileSync(partial, `import { hideSqliteNotice } from ${JSON.stringify(notice)};\nhideSqliteNotice();\nawait import("./cli.mjs");\n`),
+    );
+    return path.join(dir, "mcid.mjs");
+  })();
+  return cliBuild;
+}
 
 export const CENTRAL = 1741000; // 행정안전부: e-사람
 export const LOCAL = 6110000; //   서울특별시: 차세대 인사랑
@@ -139,8 +171,9 @@ export interface MCidOptions {
   readonly timeoutMs?: number;
 }
 
-/** Spawns `node bin/mcid.js <args>` (plus the chain's flags) and collects its exit code and output. */
-export function mcid(chain: CliChain, args: readonly string[], options: MCidOptions = {}): Promise<CliResult> {
+/** Runs `mcid <args>` (plus the chain's flags) in its own process (the one-file build) and collects its exit code and output. */
+export async function mcid(chain: CliChain, args: readonly string[], options: MCidOptions = {}): Promise<CliResult> {
+  const cli = await builtCli();
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("MCID_")) env[k] = v;
   Object.assign(env, options.env);
@@ -149,7 +182,7 @@ export function mcid(chain: CliChain, args: readonly string[], options: MCidOpti
   for (let i = 0; options.chain !== false && i < chain.flags.length; i += 2) {
     if (!args.includes(chain.flags[i]!)) flags.push(chain.flags[i]!, chain.flags[i + 1]!);
   }
-  const argv = [MCID, ...args, ...flags];
+  const argv = [cli, ...args, ...flags];
   return new Promise((resolve, reject) => {
     const child = spawn(NODE, argv, { cwd: options.cwd ?? REPO, env, stdio: ["pipe", "pipe", "pipe"], timeout: options.timeoutMs ?? 60_000 });
     options.onSpawn?.(child);

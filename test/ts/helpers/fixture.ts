@@ -20,9 +20,24 @@ export interface Actors {
   outsider: HardhatEthersSigner;
 }
 
-/** A fresh in-process chain per call (isolated tests). */
+/**
+ * `MCID_TEST_CHAIN_SKEW_S` (integer seconds, may be negative) starts every test chain that far from the wall clock:
+ * a check that no test compares chain-signed times with `Date.now()` (e.g. `MCID_TEST_CHAIN_SKEW_S=-10800`).
+ */
+function chainSkewMs(): number {
+  const raw = process.env.MCID_TEST_CHAIN_SKEW_S;
+  if (raw === undefined || raw === "") return 0;
+  if (!/^-?[0-9]{1,9}$/.test(raw)) throw new Error(`MCID_TEST_CHAIN_SKEW_S must be an integer number of seconds, not ${JSON.stringify(raw)}.`);
+  return Number(raw) * 1000;
+}
+
+/**
+ * A fresh in-process chain per call (isolated tests). Its genesis is now (plus MCID_TEST_CHAIN_SKEW_S): Hardhat
+ * dates a chain by the time the process resolved its config, so one created late in a long run would otherwise
+ * start minutes behind the wall clock.
+ */
 export async function freshChain() {
-  return network.create();
+  return network.create({ override: { initialDate: new Date(Date.now() + chainSkewMs()) } });
 }
 
 /** Runs a governance proposal through: propose by member 0, approve by members 1..threshold-1, execute. */

@@ -1,4 +1,4 @@
-import { Wallet, type HDNodeWallet } from "ethers";
+import { Wallet, type HDNodeWallet, type Provider } from "ethers";
 import { ES256KSigner } from "did-jwt";
 import { createVerifiablePresentationJwt } from "did-jwt-vc";
 import { getBytes } from "ethers";
@@ -20,6 +20,38 @@ export function claimsFor(name: string, agencyCode = CENTRAL_AGENCY): CivilServa
     position: "행정사무관",
     employeeRef: "E-" + name.length + "-2026",
   };
+}
+
+/**
+ * A clock that follows the chain, for the SDK's injected `now` options: `now()` (ms, synchronous, as those options
+ * expect) is the latest block's time as of the last `sync()`, plus `offsetMs`. Tests compare chain-signed times
+ * (block timestamps in snapshots and status lists) with this clock, never with `Date.now()`: a chain's clock
+ * drifts from the wall clock (automining runs it ahead; Hardhat starts every chain at the time the process
+ * resolved its config, so chains created late in a long run start behind).
+ */
+export class ChainClock {
+  private ms = 0;
+  /** Added to the chain's time (e.g. to let time pass for one party only). */
+  offsetMs = 0;
+
+  constructor(private readonly provider: Provider) {}
+
+  /** Reads the latest block; returns its timestamp (s) + 1, the earliest time the next block can carry. */
+  async sync(): Promise<number> {
+    const seconds = (await this.provider.getBlock("latest"))!.timestamp + 1;
+    this.ms = seconds * 1000;
+    return seconds;
+  }
+
+  readonly now = (): number => {
+    if (this.ms === 0) throw new Error("ChainClock.now() before sync(): read the chain's time first.");
+    return this.ms + this.offsetMs;
+  };
+
+  /** `now()` in whole seconds. */
+  seconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
 }
 
 /**
@@ -55,8 +87,9 @@ export async function civilIdWorld() {
     return { jwt, credentialId, supersededId, holderDid, draft };
   }
 
-  async function present(holder: Wallet | HDNodeWallet, credentialJwt: string, challenge: string, audience: string, lifetimeSeconds = 60) {
-    const t = Math.floor(Date.now() / 1000);
+  /** A presentation issued at `issuedAt` (s; default the wall clock, the holder's phone's clock). */
+  async function present(holder: Wallet | HDNodeWallet, credentialJwt: string, challenge: string, audience: string, lifetimeSeconds = 60, issuedAt?: number) {
+    const t = issuedAt ?? Math.floor(Date.now() / 1000);
     return createVerifiablePresentationJwt(
       {
         vp: { "@context": ["https://www.w3.org/2018/credentials/v1"], type: ["VerifiablePresentation"], verifiableCredential: [credentialJwt] },
@@ -68,5 +101,5 @@ export async function civilIdWorld() {
     );
   }
 
-  return { ...f, provider, chainId, issuerWallet, issuer, resolver, registrar, issueTo, present };
+  return { ...f, provider, chainId, issuerWallet, issuer, resolver, registrar, issueTo, present, clock: new ChainClock(provider) };
 }

@@ -11,7 +11,6 @@ import { deployConsortium } from "../../../sdk/chain/deploy.js";
 import { connectLedger, type LedgerContracts } from "../../../sdk/chain/contracts.js";
 import type { Deployment } from "../../../sdk/chain/deployment.js";
 import { CIVIL_SERVANT_ID_TYPE, CredentialState, OperatorRole, OrgKind, credentialTypeId, makeCredentialId } from "../../../sdk/chain/codes.js";
-import { isCivilIdError } from "../../../sdk/errors.js";
 import { holderReference } from "../../../sdk/status/holder-ref.js";
 import { LedgerIndex } from "../../../sdk/status/ledger-index.js";
 import { ledgerNodeFromUrl, type LedgerNode } from "../../../sdk/status/ledger-node.js";
@@ -19,6 +18,7 @@ import { OnlineLedgerView } from "../../../sdk/status/ledger-view.js";
 import type { DissentEvent } from "../../../sdk/status/quorum.js";
 import { REGISTERED_TOPIC, credentialTopic } from "../../../sdk/status/registration-log.js";
 import { Consortium, RpcProxy, rpc, startAnvil, stopAll, type MirrorSigner } from "./nodes.js";
+import { rejectsWithCode } from "../helpers/rejections.js";
 
 const AGENCY = 1741000;
 const TYPE = credentialTypeId(CIVIL_SERVANT_ID_TYPE);
@@ -55,16 +55,6 @@ async function populate(signer: (i: number) => Signer, lockAndRevoke: boolean): 
     await send(status.revoke(REVOKED, 3));
   }
   return ledger;
-}
-
-async function expectRejects(promise: Promise<unknown>, code: "WRONG_CHAIN" | "LEDGER_DISAGREEMENT" | "CHAIN_UNREACHABLE" | "INDEX_STALE"): Promise<void> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isCivilIdError(error, code), String(error)).to.equal(true);
-    return;
-  }
-  expect.fail(`expected a ${code} rejection`);
 }
 
 describe("ledger trust: quorum reads over independent nodes", function () {
@@ -113,13 +103,13 @@ describe("ledger trust: quorum reads over independent nodes", function () {
       // Without the deployment block's hash (an old deployment file) one node can only be taken at its word:
       expect((await forgedView.credentialStatus(REVOKED)).state).to.equal(CredentialState.Active);
       // With it, the same node is refused.
-      await expectRejects(new OnlineLedgerView({ deployment, nodes: [node(wrongChain)], quorum: 1 }).credentialStatus(REVOKED), "WRONG_CHAIN");
-      await expectRejects(new LedgerIndex({ deployment, nodes: [node(wrongChain)], quorum: 1 }).sync(), "WRONG_CHAIN");
+      await rejectsWithCode(new OnlineLedgerView({ deployment, nodes: [node(wrongChain)], quorum: 1 }).credentialStatus(REVOKED), "WRONG_CHAIN");
+      await rejectsWithCode(new LedgerIndex({ deployment, nodes: [node(wrongChain)], quorum: 1 }).sync(), "WRONG_CHAIN");
     });
 
     it("a node of another chain id is refused WRONG_CHAIN", async () => {
-      await expectRejects(new OnlineLedgerView({ deployment, nodes: [node(otherChainId)], quorum: 1 }).credentialStatus(REVOKED), "WRONG_CHAIN");
-      await expectRejects(new LedgerIndex({ deployment, nodes: [node(otherChainId)], quorum: 1 }).sync(), "WRONG_CHAIN");
+      await rejectsWithCode(new OnlineLedgerView({ deployment, nodes: [node(otherChainId)], quorum: 1 }).credentialStatus(REVOKED), "WRONG_CHAIN");
+      await rejectsWithCode(new LedgerIndex({ deployment, nodes: [node(otherChainId)], quorum: 1 }).sync(), "WRONG_CHAIN");
     });
 
     it("in a quorum, a wrong-chain node is set aside and reported, and an old deployment file learns the hash from the quorum", async () => {
@@ -130,7 +120,7 @@ describe("ledger trust: quorum reads over independent nodes", function () {
         expect(dissent.map((e) => e.node)).to.include("wrong");
       }
       // Two nodes on two chains cannot make a quorum of two.
-      await expectRejects(new OnlineLedgerView({ deployment, nodes: [node(urls[0]!), node(wrongChain)], quorum: 2 }).credentialStatus(REVOKED), "WRONG_CHAIN");
+      await rejectsWithCode(new OnlineLedgerView({ deployment, nodes: [node(urls[0]!), node(wrongChain)], quorum: 2 }).credentialStatus(REVOKED), "WRONG_CHAIN");
     });
   });
 
@@ -164,7 +154,7 @@ describe("ledger trust: quorum reads over independent nodes", function () {
 
     it("with 2 of 2, the disagreement is refused LEDGER_DISAGREEMENT", async () => {
       const view = new OnlineLedgerView({ deployment, nodes: [node(liar.url), node(urls[0]!)], quorum: 2 });
-      await expectRejects(view.credentialStatus(REVOKED), "LEDGER_DISAGREEMENT");
+      await rejectsWithCode(view.credentialStatus(REVOKED), "LEDGER_DISAGREEMENT");
     });
   });
 
@@ -189,8 +179,8 @@ describe("ledger trust: quorum reads over independent nodes", function () {
       expect((await index.credentialStatus(LOCKED)).state).to.equal(CredentialState.Locked);
       expect(await index.verifyAgainstState()).to.equal(4);
       const strict = new LedgerIndex({ deployment, nodes: [node(urls[0]!), node(liar.url)], quorum: 2, catchUp: "events" });
-      await expectRejects(strict.sync(), "LEDGER_DISAGREEMENT");
-      await expectRejects(strict.credentialStatus(LOCKED), "INDEX_STALE");
+      await rejectsWithCode(strict.sync(), "LEDGER_DISAGREEMENT");
+      await rejectsWithCode(strict.credentialStatus(LOCKED), "INDEX_STALE");
     });
 
     it("a lock dropped while following (after a state snapshot) is also outvoted", async () => {
@@ -243,7 +233,7 @@ describe("ledger trust: quorum reads over independent nodes", function () {
       const index = new LedgerIndex({ deployment, nodes: [node(liar.url), node(urls[0]!), node(urls[1]!)], quorum: 2, catchUp: "events" });
       await index.sync();
       expect((await index.credentialStatus(UNREGISTERED)).registered).to.equal(false);
-      await expectRejects(new LedgerIndex({ deployment, nodes: [node(liar.url), node(urls[0]!)], quorum: 2, catchUp: "events" }).sync(), "LEDGER_DISAGREEMENT");
+      await rejectsWithCode(new LedgerIndex({ deployment, nodes: [node(liar.url), node(urls[0]!)], quorum: 2, catchUp: "events" }).sync(), "LEDGER_DISAGREEMENT");
     });
   });
 
@@ -256,7 +246,7 @@ describe("ledger trust: quorum reads over independent nodes", function () {
         const index = new LedgerIndex({ deployment, nodes: [node(urls[0]!), node(urls[1]!), node(liar.url)], quorum: 2 });
         await index.sync();
         expect((await index.credentialStatus(REVOKED)).state).to.equal(CredentialState.Revoked);
-        await expectRejects(new OnlineLedgerView({ deployment, nodes: [node(urls[0]!), node(liar.url)], quorum: 2 }).credentialStatus(LOCKED), "CHAIN_UNREACHABLE");
+        await rejectsWithCode(new OnlineLedgerView({ deployment, nodes: [node(urls[0]!), node(liar.url)], quorum: 2 }).credentialStatus(LOCKED), "CHAIN_UNREACHABLE");
       } finally {
         liar.reset();
       }

@@ -13,22 +13,13 @@ import {
 } from "../../../sdk/relying-party/registry.js";
 import { USE_BITS, usesMask, usesOfMask } from "../../../sdk/relying-party/uses.js";
 import { parseDeployment } from "../../../sdk/chain/deployment.js";
+import { rejection } from "../helpers/rejections.js";
 
 const GATE = USE_BITS["building-gate"];
 const LIBRARY = USE_BITS["library-card"];
 const MAIL = USE_BITS["mail-login"];
 const YEAR = 365 * 86_400;
 const GOVERNANCE_ROLE = keccakUtf8("GOVERNANCE_ROLE");
-
-/** The error a promise rejects with (fails the test if it resolves). */
-async function failure(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("RelyingPartyRegistry", function () {
   // A standalone registry governed by an externally owned account (every governance path is one call); the
@@ -184,9 +175,9 @@ describe("RelyingPartyRegistry", function () {
       expect(seen.uses).to.deep.equal(["building-gate"]);
       expect((await directory.authorisation(gateKey.address, "on-duty-identity")).allowed).to.equal(false);
       // The admin's refusals come back typed, with the contract's reason.
-      const reused = await failure(new RelyingPartyAdmin(consortium.connect(rpAdmin)).addVerifierKey(1, gateKey.address, ["building-gate"], now + YEAR));
+      const reused = await rejection(new RelyingPartyAdmin(consortium.connect(rpAdmin)).addVerifierKey(1, gateKey.address, ["building-gate"], now + YEAR));
       expect([reused.code, reused.message]).to.satisfy(([code, message]: [string, string]) => code === "CONTRACT_REVERTED" && /VerifierKeyExists.*never reused/.test(message));
-      const refused = await failure(new RelyingPartyAdmin(consortium.connect(actors.outsider)).retireVerifierKey(1, gateKey.address));
+      const refused = await rejection(new RelyingPartyAdmin(consortium.connect(actors.outsider)).retireVerifierKey(1, gateKey.address));
       expect(refused.message).to.match(/NotRelyingPartyAdmin/);
       expect(refused.code).to.equal("NOT_AUTHORISED");
       const retire = await new RelyingPartyActions(consortium).retireAnyVerifierKey(gateKey.address);
@@ -203,14 +194,14 @@ describe("RelyingPartyRegistry", function () {
       ])) {
         expect(consortium.interface.parseTransaction({ data: action.data })).to.not.equal(null);
       }
-      expect((await failure(actions.list("", a, ["building-gate"]))).message).to.match(/name/);
-      expect((await failure(actions.list(" padded", a, ["building-gate"]))).message).to.match(/name/);
-      expect((await failure(actions.list("ok", "0x1234", ["building-gate"]))).message).to.match(/address/);
-      expect((await failure(actions.list("ok", a, []))).message).to.match(/at least one use/);
-      expect((await failure(actions.list("ok", a, ["teleport" as never]))).message).to.match(/Unknown use/);
-      expect((await failure(actions.suspend(0))).message).to.match(/id/);
-      expect((await failure(new RelyingPartyAdmin(consortium).addVerifierKey(1, a, ["building-gate"], -1))).message).to.match(/validUntil/);
-      expect((await failure(new OnChainRelyingPartyDirectory(consortium).authorisation("nope", "building-gate"))).message).to.match(/address/);
+      expect((await rejection(actions.list("", a, ["building-gate"]))).message).to.match(/name/);
+      expect((await rejection(actions.list(" padded", a, ["building-gate"]))).message).to.match(/name/);
+      expect((await rejection(actions.list("ok", "0x1234", ["building-gate"]))).message).to.match(/address/);
+      expect((await rejection(actions.list("ok", a, []))).message).to.match(/at least one use/);
+      expect((await rejection(actions.list("ok", a, ["teleport" as never]))).message).to.match(/Unknown use/);
+      expect((await rejection(actions.suspend(0))).message).to.match(/id/);
+      expect((await rejection(new RelyingPartyAdmin(consortium).addVerifierKey(1, a, ["building-gate"], -1))).message).to.match(/validUntil/);
+      expect((await rejection(new OnChainRelyingPartyDirectory(consortium).authorisation("nope", "building-gate"))).message).to.match(/address/);
       expect(() => connectRelyingPartyRegistry({ ...fx.f.ledger.deployment, relyingPartyRegistry: undefined }, fx.f.actors.deployer)).to.throw(/no relying-party registry/);
       expect(() => parseDeployment({ ...fx.f.ledger.deployment, relyingPartyRegistry: "0x12" })).to.throw(/relyingPartyRegistry/);
       expect(usesOfMask(usesMask(["mail-login", "document-signature"]))).to.deep.equal(["mail-login", "document-signature"]);

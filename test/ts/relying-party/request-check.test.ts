@@ -33,7 +33,10 @@ function directory(listed: string, uses: VerifierAuthorisation["uses"]): Relying
 describe("wallet-side presentation request checks", function () {
   const verifier = Wallet.createRandom();
   const identity = verifierIdentity(CHAIN, verifier.address);
-  const now = Math.floor(Date.now() / 1000);
+  // The wallet's clock is injected: a time read when mocha loads this file would be minutes old by the time the
+  // tests run in a long suite.
+  const now = 1_800_000_000;
+  const clock = () => now * 1000;
   const request = (overrides: Record<string, unknown> = {}, lifetime = 120) => {
     const payload = {
       response_type: "vp_token", client_id: identity.clientId, response_mode: "direct_post", response_uri: "https://library.example/openid4vp/response",
@@ -44,7 +47,7 @@ describe("wallet-side presentation request checks", function () {
     return { client_id: identity.clientId, request: jwt };
   };
   const check = (authorizationRequest: Record<string, unknown>, dir = directory(verifier.address, ["library-card"])) =>
-    checkPresentationRequest({ authorizationRequest, directory: dir, chainId: CHAIN });
+    checkPresentationRequest({ authorizationRequest, directory: dir, chainId: CHAIN, now: clock });
   const code = async (p: Promise<unknown>) => p.then(() => "resolved", (e: unknown) => (isCivilIdError(e) ? e.code : String(e)));
 
   it("accepts a listed verifier's request by value and names it", async function () {
@@ -59,6 +62,9 @@ describe("wallet-side presentation request checks", function () {
     expect(await code(check(request({ [USE_PARAMETER]: "building-gate" })))).to.equal("VERIFIER_USE_NOT_ALLOWED");
     expect(await code(check(request({}, 3600)))).to.equal("INVALID_INPUT");
     expect(await code(check(request({ iat: now - 300, exp: now - 100 })))).to.equal("INVALID_INPUT");
+    expect(await code(check(request({ exp: now })))).to.equal("INVALID_INPUT");
+    expect(await code(check(request({ iat: now + 61, exp: now + 120 })))).to.equal("INVALID_INPUT");
+    expect(await code(check(request({ iat: now + 60, exp: now + 120 }))), "a verifier clock up to 60 s ahead").to.equal("resolved");
     expect(await code(check(request(), directory(Wallet.createRandom().address, ["library-card"])))).to.equal("VERIFIER_NOT_LISTED");
     const { request: jwt } = request();
     const unsigned = JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString()) as Record<string, unknown>;
@@ -66,6 +72,13 @@ describe("wallet-side presentation request checks", function () {
     // Another key signing for the listed verifier's client_id.
     const forged = sign(Wallet.createRandom().signingKey, { alg: "ES256K", typ: "oauth-authz-req+jwt", kid: identity.kid }, unsigned);
     expect(await code(check({ client_id: identity.clientId, request: forged }))).to.equal("INVALID_INPUT");
+  });
+
+  it("checks the request's times against the phone's own clock by default", async function () {
+    const t = Math.floor(Date.now() / 1000);
+    const fresh = request({ iat: t, exp: t + 120 });
+    expect(await code(checkPresentationRequest({ authorizationRequest: fresh, directory: directory(verifier.address, ["library-card"]), chainId: CHAIN }))).to.equal("resolved");
+    expect(await code(check(fresh)), "under the injected clock the same request is outside its window").to.equal("INVALID_INPUT");
   });
 
   it("the JWT callback accepts only did:ethr signers of this chain, ES256K, #controller, low-s", function () {

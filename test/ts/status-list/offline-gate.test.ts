@@ -45,7 +45,6 @@ describe("Offline gate (OfflineLedgerView from signed ledger snapshots)", functi
   let holders: HDNodeWallet[];
   let creds: { jwt: string; credentialId: bigint; draft: { digest: string } }[];
   let first: LedgerState;
-  let clock = 0;
   /** Time that passed for the gate's snapshot only (presentations stay fresh). */
   let gateAge = 0;
 
@@ -58,14 +57,15 @@ describe("Offline gate (OfflineLedgerView from signed ledger snapshots)", functi
       trustedSigners: trusted,
       threshold: 3,
       maxStalenessMs: 3_600_000,
-      now: () => Date.now() + clock + gateAge,
+      // The gate's clock and the holder's phone follow the chain (never Date.now(): see ChainClock).
+      now: () => w.clock.now() + gateAge,
       ...(file ? { file } : {}),
     });
   const verifierOn = (view: OfflineLedgerView) =>
-    new PresentationVerifier({ ledger: view, challenges: new ChallengeRegistry(), now: () => Date.now() + clock });
+    new PresentationVerifier({ ledger: view, challenges: new ChallengeRegistry(), now: w.clock.now });
   async function tap(verifier: PresentationVerifier, i: number) {
     const challenge = verifier.issueChallenge();
-    const vp = await w.present(holders[i]!, creds[i]!.jwt, challenge, AUD);
+    const vp = await w.present(holders[i]!, creds[i]!.jwt, challenge, AUD, 60, await w.clock.sync());
     return verifier.verify(vp, { challenge, audience: AUD, policy: POLICIES.buildingGate });
   }
 
@@ -80,8 +80,7 @@ describe("Offline gate (OfflineLedgerView from signed ledger snapshots)", functi
     const index = new LedgerIndex({ provider: w.provider, deployment: w.ledger.deployment });
     await index.sync();
     first = await readLedgerState({ ledger: w.ledger, provider: w.provider, digests: index });
-    // Chain time runs ahead of the wall clock on an automining node: the gate's clock follows the chain's.
-    clock = Math.max(0, first.blockTimestamp * 1000 - Date.now()) + 1000;
+    await w.clock.sync();
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });

@@ -37,6 +37,8 @@ describe("Status service (services/status)", function () {
       coSigners: coSigners.map((k) => k.signingKey),
       snapshotSigners: snapshotSigners.map((k) => k.signingKey),
       ttlSeconds: 30,
+      // Lists carry the signer's time (iat, exp) and the block's: the test's signer and verifier share the chain's clock.
+      now: w.clock.now,
     });
     app = await buildStatusService({ publisher, app: { logger: false } });
   });
@@ -45,8 +47,13 @@ describe("Status service (services/status)", function () {
     await app.close();
   });
 
-  /** Chain time (it runs ahead of the wall clock on an automining node). */
-  const chainNow = async () => (await w.provider.getBlock("latest"))!.timestamp + 1;
+  /** Chain time, s (the clock the publisher signs with: see ChainClock). */
+  const chainNow = () => w.clock.sync();
+  /** Rebuilds with the publisher's clock at the chain's latest block. */
+  const refresh = async () => {
+    await w.clock.sync();
+    return publisher.refresh();
+  };
   const get = (url: string, headers: Record<string, string> = {}) => app.inject({ method: "GET", url, headers });
 
   it("answers 503 with Retry-After before the first build", async () => {
@@ -56,7 +63,7 @@ describe("Status service (services/status)", function () {
   });
 
   it("serves an organisation's list with ETag, Last-Modified and max-age = ttl; 304 for a current copy", async () => {
-    const set = await publisher.refresh();
+    const set = await refresh();
     const r = await get(`/status-lists/${CENTRAL_AGENCY}`);
     expect(r.statusCode).to.equal(200);
     expect(r.headers["content-type"]).to.match(/^application\/statuslist\+jwt/);
@@ -94,10 +101,10 @@ describe("Status service (services/status)", function () {
 
   it("rebuilds on a new finalized block: a lock shows in the next list, with a new ETag", async () => {
     const before = await get(`/status-lists/${CENTRAL_AGENCY}`);
-    expect((await publisher.refresh()).blockNumber, "no new block: no rebuild").to.equal(publisher.set!.blockNumber);
+    expect((await refresh()).blockNumber, "no new block: no rebuild").to.equal(publisher.set!.blockNumber);
     expect((await get(`/status-lists/${CENTRAL_AGENCY}`)).headers.etag).to.equal(before.headers.etag);
     await w.registrar.lock(credentialId, "LOST_DEVICE");
-    const set = await publisher.refresh();
+    const set = await refresh();
     expect(set.blockNumber).to.equal(await w.provider.getBlockNumber());
     const after = await get(`/status-lists/${CENTRAL_AGENCY}`, { "if-none-match": String(before.headers.etag) });
     expect(after.statusCode).to.equal(200);
@@ -109,7 +116,7 @@ describe("Status service (services/status)", function () {
   it("a block without registry events re-signs the same entries at the new block (fresh block time, nothing re-read)", async () => {
     const before = publisher.set!;
     await w.networkHelpers.mine(3);
-    const set = await publisher.refresh();
+    const set = await refresh();
     expect(set.blockNumber).to.equal(before.blockNumber + 3);
     const now = await chainNow();
     const list = verifyStatusListToken(set.lists.get(CENTRAL_AGENCY)!.body, { signers: [w.issuerWallet.address], now, maxAgeSeconds: 7_200 });
@@ -133,7 +140,7 @@ describe("Status service (services/status)", function () {
       trustedSigners: snapshotSigners.map((k) => k.address),
       threshold: 3,
       maxStalenessMs: 7_200_000,
-      now: () => now * 1000,
+      now: w.clock.now,
     });
     await gate.install(snapshot.body);
     const lists = verifyBundle(bundle, { keys: gate.issuerKeys, now, maxAgeSeconds: 7_200 });
@@ -158,7 +165,9 @@ describe("Status service (services/status)", function () {
         config: { status: { pollMs: 100, signingKeyFiles: { [String(CENTRAL_AGENCY)]: keyFile }, snapshotSignerKeyFiles: [memberFile] } },
         logLevel: "silent",
         demo: undefined,
+        now: w.clock.now,
       };
+      await w.clock.sync();
       const running = await startServices([statusServiceDefinition], env, () => listenConfigSchema.parse({}));
       try {
         const url = `${running.urls.status!}/status-lists/${CENTRAL_AGENCY}`;
@@ -173,7 +182,7 @@ describe("Status service (services/status)", function () {
         // the snapshot's digests come from a LedgerIndex the publisher syncs before each rebuild
         const gate = new OfflineLedgerView({
           chainId: w.chainId, statusRegistry: w.ledger.deployment.statusRegistry, trustedSigners: [memberKey.address], threshold: 1,
-          maxStalenessMs: 3_600_000, now: () => (Date.now() > 0 ? list.ledger.block_timestamp * 1000 + 1000 : 0),
+          maxStalenessMs: 3_600_000, now: w.clock.now,
         });
         expect((await gate.installFromUrl(`${running.urls.status!}/ledger-snapshot`)).signers).to.deep.equal([memberKey.address]);
         expect((await gate.credentialStatus(credentialId)).registered).to.equal(true);

@@ -7,17 +7,9 @@ import { checkPresentationRequest } from "../../../../sdk/relying-party/presenta
 import { ReasonCode } from "../../../../sdk/chain/codes.js";
 import { isCivilIdError } from "../../../../sdk/errors.js";
 import { BASE_URL, FORM, directPost, injectFetch, verifierWorld } from "./helpers.js";
+import { rejection } from "../../helpers/rejections.js";
 
 type World = Awaited<ReturnType<typeof verifierWorld>>;
-
-async function failure(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("verifier service: OpenID4VP 1.0 with listed verifier keys", function () {
   let w: World;
@@ -78,14 +70,14 @@ describe("verifier service: OpenID4VP 1.0 with listed verifier keys", function (
     // Unlisted: a key nobody listed signs a perfectly formed request.
     const rogue = await w.startVerifier(Wallet.createRandom());
     const rogueRequest = await start(rogue);
-    const unlisted = await failure(checkPresentationRequest({ authorizationRequest: rogueRequest.authorization_request, directory: w.directory, chainId: w.chainId, fetch: injectFetch(rogue.app) }));
+    const unlisted = await rejection(checkPresentationRequest({ authorizationRequest: rogueRequest.authorization_request, directory: w.directory, chainId: w.chainId, fetch: injectFetch(rogue.app) }));
     expect(isCivilIdError(unlisted, "VERIFIER_NOT_LISTED"), unlisted.message).to.equal(true);
 
     // Listed for the library only, asking for the gate.
     const { key: libraryKey } = await w.listVerifier("국립세종도서관", ["library-card"]);
     const library = await w.startVerifier(libraryKey, { uses: ["building-gate", "library-card"] });
     const asGate = await start(library, "building-gate");
-    const notAllowed = await failure(checkPresentationRequest({ authorizationRequest: asGate.authorization_request, directory: w.directory, chainId: w.chainId, fetch: injectFetch(library.app) }));
+    const notAllowed = await rejection(checkPresentationRequest({ authorizationRequest: asGate.authorization_request, directory: w.directory, chainId: w.chainId, fetch: injectFetch(library.app) }));
     expect(isCivilIdError(notAllowed, "VERIFIER_USE_NOT_ALLOWED"), notAllowed.message).to.equal(true);
     expect(notAllowed.message).to.contain("국립세종도서관");
     const asLibrary = await start(library, "library-card");
@@ -95,7 +87,7 @@ describe("verifier service: OpenID4VP 1.0 with listed verifier keys", function (
     // Retired by its relying party's admin: refused from the next block on.
     await w.registry.retireVerifierKey(2, libraryKey.address).then((tx) => tx.wait());
     const again = await start(library, "library-card");
-    const retired = await failure(checkPresentationRequest({ authorizationRequest: again.authorization_request, directory: w.directory, chainId: w.chainId, fetch: injectFetch(library.app) }));
+    const retired = await rejection(checkPresentationRequest({ authorizationRequest: again.authorization_request, directory: w.directory, chainId: w.chainId, fetch: injectFetch(library.app) }));
     expect(isCivilIdError(retired, "VERIFIER_NOT_LISTED"), retired.message).to.equal(true);
   });
 
