@@ -6,6 +6,8 @@ import { CivilIdError } from "../../../sdk/errors.js";
 import { parseAgencyCode } from "../../../sdk/chain/codes.js";
 import { LedgerIndex } from "../../../sdk/status/ledger-index.js";
 import { OnlineLedgerView, type LedgerView } from "../../../sdk/status/ledger-view.js";
+import { indexedGateLedger, onlineGateLedger, parseRpcUrls, type GateLedgerConfig } from "../../../sdk/status/gate-ledger.js";
+import { loadDeployment } from "../../../sdk/chain/deployment.js";
 import { SqliteChallengeStore, type ChallengeScope } from "../../../sdk/verifier/challenge-store.js";
 import { ChallengeRegistry, type ChallengeStore } from "../../../sdk/verifier/challenges.js";
 import { POLICIES, restrictToOrganisations, type UsePolicy } from "../../../sdk/verifier/policies.js";
@@ -14,6 +16,7 @@ import { DOCUMENT_SIGNATURE_FORMAT } from "../../../sdk/protocol/document-signat
 import { EXIT } from "../output.js";
 import { duration, oneOf } from "../parse.js";
 import { run, type CommandContext } from "../run.js";
+import { LOCALHOST, expectedChainId } from "../context.js";
 
 /** The uses a presentation can be verified for (document signatures have their own command). */
 const USES: Record<string, UsePolicy> = Object.fromEntries(
@@ -52,19 +55,55 @@ async function readStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** A verifier on the connected chain: online ledger reads, or a freshly synced local index with --index. */
 /**
  * The ledger view the verifier reads status and trust from: online (the chain, per verification) or a local index
- * synced from the chain's events (a gate). The one place that decides it, so another view (e.g. a quorum of nodes)
- * replaces it here.
+ * synced from the chain's events (a gate). The one place that decides it.
+ *
+ * On a real chain (--rpc-url, a named network, --network localhost) the reads go through a quorum of nodes
+ * (sdk/status/gate-ledger.ts): `--rpc-url a,b,c --quorum k` accepts an answer only when k nodes give it identically
+ * at the same block, refuses LEDGER_DISAGREEMENT when they differ, and skips a node that is down. One URL is a
+ * quorum of 1 of 1 (still checking the node's chain id and the deployment block's hash). The deployment file is
+ * read by chain id without asking any one node, so the command works while any n − k nodes are down (even the first).
+ * The embedded network has one in-process node and keeps the single-provider view.
  */
 export async function ledgerViewFor(ctx: CommandContext, index: boolean): Promise<{ view: LedgerView; description: string }> {
-  const ledger = await ctx.ledger();
-  const { provider } = await ctx.chain();
-  if (!index) return { view: new OnlineLedgerView(ledger, provider), description: "online" };
-  const local = new LedgerIndex({ provider, deployment: ledger.deployment, maxStalenessMs: 60_000 });
+  const urls = gateRpcUrls(ctx.global);
+  if (urls === undefined) {
+    if (ctx.global.quorum !== undefined) throw new CivilIdError("INVALID_INPUT", "--quorum needs --rpc-url with the nodes to ask (comma-separated).");
+    const ledger = await ctx.ledger();
+    const { provider } = await ctx.chain();
+    if (!index) return { view: new OnlineLedgerView(ledger, provider), description: "online" };
+    const local = new LedgerIndex({ provider, deployment: ledger.deployment, maxStalenessMs: 60_000 });
+    const block = await local.sync();
+    return { view: local, description: `index synced to block ${block}` };
+  }
+  const config: GateLedgerConfig = {
+    deployment: await loadDeployment(ctx.global.deployments, expectedChainId(ctx.global)),
+    rpcUrls: urls,
+    ...(ctx.global.quorum === undefined ? {} : { quorum: parseQuorum(ctx.global.quorum, urls.length) }),
+    onDissent: (event) => process.stderr.write(`warning: node ${event.node} disagreed with the quorum on ${event.what} at block ${event.block}; alert its operator.\n`),
+  };
+  const k = config.quorum ?? Math.floor(urls.length / 2) + 1;
+  const quorum = `quorum ${k} of ${urls.length} node${urls.length === 1 ? "" : "s"}`;
+  if (!index) return { view: onlineGateLedger(config), description: `online, ${quorum}` };
+  const local = indexedGateLedger(config, { maxStalenessMs: 60_000 });
   const block = await local.sync();
-  return { view: local, description: `index synced to block ${block}` };
+  return { view: local, description: `index synced to block ${block}, ${quorum}` };
+}
+
+/** The nodes a verifier command reads from: --rpc-url's list (or a named network's), localhost's node, or none (embedded). */
+function gateRpcUrls(global: CommandContext["global"]): string[] | undefined {
+  if (global.rpcUrl !== undefined) return parseRpcUrls(global.rpcUrl);
+  if (global.network === "localhost") return [LOCALHOST.url];
+  return undefined;
+}
+
+function parseQuorum(text: string, nodes: number): number {
+  const k = /^[0-9]{1,3}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(k) || k < 1 || k > nodes) {
+    throw new CivilIdError("INVALID_INPUT", `--quorum ${JSON.stringify(text)} must be an integer from 1 to the number of --rpc-url nodes (${nodes}).`);
+  }
+  return k;
 }
 
 async function verifierFor(ctx: CommandContext, challenges: ChallengeStore, index: boolean): Promise<{ verifier: PresentationVerifier; view: string; audited: () => VerificationAuditRecord | undefined }> {

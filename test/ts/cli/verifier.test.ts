@@ -127,10 +127,10 @@ describe("mcid verifier commands and status holder (spawned CLI)", function () {
       verify(["--policy", "library-card", "--audience", "library:sejong", "--challenge", library, "--presentation", await answer(library, "library:sejong", "library.jwt"), "--json"]),
       verify(["--policy", "mail-login", "--audience", "https://mail.korea.kr", "--challenge", mail, "--presentation", await answer(mail, "https://mail.korea.kr", "mail.jwt"), "--index", "--json"]),
     ]);
-    expect(ok(atLibrary)).to.deep.include({ ok: true, credentialId, claims: { name: "홍길동", organisation: "행정안전부" }, ledgerView: "online" });
+    expect(ok(atLibrary)).to.deep.include({ ok: true, credentialId, claims: { name: "홍길동", organisation: "행정안전부" }, ledgerView: "online, quorum 1 of 1 node" });
     const viaIndex = ok(atMail);
     expect(viaIndex).to.deep.include({ ok: true, credentialId, claims: { name: "홍길동", agencyCode: CENTRAL, organisation: "행정안전부", department: "디지털정부혁신실", employeeRef: "MOIS-20150042" } });
-    expect(String(viaIndex.ledgerView)).to.match(/^index synced to block \d+$/);
+    expect(String(viaIndex.ledgerView)).to.match(/^index synced to block \d+, quorum 1 of 1 node$/);
   });
 
   it("verify refuses with reasons (exit 1), bad input with exit 2, an unreachable node with exit 3; the challenge survives what never reached it", async () => {
