@@ -15,6 +15,7 @@ import { registerWatch } from "./commands/watch.js";
 import { registerIssuance } from "./commands/issuance.js";
 import { registerWallet } from "./commands/wallet.js";
 import { registerVerifier } from "./commands/verifier.js";
+import { registerAnchor } from "./commands/anchor.js";
 import { registerServe } from "./commands/serve.js";
 
 /** The package's version, for `mcid --version`. */
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
   registerIssuance(program);
   registerWallet(program);
   registerVerifier(program);
+  registerAnchor(program);
   registerServe(program);
   return program;
 }

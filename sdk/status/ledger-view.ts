@@ -35,6 +35,12 @@ export interface LedgerView {
   readonly chainId: number;
   readonly statusRegistry: string;
   credentialStatus(credentialId: bigint): Promise<StatusEntry>;
+  /**
+   * The status as it was at the end of block `blockNumber` (a document signature's anchoring block). Optional: a view
+   * that keeps only the current state (the local index, an offline snapshot) cannot answer it, and a verifier then
+   * refuses to date a signature by it rather than judge it by today's status.
+   */
+  credentialStatusAt?(credentialId: bigint, blockNumber: number): Promise<StatusEntry>;
   issuerTrust(issuer: string, credentialTypeHash: string, issuedAt: number): Promise<IssuerTrust>;
 }
 
@@ -120,6 +126,24 @@ export class OnlineLedgerView implements LedgerView {
       this.remember(credentialId, found);
     }
     return { registered, state, reason, credentialDigest: digest };
+  }
+
+  /**
+   * The status at the end of block `blockNumber`, agreed by the quorum at that block (a historical `eth_call`: the
+   * nodes must keep state that far back, e.g. Besu with `--data-storage-format=FOREST` or a Bonsai archive; a node that
+   * cannot answer is skipped like a down node). The binding digest is the registration's, looked up up to that block.
+   */
+  async credentialStatusAt(credentialId: bigint, blockNumber: number): Promise<StatusEntry> {
+    const head = await this.head();
+    if (!Number.isSafeInteger(blockNumber) || blockNumber < this.deployment.deploymentBlock || blockNumber > head) {
+      throw new CivilIdError("INVALID_INPUT", `Block ${blockNumber} is not between the deployment block ${this.deployment.deploymentBlock} and the agreed head ${head}.`);
+    }
+    const data = statusIface.encodeFunctionData("statusOf", [credentialId]);
+    const { value } = await this.quorum.agree(`the status of credential ${credentialId} at block ${blockNumber}`, blockNumber, (node) => node.call(this.statusRegistry, data, blockNumber), (v) => v);
+    const { registered, state, reason } = decodeStatus(value);
+    if (!registered) return { registered: false, state: CredentialState.Active, reason: 0, credentialDigest: undefined };
+    const found = await findRegistration(this.quorum, this.statusRegistry, credentialId, this.deployment.deploymentBlock, blockNumber, this.blocksPerQuery);
+    return { registered, state, reason, credentialDigest: found.digest };
   }
 
   async issuerTrust(issuer: string, credentialTypeHash: string, issuedAt: number): Promise<IssuerTrust> {

@@ -152,7 +152,7 @@ describe("mcid verify: quorum reads over several nodes (spawned CLI, three anvil
     expect(honest.json).to.deep.include({ ok: false, reasons: ["CREDENTIAL_LOCKED"] });
   });
 
-  it("keeps working with one node down, even the first (2 of 3); with two down it refuses LEDGER_UNAVAILABLE", async () => {
+  it("keeps working with one node down, even the first (2 of 3); with two down it stops CHAIN_UNREACHABLE (exit 3)", async () => {
     const r = await gate(active, "one-down", ["--rpc-url", [down.url, urls[1]!, urls[2]!].join(",")]);
     expect(r.code, r.stderr + r.stdout).to.equal(0);
     expect(r.json).to.deep.include({ ok: true });
@@ -163,8 +163,8 @@ describe("mcid verify: quorum reads over several nodes (spawned CLI, three anvil
     const stopped = await RpcProxy.start(urls[1]!);
     stopped.down();
     const two = await gate(active, "two-down", ["--rpc-url", [down.url, stopped.url, urls[2]!].join(",")]);
-    expect(two.code, two.stderr + two.stdout).to.equal(1);
-    expect(two.json).to.deep.include({ ok: false, reasons: ["LEDGER_UNAVAILABLE"] });
+    expect(two.code, two.stderr + two.stdout).to.equal(3);
+    expect(two.stdout + two.stderr).to.match(/CHAIN_UNREACHABLE.*Cannot reach the nodes: Not enough nodes for a quorum of 2/);
   });
 
   it("MCID_RPC_URL + MCID_QUORUM and a named network's rpcUrls + quorum in mcid.config.json do the same", async () => {

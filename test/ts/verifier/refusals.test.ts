@@ -44,7 +44,7 @@ import {
   type VerificationResult,
   type VerifierOptions,
 } from "../../../sdk/verifier/verifier.js";
-import { POLICIES, restrictToOrganisations, type UsePolicy } from "../../../sdk/verifier/policies.js";
+import { acceptingUnanchoredSignatures, POLICIES, restrictToOrganisations, type UsePolicy } from "../../../sdk/verifier/policies.js";
 import {
   deviceKeyJwk,
   issueCredentialJwt,
@@ -72,7 +72,7 @@ const ALL_CODES = [
   "ORGANISATION_SUSPENDED", "ORGANISATION_REMOVED", "ORGANISATION_NOT_ALLOWED", "CREDENTIAL_TYPE_NOT_ALLOWED_FOR_ISSUER",
   "CREDENTIAL_NOT_REGISTERED", "CREDENTIAL_BINDING_MISMATCH", "CREDENTIAL_LOCKED", "CREDENTIAL_REVOKED",
   "CREDENTIAL_SUPERSEDED", "BAD_DOCUMENT_SIGNATURE", "DOCUMENT_ALTERED", "LEDGER_UNAVAILABLE", "INDEX_STALE", "INTERNAL_ERROR",
-  "LEDGER_DISAGREEMENT",
+  "LEDGER_DISAGREEMENT", "SIGNATURE_UNANCHORED", "SIGNATURE_ANCHOR_INVALID",
 ] as const satisfies readonly RefusalCode[];
 type Untested = Exclude<RefusalCode, (typeof ALL_CODES)[number]>;
 const everyCodeListed: [Untested] extends [never] ? true : Untested = true;
@@ -774,8 +774,19 @@ describe("PresentationVerifier refusals", function () {
       const signerDid = didForAddress(w.chainId, signerKey.address);
       return (await signDocumentJwt({ signerDid, signer: es256kSigner(signerKey.privateKey), credential: credentialJwt, credentialStatusId: undefined, document, now: await chainNow() })).jwt;
     }
+    // These cases are about the signature itself: unanchored, judged as of now (the signing time from the chain is
+    // tested in test/ts/anchor/document-signing-time.test.ts).
     const check = (v: PresentationVerifier, signature: string, document = documentBytes, credentialJwt = base.jwt) =>
-      v.verifySignedDocument({ signature, document, credential: credentialJwt, policy: POLICIES.documentSignature });
+      v.verifySignedDocument({ signature, document, credential: credentialJwt, policy: acceptingUnanchoredSignatures(POLICIES.documentSignature) });
+
+    it("refuses an unanchored signature as SIGNATURE_UNANCHORED, and a malformed anchor as SIGNATURE_ANCHOR_INVALID", async () => {
+      const sig = await signed();
+      const strict = (anchor?: unknown) => verifier().verifySignedDocument({ signature: sig, document: documentBytes, credential: base.jwt, anchor, policy: POLICIES.documentSignature });
+      expectRefused(await strict(), ["SIGNATURE_UNANCHORED"]);
+      expectRefused(await strict({ contract: "0x12", proof: [] }), ["SIGNATURE_ANCHOR_INVALID"]);
+      expectRefused(await strict({ contract: w.ledger.deployment.statusRegistry, proof: ["0x1234"] }), ["SIGNATURE_ANCHOR_INVALID"]);
+      expectRefused(await strict("anchored, trust me"), ["SIGNATURE_ANCHOR_INVALID"]);
+    });
 
     it("accepts the genuine document and names the signing credential (not the device DID: the policy does not disclose it)", async () => {
       const r = await check(verifier(), await signed());
