@@ -25,6 +25,11 @@ export interface IssuerTrust {
   readonly inWindowAtIssuance: boolean;
   readonly orgStatus: OrgStatus;
   readonly typeAllowed: boolean;
+  /**
+   * keccak256 of the organisation's official name in the IssuerRegistry (ZeroHash: none set). Undefined when the view
+   * does not carry names (an offline snapshot): the verifier then cannot check the name (see PresentationVerifier).
+   */
+  readonly organisationNameHash?: string;
 }
 
 /**
@@ -158,14 +163,15 @@ export class OnlineLedgerView implements LedgerView {
         const keyData = await node.call(registry, keyCall, height);
         const key = decodeOrThrow(() => issuerIface.decodeFunctionResult("issuerKey", keyData)[0] as { agencyCode: bigint; validFrom: bigint; validUntil: bigint; compromised: boolean });
         const agencyCode = Number(key.agencyCode);
-        if (agencyCode === 0) return { keyData, orgData: "", typeData: "" };
-        const [orgData, typeData] = await Promise.all([
+        if (agencyCode === 0) return { keyData, orgData: "", typeData: "", nameData: "" };
+        const [orgData, typeData, nameData] = await Promise.all([
           node.call(registry, issuerIface.encodeFunctionData("organisation", [agencyCode]), height),
           node.call(registry, issuerIface.encodeFunctionData("isCredentialTypeAllowed", [agencyCode, credentialTypeHash]), height),
+          node.call(registry, issuerIface.encodeFunctionData("organisationNameHash", [agencyCode]), height),
         ]);
-        return { keyData, orgData, typeData };
+        return { keyData, orgData, typeData, nameData };
       },
-      (v) => `${v.keyData}|${v.orgData}|${v.typeData}`,
+      (v) => `${v.keyData}|${v.orgData}|${v.typeData}|${v.nameData}`,
     );
     const key = decodeOrThrow(() => issuerIface.decodeFunctionResult("issuerKey", agreed.keyData)[0] as { agencyCode: bigint; validFrom: bigint; validUntil: bigint; compromised: boolean });
     const agencyCode = Number(key.agencyCode);
@@ -174,7 +180,9 @@ export class OnlineLedgerView implements LedgerView {
     }
     const org = decodeOrThrow(() => issuerIface.decodeFunctionResult("organisation", agreed.orgData)[0] as { status: bigint });
     const typeAllowed = decodeOrThrow(() => issuerIface.decodeFunctionResult("isCredentialTypeAllowed", agreed.typeData)[0] as boolean);
+    const organisationNameHash = decodeOrThrow(() => issuerIface.decodeFunctionResult("organisationNameHash", agreed.nameData)[0] as string);
     return {
+      organisationNameHash,
       keyKnown: true,
       agencyCode,
       compromised: key.compromised,

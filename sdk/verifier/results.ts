@@ -31,6 +31,10 @@ export type RefusalCode =
   | "ORGANISATION_SUSPENDED"
   | "ORGANISATION_REMOVED"
   | "ORGANISATION_NOT_ALLOWED"
+  /** The credential's organisation name is not the IssuerRegistry's official name for its agency code. */
+  | "ORGANISATION_NAME_MISMATCH"
+  /** The organisation has no official name in the registry (refused only with requireRegisteredOrganisationNames). */
+  | "ORGANISATION_NAME_UNREGISTERED"
   | "CREDENTIAL_TYPE_NOT_ALLOWED_FOR_ISSUER"
   | "CREDENTIAL_NOT_REGISTERED"
   | "CREDENTIAL_BINDING_MISMATCH"

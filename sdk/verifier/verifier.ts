@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto";
-import { getAddress } from "ethers";
+import { ZeroHash, getAddress } from "ethers";
+import { organisationNameHash } from "../chain/organisation-name.js";
 import { CivilIdError, isCivilIdError } from "../errors.js";
 import { CredentialState, OrgStatus, ReasonCode, credentialTypeId, reasonName } from "../chain/codes.js";
 import type { CivilServantClaims, ParsedCredential } from "../credential/model.js";
@@ -61,6 +62,13 @@ export interface VerifierOptions {
    * Without it every document signature is unanchored, which only a policy with `acceptUnanchoredSignatures` takes.
    */
   readonly anchors?: DocumentAnchorReader;
+  /**
+   * Refuse a credential of an organisation that has no official name in the IssuerRegistry
+   * (ORGANISATION_NAME_UNREGISTERED). Default false while governance names the organisations accredited before names
+   * existed: a credential whose organisation name differs from a registered one is refused either way
+   * (ORGANISATION_NAME_MISMATCH). Set it once every accredited organisation is named (`mcid org show` shows the name).
+   */
+  readonly requireRegisteredOrganisationNames?: boolean;
   readonly now?: () => number;
 }
 
@@ -68,6 +76,8 @@ interface VerifiedCredential {
   readonly parsed: ParsedCredential;
   readonly deviceKey: KeyObject;
   readonly typeHash: string;
+  /** keccak256 of the credential's organisation name (NFC), compared with the registry's per tap. */
+  readonly organisationNameHash: string;
   readonly verifiedAt: number;
 }
 
@@ -210,6 +220,7 @@ export class PresentationVerifier {
 
     const { trust, status, source } = await this.readLedger(parsed, credential.typeHash);
     this.checkTrust(trust, parsed.claims.agencyCode, add);
+    this.checkOrganisationName(trust, credential, add);
     this.checkStatus(status, parsed.bindingDigest, add);
     if (reasons.length > 0) {
       return {
@@ -258,6 +269,7 @@ export class PresentationVerifier {
     if (anchored === undefined) ({ trust, status, source } = await this.readLedger(parsed, credential.typeHash));
     else ({ trust, status } = await this.readLedgerAt(parsed, credential.typeHash, anchored.blockNumber));
     this.checkTrust(trust, parsed.claims.agencyCode, add);
+    this.checkOrganisationName(trust, credential, add);
     this.checkStatus(status, parsed.bindingDigest, add);
     if (reasons.length > 0) {
       return {
@@ -341,6 +353,7 @@ export class PresentationVerifier {
       parsed,
       deviceKey: importPublicJwk(parsed.deviceKey),
       typeHash: this.typeHash(parsed.types[1]!),
+      organisationNameHash: organisationNameHash(parsed.claims.organisation),
       verifiedAt: t,
     };
     if (this.memo.size >= this.memoSize) {
@@ -418,6 +431,25 @@ export class PresentationVerifier {
     if (trust.orgStatus === OrgStatus.Suspended) add("ORGANISATION_SUSPENDED", "The issuing organisation is suspended.");
     else if (trust.orgStatus !== OrgStatus.Active) add("ORGANISATION_REMOVED", "The issuing organisation is not accredited.");
     if (!trust.typeAllowed) add("CREDENTIAL_TYPE_NOT_ALLOWED_FOR_ISSUER", "The organisation may not issue this credential type.");
+  }
+
+  /**
+   * The organisation name a verifier shows comes from the registry: a credential naming another organisation than
+   * the one governance registered for its agency code (org A's issuing server writing "행정안전부") is refused.
+   */
+  private checkOrganisationName(trust: IssuerTrust, credential: VerifiedCredential, add: Add): void {
+    if (!trust.keyKnown || trust.agencyCode !== credential.parsed.claims.agencyCode) return; // already refused
+    const registered = trust.organisationNameHash;
+    if (registered === undefined) return; // a view without names (offline snapshot): see THREAT-MODEL
+    if (registered === ZeroHash) {
+      if (this.options.requireRegisteredOrganisationNames === true) {
+        add("ORGANISATION_NAME_UNREGISTERED", `Organisation ${trust.agencyCode} has no official name in the issuer registry; its credentials cannot show one.`);
+      }
+      return;
+    }
+    if (registered.toLowerCase() !== credential.organisationNameHash) {
+      add("ORGANISATION_NAME_MISMATCH", `The credential names its organisation "${credential.parsed.claims.organisation}", which is not the issuer registry's name for agency ${trust.agencyCode}.`);
+    }
   }
 
   private checkStatus(status: StatusEntry, digest: string, add: Add): void {

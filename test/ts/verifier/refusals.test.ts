@@ -73,6 +73,7 @@ const ALL_CODES = [
   "CREDENTIAL_NOT_REGISTERED", "CREDENTIAL_BINDING_MISMATCH", "CREDENTIAL_LOCKED", "CREDENTIAL_REVOKED",
   "CREDENTIAL_SUPERSEDED", "BAD_DOCUMENT_SIGNATURE", "DOCUMENT_ALTERED", "LEDGER_UNAVAILABLE", "INDEX_STALE", "INTERNAL_ERROR",
   "LEDGER_DISAGREEMENT", "SIGNATURE_UNANCHORED", "SIGNATURE_ANCHOR_INVALID",
+  "ORGANISATION_NAME_MISMATCH", "ORGANISATION_NAME_UNREGISTERED",
 ] as const satisfies readonly RefusalCode[];
 type Untested = Exclude<RefusalCode, (typeof ALL_CODES)[number]>;
 const everyCodeListed: [Untested] extends [never] ? true : Untested = true;
@@ -765,6 +766,36 @@ describe("PresentationVerifier refusals", function () {
       expectRefused(await tapCrafted(v, [base.jwt], { aud: [] }), ["AUDIENCE_MISMATCH"]);
       expectRefused(await tapCrafted(v, [base.jwt], { aud: AUD.toUpperCase() }), ["AUDIENCE_MISMATCH"]);
       expectAccepted(await tapCrafted(v, [base.jwt], { aud: [AUD] }));
+    });
+  });
+
+  describe("organisation name from the issuer registry (issue #10 §3)", () => {
+    const nameOrg = async (code: number, name: string) => {
+      const reg = w.ledger.issuerRegistry;
+      await (await governed(w.ledger, w.actors.members, await reg.getAddress(), reg.interface.encodeFunctionData("setOrganisationName", [code, name]))).wait();
+    };
+
+    it("refuses ORGANISATION_NAME_MISMATCH when the issuer names another organisation than the registry's (online view and index)", async () => {
+      await nameOrg(CENTRAL_AGENCY, "행정안전부");
+      // The organisation's own issuing server writes another ministry's name into its credential.
+      const liar = Wallet.createRandom();
+      const impostor = await w.issueTo(liar, "person-10", { ...claimsFor("김철수"), organisation: "국가정보원" });
+      expectRefused(await tap(verifier(), impostor.jwt, liar), ["ORGANISATION_NAME_MISMATCH"]);
+      const nfd = Wallet.createRandom();
+      const decomposed = await w.issueTo(nfd, "person-11", { ...claimsFor("이영희"), organisation: "행정안전부".normalize("NFD") });
+      const index = new LedgerIndex({ provider: w.provider, deployment: w.ledger.deployment, catchUp: "events" });
+      await index.sync();
+      expectRefused(await tap(verifier({ ledger: index }), impostor.jwt, liar), ["ORGANISATION_NAME_MISMATCH"]);
+      // The registry's name (in another Unicode composition, NFD) is the organisation's own: accepted.
+      expectAccepted(await tap(verifier(), base.jwt));
+      expectAccepted(await tap(verifier({ ledger: index }), decomposed.jwt, nfd));
+    });
+
+    it("refuses ORGANISATION_NAME_UNREGISTERED for an organisation without a registered name, when the verifier requires names", async () => {
+      expectAccepted(await tap(verifier(), base.jwt));
+      expectRefused(await tap(verifier({ requireRegisteredOrganisationNames: true }), base.jwt), ["ORGANISATION_NAME_UNREGISTERED"]);
+      await nameOrg(CENTRAL_AGENCY, "행정안전부");
+      expectAccepted(await tap(verifier({ requireRegisteredOrganisationNames: true }), base.jwt));
     });
   });
 
