@@ -111,6 +111,12 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
     return { detail: "accredited", gasUsed: gas };
   });
 
+  await n.step("Register the organisations' official names (verifiers and HR imports check credentials and rows against them)", async () => {
+    let gas = 0n;
+    for (const org of [MOIS, SEOUL]) gas += (await decide(await actions.setOrganisationName(org.code, org.name))).gas;
+    return { detail: `${MOIS.code} = ${MOIS.name}, ${SEOUL.code} = ${SEOUL.name}`, gasUsed: gas };
+  });
+
   const moisIssuerKey = Wallet.createRandom();
   const seoulIssuerKey = Wallet.createRandom();
   await n.step("Each organisation's admin registers its issuer DID key and its status operators (registrar, help desk)", async () => {
