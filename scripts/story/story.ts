@@ -283,8 +283,9 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
     let refusal: VerificationResult | undefined;
     let refusedAtBlock = -1;
     while (performance.now() - sentAt < 120_000) {
-      refusedAtBlock = await index.sync();
+      // present() syncs the gate's index before the tap: the block it refused at is the index's after that sync.
       const tap = await present(hongPhone, gate, "gate:정부세종청사-동문", POLICIES.buildingGate);
+      refusedAtBlock = index.blockNumber;
       if (!tap.ok) {
         refusal = tap;
         break;
@@ -295,7 +296,7 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
     const out = await locking;
     expect(out.statuses[0]?.stateName === "locked", "the credential is locked on chain");
     expect(refusal?.reasons.includes("CREDENTIAL_LOCKED"), `the gate refuses with CREDENTIAL_LOCKED (${refusal?.reasons.join(", ") ?? "no refusal within 120 s"})`);
-    expect(refusedAtBlock >= out.blockNumber, "the gate refuses only once its index holds the lock's block");
+    expect(refusedAtBlock >= out.blockNumber, `the gate refuses only once its index holds the lock's block (refused at ${refusedAtBlock}, lock in ${out.blockNumber})`);
     const latency = { blocks: refusedAtBlock - sentAtBlock, seconds: refusedAfterMs / 1000 };
     n.figure("lock_to_gate_refusal_blocks", latency.blocks);
     n.figure("lock_to_gate_refusal_s", Number(latency.seconds.toFixed(3)));
