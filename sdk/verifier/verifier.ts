@@ -66,7 +66,7 @@ export interface VerifierOptions {
    * Refuse a credential of an organisation that has no official name in the IssuerRegistry
    * (ORGANISATION_NAME_UNREGISTERED). Default false while governance names the organisations accredited before names
    * existed: a credential whose organisation name differs from a registered one is refused either way
-   * (ORGANISATION_NAME_MISMATCH). Set it once every accredited organisation is named (`mcid org show` shows the name).
+   * (ORGANISATION_NAME_MISMATCH). Set it once every accredited organisation is named (each naming is an `OrganisationNameSet` event, e.g. in `mcid watch`).
    */
   readonly requireRegisteredOrganisationNames?: boolean;
   readonly now?: () => number;
