@@ -32,10 +32,13 @@ export async function seedDemoConsortium(provider: Provider, signers: readonly S
   for (const org of DEMO_ORGANISATIONS) {
     const [admin, registrar, statusOfficer, helpDesk] = signers.slice(next, next + 4) as [Signer, Signer, Signer, Signer];
     next += 4;
-    const proposal = await as(ministries[0]!).propose(await actions.accredit(org.code, org.kind, await admin.getAddress(), [CIVIL_SERVANT_ID_TYPE]), 86_400);
-    await as(ministries[1]!).approve(proposal.proposalId);
-    await as(ministries[2]!).approve(proposal.proposalId);
-    await as(ministries[0]!).execute(proposal.proposalId);
+    // Accredited, then named: the official name is what verifiers and the HR import check credentials and rows against.
+    for (const action of [await actions.accredit(org.code, org.kind, await admin.getAddress(), [CIVIL_SERVANT_ID_TYPE]), await actions.setOrganisationName(org.code, org.name)]) {
+      const proposal = await as(ministries[0]!).propose(action, 86_400);
+      await as(ministries[1]!).approve(proposal.proposalId);
+      await as(ministries[2]!).approve(proposal.proposalId);
+      await as(ministries[0]!).execute(proposal.proposalId);
+    }
     const issuerKey = Wallet.createRandom();
     await (await ledger.issuerRegistry.connect(admin).addIssuerKey(org.code, issuerKey.address, 0, until)).wait();
     await (await ledger.statusRegistry.connect(admin).setOperator(await registrar.getAddress(), org.code, OperatorRole.Registrar)).wait();

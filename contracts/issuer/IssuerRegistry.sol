@@ -20,6 +20,9 @@ import {
     StatusRegistryMismatch
 } from "../common/CivilIdErrors.sol";
 
+/// @notice An organisation name must be 1..MAX_ORGANISATION_NAME_BYTES bytes of UTF-8.
+error InvalidOrganisationName(uint32 agencyCode, uint256 length);
+
 /// @title Issuer accreditation of the consortium
 /// @notice Which organisations may issue mobile civil-servant IDs, of which credential types, and with which
 ///         issuer keys (the addresses behind their `did:ethr` issuer DIDs). Accreditation, suspension,
@@ -27,6 +30,9 @@ import {
 ///         the M-of-N `ConsortiumGovernor`) makes them. Each organisation's own admin manages its issuer keys
 ///         within that grant. No personal data is stored.
 contract IssuerRegistry is AccessControl {
+    /// @notice Longest organisation name accepted (bytes of UTF-8; a Korean name of 40 syllables is 120 bytes).
+    uint256 public constant MAX_ORGANISATION_NAME_BYTES = 256;
+
     /// @notice Role of the consortium governor (M-of-N member ministries).
     bytes32 public constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
 
@@ -53,6 +59,9 @@ contract IssuerRegistry is AccessControl {
     mapping(uint32 agencyCode => mapping(bytes32 credentialType => bool)) private _typeAllowed;
     mapping(address issuer => IssuerKey) private _issuerKeys;
     uint32[] private _agencyCodes;
+    /// @dev keccak256 of each organisation's official name (UTF-8, NFC), in its own slot: the packed Organisation
+    ///      word and the status registry's hot paths (`isOrganisationActive`, the status mirror) are unchanged.
+    mapping(uint32 agencyCode => bytes32 nameHash) private _organisationNames;
     /// @dev The deployer, allowed exactly one `bindStatusRegistry` call; zero once bound.
     address private _binder;
     /// @notice The credential status registry that mirrors organisation statuses (zero until bound).
@@ -62,6 +71,9 @@ contract IssuerRegistry is AccessControl {
     event OrganisationAccredited(uint32 indexed agencyCode, OrgKind kind, address admin);
     /// @notice An organisation's accreditation status changed.
     event OrganisationStatusChanged(uint32 indexed agencyCode, OrgStatus previousStatus, OrgStatus newStatus);
+    /// @notice Governance set an organisation's official name (the name verifiers show; public, not personal data).
+    ///         The full name is in the event for indexers and auditors; storage keeps its keccak256.
+    event OrganisationNameSet(uint32 indexed agencyCode, bytes32 indexed nameHash, string name);
     /// @notice An organisation's admin account changed.
     event OrganisationAdminChanged(uint32 indexed agencyCode, address previousAdmin, address newAdmin);
     /// @notice A credential type was allowed or disallowed for an organisation.
@@ -194,6 +206,20 @@ contract IssuerRegistry is AccessControl {
         emit CredentialTypeSet(agencyCode, credentialType, allowed);
     }
 
+    /// @notice Sets (or renames) an organisation's official name: verifiers refuse a credential whose organisation name
+    ///         differs from it, and the issuing servers' HR import refuses a row that names another. Every change is
+    ///         an `OrganisationNameSet` event carrying the name.
+    /// @param agencyCode The organisation (accredited, in any status).
+    /// @param name The official name, UTF-8 in Unicode NFC (e.g. "행정안전부"); the SDK normalises and checks it.
+    function setOrganisationName(uint32 agencyCode, string calldata name) external onlyRole(GOVERNANCE_ROLE) {
+        _requireKnown(agencyCode);
+        uint256 length = bytes(name).length;
+        if (length == 0 || length > MAX_ORGANISATION_NAME_BYTES) revert InvalidOrganisationName(agencyCode, length);
+        bytes32 nameHash = keccak256(bytes(name));
+        _organisationNames[agencyCode] = nameHash;
+        emit OrganisationNameSet(agencyCode, nameHash, name);
+    }
+
     /// @notice Replaces an organisation's admin (e.g. the old admin key was lost).
     /// @param agencyCode The organisation.
     /// @param newAdmin The new admin account.
@@ -268,6 +294,13 @@ contract IssuerRegistry is AccessControl {
     /// @return True if active.
     function isOrganisationActive(uint32 agencyCode) external view returns (bool) {
         return _organisations[agencyCode].status == OrgStatus.Active;
+    }
+
+    /// @notice keccak256 of an organisation's official name (zero if governance never set one).
+    /// @param agencyCode The organisation.
+    /// @return The name's hash.
+    function organisationNameHash(uint32 agencyCode) external view returns (bytes32) {
+        return _organisationNames[agencyCode];
     }
 
     /// @notice The admin of an organisation (zero if unknown).

@@ -6,6 +6,10 @@
  *   { "defaultNetwork": "sejong",
  *     "networks": { "sejong": { "rpcUrl": "https://besu.mois.go.kr:8545", "chainId": 2026, "deployments": "deployments", "gasPrice": "0" } } }
  *
+ * A verifier (gate) names several independent nodes instead, and how many must agree (docs/CONSORTIUM.md):
+ *
+ *     "gate": { "rpcUrls": ["https://rpc.mois.go.kr", "https://rpc.moef.go.kr", "https://rpc.mpm.go.kr"], "quorum": 2, "chainId": 2026 }
+ *
  * Precedence, per option: the command line, then its environment variable, then the named network, then the
  * built-in default.
  */
@@ -18,7 +22,12 @@ import type { GlobalOptions } from "./context.js";
 export const CONFIG_FILE = "mcid.config.json";
 
 export interface NetworkConfig {
-  readonly rpcUrl: string;
+  /** One node (or give `rpcUrls`). */
+  readonly rpcUrl?: string;
+  /** Several independent nodes: verifier commands read from `quorum` of them, transactions go to the first. */
+  readonly rpcUrls?: readonly string[];
+  /** k of `rpcUrls` (default a majority). */
+  readonly quorum?: number;
   readonly chainId: number;
   readonly deployments?: string;
   readonly dataDir?: string;
@@ -33,7 +42,7 @@ export interface CliConfig {
 }
 
 const BUILT_IN = new Set(["embedded", "localhost"]);
-const NETWORK_KEYS = new Set(["rpcUrl", "chainId", "deployments", "dataDir", "gasPrice", "txTimeout"]);
+const NETWORK_KEYS = new Set(["rpcUrl", "rpcUrls", "quorum", "chainId", "deployments", "dataDir", "gasPrice", "txTimeout"]);
 
 /** Reads and validates the config file; a missing default file is no config, a missing named one an error. */
 export function readConfig(explicit: string | undefined): CliConfig | undefined {
@@ -65,7 +74,17 @@ export function readConfig(explicit: string | undefined): CliConfig | undefined 
     const v = value as Record<string, unknown>;
     const unknown = Object.keys(v).filter((k) => !NETWORK_KEYS.has(k));
     if (unknown.length > 0) fail(`networks.${name}: unknown key(s) ${unknown.join(", ")}`);
-    if (typeof v.rpcUrl !== "string" || !/^https?:\/\/\S+$/.test(v.rpcUrl)) fail(`networks.${name}.rpcUrl must be an http(s) URL`);
+    const isUrl = (u: unknown) => typeof u === "string" && /^https?:\/\/[^\s,]+$/.test(u);
+    if ((v.rpcUrl === undefined) === (v.rpcUrls === undefined)) fail(`networks.${name} needs exactly one of rpcUrl (one node) and rpcUrls (several nodes)`);
+    if (v.rpcUrl !== undefined && !isUrl(v.rpcUrl)) fail(`networks.${name}.rpcUrl must be an http(s) URL`);
+    if (v.rpcUrls !== undefined) {
+      if (!Array.isArray(v.rpcUrls) || v.rpcUrls.length === 0 || !v.rpcUrls.every(isUrl)) fail(`networks.${name}.rpcUrls must be a non-empty array of http(s) URLs`);
+      if (new Set(v.rpcUrls as string[]).size !== (v.rpcUrls as string[]).length) fail(`networks.${name}.rpcUrls must be distinct (one per independent node)`);
+    }
+    if (v.quorum !== undefined) {
+      const n = Array.isArray(v.rpcUrls) ? v.rpcUrls.length : 1;
+      if (!Number.isSafeInteger(v.quorum) || (v.quorum as number) < 1 || (v.quorum as number) > n) fail(`networks.${name}.quorum must be an integer from 1 to the number of nodes (${n})`);
+    }
     if (!Number.isSafeInteger(v.chainId) || (v.chainId as number) < 1) fail(`networks.${name}.chainId must be a positive integer`);
     for (const k of ["deployments", "dataDir", "gasPrice", "txTimeout"] as const) {
       if (v[k] !== undefined && typeof v[k] !== "string") fail(`networks.${name}.${k} must be a string`);
@@ -101,7 +120,8 @@ export function resolveGlobalOptions(command: Command): GlobalOptions {
   return {
     ...resolved,
     namedNetwork: name,
-    rpcUrl: given("rpcUrl") ? options.rpcUrl : network.rpcUrl,
+    rpcUrl: given("rpcUrl") ? options.rpcUrl : network.rpcUrls?.join(",") ?? network.rpcUrl,
+    quorum: given("quorum") || network.quorum === undefined ? options.quorum : String(network.quorum),
     chainId: given("chainId") ? options.chainId : String(network.chainId),
     deployments: given("deployments") || network.deployments === undefined ? options.deployments : path.resolve(path.dirname(config!.file), network.deployments),
     dataDir: given("dataDir") || network.dataDir === undefined ? options.dataDir : path.resolve(path.dirname(config!.file), network.dataDir),

@@ -4,12 +4,16 @@ import { JsonRpcProvider, Wallet, getAddress, isAddress, type Provider, type Sig
 import { CivilIdError } from "../../sdk/errors.js";
 import { deploymentPath, loadDeployment, type Deployment } from "../../sdk/chain/deployment.js";
 import { connectLedger, type LedgerContracts } from "../../sdk/chain/contracts.js";
+import { parseRpcUrls } from "../../sdk/status/gate-ledger.js";
 import { readSecret } from "./secrets.js";
 import { TrackedSigner, pollingIntervalFor, setPollingInterval, type TransactionTracker } from "./transactions.js";
 
 export interface GlobalOptions {
   network: string;
+  /** One JSON-RPC URL, or several comma-separated (one per independent node; see firstRpcUrl, verifier.ts). */
   rpcUrl?: string;
+  /** k of the --rpc-url nodes that must agree on a verifier's reads (sdk/status/gate-ledger.ts). */
+  quorum?: string;
   chainId?: string;
   deployments: string;
   dataDir: string;
@@ -30,7 +34,7 @@ export interface ChainContext {
   readonly devSigners: readonly Signer[];
 }
 
-const LOCALHOST = { url: "http://127.0.0.1:8545", chainId: 31337 };
+export const LOCALHOST = { url: "http://127.0.0.1:8545", chainId: 31337 };
 
 /**
  * Connects to the chosen network: `embedded` (an in-process Hardhat network that lives for this one command),
@@ -39,7 +43,9 @@ const LOCALHOST = { url: "http://127.0.0.1:8545", chainId: 31337 };
  */
 export async function connectChain(options: GlobalOptions): Promise<ChainContext> {
   if (options.rpcUrl !== undefined || options.network === "localhost") {
-    const url = options.rpcUrl ?? LOCALHOST.url;
+    // Transactions and operator reads go to one node: the first of a comma-separated list (verifier commands read
+    // from all of them through a quorum, commands/verifier.ts).
+    const url = options.rpcUrl === undefined ? LOCALHOST.url : parseRpcUrls(options.rpcUrl)[0]!;
     if (!/^https?:\/\/[^\s]+$/.test(url)) throw new CivilIdError("INVALID_INPUT", `--rpc-url ${JSON.stringify(url)} is not an http(s) URL.`);
     const expected = options.chainId !== undefined ? parseChainId(options.chainId) : options.rpcUrl === undefined ? LOCALHOST.chainId : undefined;
     if (expected === undefined) throw new CivilIdError("INVALID_INPUT", "--rpc-url needs --chain-id (the chain the deployment file is for).");

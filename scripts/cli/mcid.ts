@@ -15,6 +15,7 @@ import { registerWatch } from "./commands/watch.js";
 import { registerIssuance } from "./commands/issuance.js";
 import { registerWallet } from "./commands/wallet.js";
 import { registerVerifier } from "./commands/verifier.js";
+import { registerAnchor } from "./commands/anchor.js";
 import { registerServe } from "./commands/serve.js";
 
 /** The package's version, for `mcid --version`. */
@@ -36,7 +37,8 @@ export function buildProgram(): Command {
     .description("Mobile civil-servant ID: consortium ledger, issuance, wallet and verification")
     .version(version(), "-V, --version", "print the version of mcid")
     .addOption(globalOption("--network <name>", "embedded (in-process, lives for one command) | localhost (npm run node) | a network of mcid.config.json", "MCID_NETWORK", "embedded"))
-    .addOption(globalOption("--rpc-url <url>", "any JSON-RPC endpoint (with --chain-id), e.g. a ministry's Besu node", "MCID_RPC_URL"))
+    .addOption(globalOption("--rpc-url <urls>", "any JSON-RPC endpoint (with --chain-id), e.g. a ministry's Besu node; comma-separated for several independent nodes (verifier commands read from --quorum of them, transactions go to the first)", "MCID_RPC_URL"))
+    .addOption(globalOption("--quorum <k>", "how many of the --rpc-url nodes must agree on every ledger read of a verifier command (default: a majority)", "MCID_QUORUM"))
     .addOption(globalOption("--chain-id <id>", "chain id expected at --rpc-url", "MCID_CHAIN_ID"))
     .addOption(globalOption("--config <file>", `named networks (default ./${CONFIG_FILE} if it exists)`, "MCID_CONFIG"))
     .addOption(globalOption("--deployments <dir>", "where deployment files are", "MCID_DEPLOYMENTS", "deployments"))
@@ -57,6 +59,7 @@ export function buildProgram(): Command {
   registerIssuance(program);
   registerWallet(program);
   registerVerifier(program);
+  registerAnchor(program);
   registerServe(program);
   return program;
 }

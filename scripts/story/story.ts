@@ -22,6 +22,8 @@ import { StatusClient } from "../../sdk/status/client.js";
 import { OnlineLedgerView } from "../../sdk/status/ledger-view.js";
 import { LedgerIndex } from "../../sdk/status/ledger-index.js";
 import { ChallengeRegistry } from "../../sdk/verifier/challenges.js";
+import { anchorSignatures } from "../../sdk/anchor/client.js";
+import { QuorumAnchorReader } from "../../sdk/anchor/reader.js";
 import { PresentationVerifier, type VerificationResult } from "../../sdk/verifier/verifier.js";
 import { POLICIES, restrictToOrganisations, type UsePolicy } from "../../sdk/verifier/policies.js";
 import { isCivilIdError } from "../../sdk/errors.js";
@@ -109,6 +111,12 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
     return { detail: "accredited", gasUsed: gas };
   });
 
+  await n.step("Register the organisations' official names (verifiers and HR imports check credentials and rows against them)", async () => {
+    let gas = 0n;
+    for (const org of [MOIS, SEOUL]) gas += (await decide(await actions.setOrganisationName(org.code, org.name))).gas;
+    return { detail: `${MOIS.code} = ${MOIS.name}, ${SEOUL.code} = ${SEOUL.name}`, gasUsed: gas };
+  });
+
   const moisIssuerKey = Wallet.createRandom();
   const seoulIssuerKey = Wallet.createRandom();
   await n.step("Each organisation's admin registers its issuer DID key and its status operators (registrar, help desk)", async () => {
@@ -145,7 +153,8 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
   const online = new OnlineLedgerView(ledger, env.provider);
   const index = new LedgerIndex({ provider: env.provider, deployment: ledger.deployment, maxStalenessMs: 60_000 });
   const gate = new PresentationVerifier({ ledger: index, fallback: undefined, challenges: new ChallengeRegistry() });
-  const mail = new PresentationVerifier({ ledger: online, fallback: index, challenges: new ChallengeRegistry() });
+  // The mail system also checks document e-signatures: dated by their DocumentAnchor block, read through its quorum.
+  const mail = new PresentationVerifier({ ledger: online, fallback: index, challenges: new ChallengeRegistry(), anchors: new QuorumAnchorReader(online.quorum) });
   const lastSms = (requestId: string, purpose: SmsMessage["purpose"]) => {
     const m = sms.filter((s) => s.requestId === requestId && s.purpose === purpose).at(-1);
     expect(m, `an SMS (${purpose}) for ${requestId}`);
@@ -246,16 +255,18 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
     return { detail: `${accepted(ok, "business login")}\n${kim.name}: refused ${other.reasons.join(", ")}` };
   });
   await n.step("Sejong complex library card (discloses name and organisation only)", async () => ({ detail: accepted(await present(kimPhone, gate, "library:세종청사", POLICIES.libraryCard), "library card") }));
-  await n.step("E-signature of a document; a forged copy is detected", async () => {
+  await n.step("E-signature of a document, anchored on chain (its signing time); a forged copy is detected", async () => {
     const document = new TextEncoder().encode("출장 신청서: 2026-12-01 세종→서울, 신청자 홍길동");
     const forged = new TextEncoder().encode("출장 신청서: 2026-12-01 세종→부산, 신청자 홍길동");
-    const signature = await hongPhone.signDocument({ pin: PIN, document, purpose: "출장 신청서 결재" });
+    const signed = await hongPhone.signDocument({ pin: PIN, document, purpose: "출장 신청서 결재" });
+    // The document system anchors it (a batch of one here): the block's time is the signing time, not the phone's clock.
+    const { signatures: [signature], batch } = await anchorSignatures(ledger.documentAnchor!, [signed]);
     const credential = (await hongPhone.credential())!;
-    const genuine = await mail.verifySignedDocument({ signature: signature.jwt, document, credential, policy: POLICIES.documentSignature });
-    const fake = await mail.verifySignedDocument({ signature: signature.jwt, document: forged, credential, policy: POLICIES.documentSignature });
+    const genuine = await mail.verifySignedDocument({ signature: signature!.jwt, document, credential, anchor: signature!.anchor, policy: POLICIES.documentSignature });
+    const fake = await mail.verifySignedDocument({ signature: signature!.jwt, document: forged, credential, anchor: signature!.anchor, policy: POLICIES.documentSignature });
     expect(genuine.ok, `the genuine document verifies (${genuine.reasons.join(", ")})`);
     expect(fake.reasons.includes("DOCUMENT_ALTERED"), "the forged document is refused as DOCUMENT_ALTERED");
-    return { detail: `genuine: signed by ${JSON.stringify(genuine.claims)} at ${genuine.signedAt}\nforged: refused ${fake.reasons.join(", ")}` };
+    return { detail: `genuine: signed by ${JSON.stringify(genuine.claims)} at ${genuine.signedAt} (block ${batch.blockNumber})\nforged: refused ${fake.reasons.join(", ")}`, gasUsed: batch.gasUsed };
   });
 
   // ───────────────────────────────────────────── lost phone
@@ -272,8 +283,9 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
     let refusal: VerificationResult | undefined;
     let refusedAtBlock = -1;
     while (performance.now() - sentAt < 120_000) {
-      refusedAtBlock = await index.sync();
+      // present() syncs the gate's index before the tap: the block it refused at is the index's after that sync.
       const tap = await present(hongPhone, gate, "gate:정부세종청사-동문", POLICIES.buildingGate);
+      refusedAtBlock = index.blockNumber;
       if (!tap.ok) {
         refusal = tap;
         break;
@@ -284,7 +296,7 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
     const out = await locking;
     expect(out.statuses[0]?.stateName === "locked", "the credential is locked on chain");
     expect(refusal?.reasons.includes("CREDENTIAL_LOCKED"), `the gate refuses with CREDENTIAL_LOCKED (${refusal?.reasons.join(", ") ?? "no refusal within 120 s"})`);
-    expect(refusedAtBlock >= out.blockNumber, "the gate refuses only once its index holds the lock's block");
+    expect(refusedAtBlock >= out.blockNumber, `the gate refuses only once its index holds the lock's block (refused at ${refusedAtBlock}, lock in ${out.blockNumber})`);
     const latency = { blocks: refusedAtBlock - sentAtBlock, seconds: refusedAfterMs / 1000 };
     n.figure("lock_to_gate_refusal_blocks", latency.blocks);
     n.figure("lock_to_gate_refusal_s", Number(latency.seconds.toFixed(3)));

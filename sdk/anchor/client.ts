@@ -7,7 +7,8 @@
  * signature as unanchored and let the policy decide); otherwise the signature existed no later than the returned
  * block's timestamp, which is the signing time to check against the credential's validity and status.
  */
-import type { ContractTransactionResponse } from "ethers";
+import { getAddress, type ContractTransactionResponse } from "ethers";
+import { signatureAnchorDigest, type DocumentSignature } from "../protocol/document-signature.js";
 import { CivilIdError } from "../errors.js";
 import type { DocumentAnchor } from "../chain/contracts.js";
 import { toCivilIdError } from "../chain/errors.js";
@@ -62,6 +63,21 @@ export async function anchoredAt(contract: DocumentAnchor, digest: string, proof
     throw new CivilIdError("CHAIN_UNREACHABLE", `The node's block ${record.blockNumber} does not match the anchor record; try another node.`);
   }
   return { blockNumber: block.number, blockHash: block.hash, timestamp: block.timestamp, root };
+}
+
+/**
+ * Anchors document signatures (one, or a batch in one transaction) and returns each with its `anchor` (the contract
+ * and the proof to keep beside the signature). The anchoring block's time becomes their signing time.
+ */
+export async function anchorSignatures(contract: DocumentAnchor, signatures: readonly DocumentSignature[]): Promise<{ batch: AnchoredBatch; signatures: DocumentSignature[] }> {
+  const digests = signatures.map((s) => signatureAnchorDigest(s.jwt).toLowerCase());
+  if (new Set(digests).size !== digests.length) throw new CivilIdError("INVALID_INPUT", "The same signature is given twice: anchor each signature once.");
+  const address = getAddress(await contract.getAddress());
+  const batch = await anchor(contract, digests);
+  return {
+    batch,
+    signatures: signatures.map((s, i) => ({ ...s, anchor: { contract: address, proof: [...batch.proofs.get(digests[i]!)!] } })),
+  };
 }
 
 async function send(contract: DocumentAnchor, call: () => Promise<ContractTransactionResponse>) {

@@ -4,6 +4,7 @@ import type { ConsortiumGovernor, IssuerRegistry } from "../chain/contracts.js";
 import { toCivilIdError } from "../chain/errors.js";
 import { OrgKind, credentialTypeId, parseAgencyCode } from "../chain/codes.js";
 import { checkThreshold } from "./bounds.js";
+import { normaliseOrganisationName } from "../chain/organisation-name.js";
 
 /** `CredentialStatusRegistry.MAX_RETIREMENT_RANGE`: most sequences one retirement proposal covers. */
 export const MAX_RETIREMENT_RANGE = 8192;
@@ -29,6 +30,12 @@ export class GovernanceActions {
     }
     return this.onIssuers("accredit", [code, kind, admin, credentialTypes.map(credentialTypeId)],
       `Accredit ${code} (${kind === OrgKind.CentralAgency ? "central agency" : "local government"}) for ${credentialTypes.join(", ")}`);
+  }
+  /** Sets an organisation's official name (what verifiers check credentials and the HR import checks rows against). */
+  async setOrganisationName(agencyCode: number, name: string): Promise<GovernanceAction> {
+    const code = parseAgencyCode(agencyCode);
+    const official = normaliseOrganisationName(name);
+    return this.onIssuers("setOrganisationName", [code, official], `Set the name of ${code} to ${official}`);
   }
   async suspend(agencyCode: number) { return this.onIssuers("suspend", [parseAgencyCode(agencyCode)], `Suspend ${agencyCode}`); }
   async reinstate(agencyCode: number) { return this.onIssuers("reinstate", [parseAgencyCode(agencyCode)], `Reinstate ${agencyCode}`); }

@@ -5,7 +5,9 @@
  * Both carry the same fields. Validation is strict and total: every problem of every row is reported (row,
  * field, reason) and a file with any problem is refused as a whole (nothing is imported).
  */
+import { ZeroHash } from "ethers";
 import { CivilIdError } from "../errors.js";
+import { organisationNameMatches } from "../chain/organisation-name.js";
 import { parseCsv } from "./csv.js";
 
 export type HrSource = "e-saram" | "insarang";
@@ -156,6 +158,20 @@ function decode(input: string | Uint8Array): string {
 
 function tooLarge(): string {
   return `the export is larger than ${MAX_EXPORT_BYTES / 1024 / 1024} MiB; split it (at most ${MAX_EXPORT_ROWS} requests per import)`;
+}
+
+/**
+ * Refuses the whole export (INVALID_INPUT; every row named, field `organisationName`) when a row names its
+ * organisation otherwise than the IssuerRegistry's official name for the agency (`registeredHash`, from
+ * `organisationNameHash(agencyCode)`; ZeroHash when governance set no name, then there is nothing to compare with).
+ * The comparison is of the NFC text (sdk/chain/organisation-name.ts), the same rule as the verifier's.
+ */
+export function checkOrganisationNames(requests: readonly HrRequest[], registeredHash: string): void {
+  if (registeredHash === ZeroHash) return;
+  const errors: HrRowError[] = requests
+    .filter((r) => !organisationNameMatches(registeredHash, r.organisationName))
+    .map((r) => ({ row: r.row, field: "organisationName", reason: `"${r.organisationName}" is not the issuer registry's official name of organisation ${r.agencyCode}` }));
+  if (errors.length > 0) throw invalidExport(errors);
 }
 
 function fileError(reason: string): never {

@@ -17,9 +17,15 @@
  * issuer attested in the bound credential — never with keys the holder's DID document lists (a `veriKey` delegate
  * of the device key must not sign as the holder). The signature must be low-s (its high-s twin is refused), and
  * the signed purpose (결재 approval, 열람 확인 read receipt, …) is part of the result.
+ *
+ * The signing time is never the signer's `iat` (any holder can backdate it): it is the time of the block that anchored
+ * the signature on chain (DocumentAnchor, sdk/anchor/). The anchored value is {@link signatureAnchorDigest} of the JWT;
+ * the signature file carries the anchor contract and the Merkle proof from that digest to the anchored batch root
+ * ({@link DocumentSignatureAnchor}). Nothing in the anchor is trusted: the verifier recomputes the root and asks the
+ * chain when (and whether) it was anchored.
  */
 import type { KeyObject } from "node:crypto";
-import { sha256, toUtf8Bytes } from "ethers";
+import { getAddress, isAddress, sha256, toUtf8Bytes } from "ethers";
 import { CivilIdError } from "../errors.js";
 import { decodeJws, importPublicJwk, isCanonicalSignature, signJws, verifyJwsSignature, type JwsSigner } from "../credential/jws.js";
 import { credentialRefusalReason, parseCredentialJwt } from "../credential/parse.js";
@@ -38,6 +44,17 @@ export interface DocumentSignatureClaims {
   purpose?: string;
 }
 
+/** Where a signature was anchored: the DocumentAnchor contract and the proof from its digest to the batch root. */
+export interface DocumentSignatureAnchor {
+  /** The DocumentAnchor contract (checksummed); the verifier accepts only its deployment's. */
+  contract: string;
+  /** Sibling hashes from the leaf of `signatureAnchorDigest(jwt)` up to the anchored root ([] for a batch of one). */
+  proof: string[];
+}
+
+/** The most proof elements an anchor may carry (MAX_ANCHOR_BATCH = 2^17 leaves: depth ≤ 18). */
+export const MAX_ANCHOR_PROOF_LENGTH = 32;
+
 /** The detached signature handed out with a signed document. */
 export interface DocumentSignature {
   format: typeof DOCUMENT_SIGNATURE_FORMAT;
@@ -46,6 +63,28 @@ export interface DocumentSignature {
   jwt: string;
   /** The credential the signer held when signing (bound by digest in the JWT). */
   credential: string;
+  /** Where the signature is anchored on chain (its signing time); absent until anchored (`mcid anchor`, sdk/anchor). */
+  anchor?: DocumentSignatureAnchor;
+}
+
+/** The 32-byte value anchored for a signature: sha-256 of the signature JWT's text, 0x-prefixed. */
+export function signatureAnchorDigest(jwt: string): string {
+  return sha256(toUtf8Bytes(jwt));
+}
+
+/** Validates an untrusted `anchor` field of a signature file: undefined if absent, throws INVALID_INPUT if malformed. */
+export function parseSignatureAnchor(value: unknown): DocumentSignatureAnchor | undefined {
+  if (value === undefined) return undefined;
+  const fail = (why: string): never => {
+    throw new CivilIdError("INVALID_INPUT", `The signature's anchor is malformed: ${why}.`);
+  };
+  if (!isObject(value)) return fail("not an object with contract and proof");
+  const { contract, proof, ...rest } = value;
+  if (Object.keys(rest).length > 0) fail(`unknown key(s) ${Object.keys(rest).join(", ")}`);
+  if (typeof contract !== "string" || !isAddress(contract)) fail("contract must be an address");
+  if (!Array.isArray(proof) || proof.length > MAX_ANCHOR_PROOF_LENGTH) fail(`proof must be an array of at most ${MAX_ANCHOR_PROOF_LENGTH} hashes`);
+  const hashes = (proof as unknown[]).map((p) => (typeof p === "string" && /^0x[0-9a-fA-F]{64}$/.test(p) ? p.toLowerCase() : fail("each proof element must be a 32-byte hex string")));
+  return { contract: getAddress(contract as string), proof: hashes };
 }
 
 /** sha-256 of the document bytes, lowercase hex without 0x (the same text `sha256sum` prints). */
@@ -115,7 +154,8 @@ export type DocumentSignatureVerification =
   | {
       valid: true;
       signer: string;
-      signedAt: Date;
+      /** What the signer claims (`iat`): never the signing time, which only an on-chain anchor gives. */
+      claimedSignedAt: Date;
       document: DocumentSignatureClaims["document"];
       credential: { digest: string; statusId: string | undefined };
       /** What the signer said the signature means (결재, 열람 확인, …), as signed. */
@@ -202,7 +242,7 @@ export function verifyDocumentSignature(
   return {
     valid: true,
     signer,
-    signedAt: new Date(payload.iat * 1000),
+    claimedSignedAt: new Date(payload.iat * 1000),
     document: claims.document,
     credential: { digest: claims.credential.digest, statusId: claims.credential.statusId },
     purpose: claims.purpose,

@@ -14,8 +14,8 @@ export {
   type DecodedPresentation, type PresentationFailure, type PresentationRequest, type PresentationSigningInput,
 } from "./presentation.js";
 export {
-  DOCUMENT_SIGNATURE_FORMAT, DOCUMENT_SIGNATURE_TYP, MAX_DOCUMENT_SIGNATURE_LENGTH, MAX_PURPOSE_LENGTH,
-  checkDocumentSigningRequest, credentialDigest, documentDigest, isValidPurpose, signDocumentJwt, verifyDocumentSignature,
+  DOCUMENT_SIGNATURE_FORMAT, DOCUMENT_SIGNATURE_TYP, MAX_ANCHOR_PROOF_LENGTH, MAX_DOCUMENT_SIGNATURE_LENGTH, MAX_PURPOSE_LENGTH,
+  checkDocumentSigningRequest, parseSignatureAnchor, signatureAnchorDigest, type DocumentSignatureAnchor, credentialDigest, documentDigest, isValidPurpose, signDocumentJwt, verifyDocumentSignature,
   type DocumentSignature, type DocumentSignatureClaims, type DocumentSignatureFailure, type DocumentSignatureVerification,
   type DocumentSigningInput, type VerifyDocumentSignatureOptions,
 } from "./document-signature.js";

@@ -1,4 +1,4 @@
-import { getAddress, type Provider } from "ethers";
+import { ZeroHash, getAddress, type Provider } from "ethers";
 import { readFile } from "node:fs/promises";
 import { CivilIdError, isCivilIdError } from "../errors.js";
 import type { Deployment } from "../chain/deployment.js";
@@ -54,6 +54,8 @@ interface OrgRecord {
   kind: number;
   admin: string;
   types: Set<string>;
+  /** keccak256 of the official name (OrganisationNameSet); ZeroHash until governance sets one. */
+  nameHash: string;
 }
 
 interface KeyRecord {
@@ -161,15 +163,17 @@ const TOPIC = {
   typeSet: topic(issuerIface, "CredentialTypeSet"),
   keyAdded: topic(issuerIface, "IssuerKeyAdded"),
   keyRetired: topic(issuerIface, "IssuerKeyRetired"),
+  orgName: topic(issuerIface, "OrganisationNameSet"),
   didOwner: topic(didIface, "DIDOwnerChanged"),
 };
-const ISSUER_TOPICS = [TOPIC.accredited, TOPIC.orgStatus, TOPIC.orgAdmin, TOPIC.typeSet, TOPIC.keyAdded, TOPIC.keyRetired];
+const ISSUER_TOPICS = [TOPIC.accredited, TOPIC.orgStatus, TOPIC.orgAdmin, TOPIC.typeSet, TOPIC.keyAdded, TOPIC.keyRetired, TOPIC.orgName];
 const SEQUENCE_LIMIT = 2 ** 32; // typed-array tables index sequences as numbers
 const WORDS_PAGE = 2048; // CredentialStatusRegistry.MAX_STATUS_WORDS_PAGE
 const FIRST_PAGE = 128;
 const FIRST_SPAN = 16; // blocks of the first getLogs of a catch-up; nextSpan grows it
 const TARGET_LOGS_PER_PAGE = 2_000; // keeps one getLogs answer (and its parse, ≈ 1.2 MB of JSON) small during backfill
-const STATE_FORMAT = "mobile-civil-id/ledger-index@1";
+// @2: organisations carry their name hash (an @1 file is rebuilt, since it never saw OrganisationNameSet).
+const STATE_FORMAT = "mobile-civil-id/ledger-index@2";
 
 /**
  * A verifier's local index of credential status, issuer accreditation and issuer DID ownership, kept current by
@@ -335,6 +339,7 @@ export class LedgerIndex implements LedgerView {
       inWindowAtIssuance: issuedAt >= key.validFrom && issuedAt < key.validUntil,
       orgStatus: org?.status ?? OrgStatus.None,
       typeAllowed: org?.types.has(credentialTypeHash.toLowerCase()) ?? false,
+      organisationNameHash: org?.nameHash ?? ZeroHash,
     };
   }
 
@@ -681,8 +686,13 @@ export class LedgerIndex implements LedgerView {
     const a = parsed.args;
     switch (log.topics[0] ?? "") {
       case TOPIC.accredited:
-        this.orgs.set(Number(a.agencyCode), { status: OrgStatus.Active, kind: Number(a.kind), admin: a.admin as string, types: new Set() });
+        this.orgs.set(Number(a.agencyCode), { status: OrgStatus.Active, kind: Number(a.kind), admin: a.admin as string, types: new Set(), nameHash: ZeroHash });
         break;
+      case TOPIC.orgName: {
+        const org = this.orgs.get(Number(a.agencyCode));
+        if (org) org.nameHash = (a.nameHash as string).toLowerCase();
+        break;
+      }
       case TOPIC.orgStatus: {
         const org = this.orgs.get(Number(a.agencyCode));
         if (org) org.status = Number(a.newStatus);
@@ -763,7 +773,7 @@ export class LedgerIndex implements LedgerView {
       syncedHash: this.syncedHash,
       snapshotBlock: this.snapshotBlock,
       backfilledTo: Number.isFinite(this.backfilledTo) ? this.backfilledTo : null,
-      orgs: [...this.orgs].map(([code, o]) => ({ code, status: o.status, kind: o.kind, admin: o.admin, types: [...o.types] })),
+      orgs: [...this.orgs].map(([code, o]) => ({ code, status: o.status, kind: o.kind, admin: o.admin, types: [...o.types], nameHash: o.nameHash })),
       keys: [...this.keys].map(([issuer, k]) => ({ issuer, ...k })),
       didOwners: [...this.didOwners],
       tables,
@@ -826,7 +836,7 @@ export class LedgerIndex implements LedgerView {
       return;
     }
     this.tables = tables;
-    this.orgs = new Map(header.orgs.map((o) => [o.code, { status: o.status, kind: o.kind, admin: o.admin, types: new Set(o.types) }]));
+    this.orgs = new Map(header.orgs.map((o) => [o.code, { status: o.status, kind: o.kind, admin: o.admin, types: new Set(o.types), nameHash: o.nameHash }]));
     this.keys = new Map(header.keys.map((k) => [k.issuer, { agencyCode: k.agencyCode, validFrom: k.validFrom, validUntil: k.validUntil, compromised: k.compromised }]));
     this.didOwners = new Map(header.didOwners);
     this.syncedBlock = header.syncedBlock;
@@ -846,7 +856,7 @@ interface PersistedHeader {
   syncedHash: string;
   snapshotBlock: number;
   backfilledTo: number | null;
-  orgs: { code: number; status: OrgStatus; kind: number; admin: string; types: string[] }[];
+  orgs: { code: number; status: OrgStatus; kind: number; admin: string; types: string[]; nameHash: string }[];
   keys: ({ issuer: string } & KeyRecord)[];
   didOwners: [string, DidOwner][];
   tables: { agency: number; count: number; digests: boolean }[];

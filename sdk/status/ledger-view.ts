@@ -25,6 +25,11 @@ export interface IssuerTrust {
   readonly inWindowAtIssuance: boolean;
   readonly orgStatus: OrgStatus;
   readonly typeAllowed: boolean;
+  /**
+   * keccak256 of the organisation's official name in the IssuerRegistry (ZeroHash: none set). Undefined when the view
+   * does not carry names (an offline snapshot): the verifier then cannot check the name (see PresentationVerifier).
+   */
+  readonly organisationNameHash?: string;
 }
 
 /**
@@ -35,6 +40,12 @@ export interface LedgerView {
   readonly chainId: number;
   readonly statusRegistry: string;
   credentialStatus(credentialId: bigint): Promise<StatusEntry>;
+  /**
+   * The status as it was at the end of block `blockNumber` (a document signature's anchoring block). Optional: a view
+   * that keeps only the current state (the local index, an offline snapshot) cannot answer it, and a verifier then
+   * refuses to date a signature by it rather than judge it by today's status.
+   */
+  credentialStatusAt?(credentialId: bigint, blockNumber: number): Promise<StatusEntry>;
   issuerTrust(issuer: string, credentialTypeHash: string, issuedAt: number): Promise<IssuerTrust>;
 }
 
@@ -122,6 +133,24 @@ export class OnlineLedgerView implements LedgerView {
     return { registered, state, reason, credentialDigest: digest };
   }
 
+  /**
+   * The status at the end of block `blockNumber`, agreed by the quorum at that block (a historical `eth_call`: the
+   * nodes must keep state that far back, e.g. Besu with `--data-storage-format=FOREST` or a Bonsai archive; a node that
+   * cannot answer is skipped like a down node). The binding digest is the registration's, looked up up to that block.
+   */
+  async credentialStatusAt(credentialId: bigint, blockNumber: number): Promise<StatusEntry> {
+    const head = await this.head();
+    if (!Number.isSafeInteger(blockNumber) || blockNumber < this.deployment.deploymentBlock || blockNumber > head) {
+      throw new CivilIdError("INVALID_INPUT", `Block ${blockNumber} is not between the deployment block ${this.deployment.deploymentBlock} and the agreed head ${head}.`);
+    }
+    const data = statusIface.encodeFunctionData("statusOf", [credentialId]);
+    const { value } = await this.quorum.agree(`the status of credential ${credentialId} at block ${blockNumber}`, blockNumber, (node) => node.call(this.statusRegistry, data, blockNumber), (v) => v);
+    const { registered, state, reason } = decodeStatus(value);
+    if (!registered) return { registered: false, state: CredentialState.Active, reason: 0, credentialDigest: undefined };
+    const found = await findRegistration(this.quorum, this.statusRegistry, credentialId, this.deployment.deploymentBlock, blockNumber, this.blocksPerQuery);
+    return { registered, state, reason, credentialDigest: found.digest };
+  }
+
   async issuerTrust(issuer: string, credentialTypeHash: string, issuedAt: number): Promise<IssuerTrust> {
     const height = await this.head();
     const registry = getAddress(this.deployment.issuerRegistry);
@@ -134,14 +163,15 @@ export class OnlineLedgerView implements LedgerView {
         const keyData = await node.call(registry, keyCall, height);
         const key = decodeOrThrow(() => issuerIface.decodeFunctionResult("issuerKey", keyData)[0] as { agencyCode: bigint; validFrom: bigint; validUntil: bigint; compromised: boolean });
         const agencyCode = Number(key.agencyCode);
-        if (agencyCode === 0) return { keyData, orgData: "", typeData: "" };
-        const [orgData, typeData] = await Promise.all([
+        if (agencyCode === 0) return { keyData, orgData: "", typeData: "", nameData: "" };
+        const [orgData, typeData, nameData] = await Promise.all([
           node.call(registry, issuerIface.encodeFunctionData("organisation", [agencyCode]), height),
           node.call(registry, issuerIface.encodeFunctionData("isCredentialTypeAllowed", [agencyCode, credentialTypeHash]), height),
+          node.call(registry, issuerIface.encodeFunctionData("organisationNameHash", [agencyCode]), height),
         ]);
-        return { keyData, orgData, typeData };
+        return { keyData, orgData, typeData, nameData };
       },
-      (v) => `${v.keyData}|${v.orgData}|${v.typeData}`,
+      (v) => `${v.keyData}|${v.orgData}|${v.typeData}|${v.nameData}`,
     );
     const key = decodeOrThrow(() => issuerIface.decodeFunctionResult("issuerKey", agreed.keyData)[0] as { agencyCode: bigint; validFrom: bigint; validUntil: bigint; compromised: boolean });
     const agencyCode = Number(key.agencyCode);
@@ -150,7 +180,9 @@ export class OnlineLedgerView implements LedgerView {
     }
     const org = decodeOrThrow(() => issuerIface.decodeFunctionResult("organisation", agreed.orgData)[0] as { status: bigint });
     const typeAllowed = decodeOrThrow(() => issuerIface.decodeFunctionResult("isCredentialTypeAllowed", agreed.typeData)[0] as boolean);
+    const organisationNameHash = decodeOrThrow(() => issuerIface.decodeFunctionResult("organisationNameHash", agreed.nameData)[0] as string);
     return {
+      organisationNameHash,
       keyKnown: true,
       agencyCode,
       compromised: key.compromised,

@@ -23,6 +23,11 @@ export interface UsePolicy {
   readonly maxPresentationLifetimeSeconds: number;
   /** If set, only credentials of these organisations are accepted (e.g. a ministry's own business system). */
   readonly allowedAgencyCodes?: readonly number[];
+  /**
+   * Document signatures only: accept a signature that is not anchored on chain, judged as if signed at verification
+   * time (its credential must be valid and Active now). Default false: SIGNATURE_UNANCHORED.
+   */
+  readonly acceptUnanchoredSignatures?: boolean;
 }
 
 const ALL_CLAIMS: readonly ClaimName[] = ["name", "agencyCode", "organisation", "department", "position", "employeeRef"];
@@ -80,6 +85,11 @@ export const POLICIES = {
 } as const satisfies Record<string, UsePolicy>;
 
 export type PolicyName = keyof typeof POLICIES;
+
+/** A document-signature policy that also accepts unanchored signatures (judged as if made now). */
+export function acceptingUnanchoredSignatures(policy: UsePolicy): UsePolicy {
+  return { ...policy, acceptUnanchoredSignatures: true };
+}
 
 /** A policy restricted to some organisations (e.g. a business system of one ministry). */
 export function restrictToOrganisations(policy: UsePolicy, agencyCodes: readonly number[]): UsePolicy {

@@ -31,6 +31,10 @@ export type RefusalCode =
   | "ORGANISATION_SUSPENDED"
   | "ORGANISATION_REMOVED"
   | "ORGANISATION_NOT_ALLOWED"
+  /** The credential's organisation name is not the IssuerRegistry's official name for its agency code. */
+  | "ORGANISATION_NAME_MISMATCH"
+  /** The organisation has no official name in the registry (refused only with requireRegisteredOrganisationNames). */
+  | "ORGANISATION_NAME_UNREGISTERED"
   | "CREDENTIAL_TYPE_NOT_ALLOWED_FOR_ISSUER"
   | "CREDENTIAL_NOT_REGISTERED"
   | "CREDENTIAL_BINDING_MISMATCH"
@@ -38,6 +42,10 @@ export type RefusalCode =
   | "CREDENTIAL_REVOKED"
   | "CREDENTIAL_SUPERSEDED"
   | "BAD_DOCUMENT_SIGNATURE"
+  /** The document signature has no on-chain anchor (nothing proves when it was made) and the policy requires one. */
+  | "SIGNATURE_UNANCHORED"
+  /** The signature's anchor is malformed or names another anchor contract than the deployment's. */
+  | "SIGNATURE_ANCHOR_INVALID"
   | "DOCUMENT_ALTERED"
   | "LEDGER_UNAVAILABLE"
   | "LEDGER_DISAGREEMENT"
@@ -71,8 +79,16 @@ export interface VerificationResult {
 }
 
 export interface DocumentVerificationResult extends VerificationResult {
-  /** When the holder signed (ISO 8601, the signer's clock), if the signature verified. */
+  /** When the signature was made, from the chain: the anchoring block's time (ISO 8601); absent if unanchored. */
   readonly signedAt?: string;
+  /**
+   * Where the signing time comes from: the anchoring block (`anchored: true`), or nothing (`anchored: false`: the
+   * policy accepted an unanchored signature, judged as if made now). `claimed` is the signer's own `iat`, for
+   * display only: it is never the signing time.
+   */
+  readonly signingTime?:
+    | { readonly anchored: true; readonly at: string; readonly blockNumber: number; readonly blockHash: string; readonly root: string; readonly claimed: string }
+    | { readonly anchored: false; readonly claimed: string };
   /** The sha-256 of the signed document, if the signature verified. */
   readonly documentDigest?: string;
   /** What the signer said the signature means (결재 approval, 열람 확인 read receipt, …), as signed. */

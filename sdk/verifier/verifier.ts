@@ -1,11 +1,14 @@
 import type { KeyObject } from "node:crypto";
-import { getAddress } from "ethers";
+import { ZeroHash, getAddress } from "ethers";
+import { organisationNameHash } from "../chain/organisation-name.js";
 import { CivilIdError, isCivilIdError } from "../errors.js";
 import { CredentialState, OrgStatus, ReasonCode, credentialTypeId, reasonName } from "../chain/codes.js";
 import type { CivilServantClaims, ParsedCredential } from "../credential/model.js";
 import { credentialRefusalReason, parseCredentialJwt } from "../credential/parse.js";
 import { importPublicJwk, verifyJwsSignature, type CompactJws } from "../credential/jws.js";
-import { MAX_DOCUMENT_SIGNATURE_LENGTH, verifyDocumentSignature } from "../protocol/document-signature.js";
+import { MAX_DOCUMENT_SIGNATURE_LENGTH, parseSignatureAnchor, signatureAnchorDigest, verifyDocumentSignature, type DocumentSignatureAnchor } from "../protocol/document-signature.js";
+import type { AnchorTime } from "../anchor/client.js";
+import type { DocumentAnchorReader } from "../anchor/reader.js";
 import { audienceMatches, decodePresentation, isValidChallenge } from "../protocol/presentation.js";
 import type { LedgerView, StatusEntry, IssuerTrust } from "../status/ledger-view.js";
 import type { ChallengeStore } from "./challenges.js";
@@ -30,6 +33,8 @@ export interface VerifySignedDocumentInput {
   readonly document: Uint8Array;
   /** The signer's credential JWT (sent with the signature). */
   readonly credential: string;
+  /** The signature file's `anchor` (untrusted: the root is recomputed and looked up on chain). */
+  readonly anchor?: unknown;
   readonly policy: UsePolicy;
 }
 
@@ -52,6 +57,18 @@ export interface VerifierOptions {
    * that must log does not let anyone through unlogged.
    */
   readonly audit?: (record: VerificationAuditRecord) => void;
+  /**
+   * Where document signatures are dated (DocumentAnchor through a quorum: `new QuorumAnchorReader(view.quorum)`).
+   * Without it every document signature is unanchored, which only a policy with `acceptUnanchoredSignatures` takes.
+   */
+  readonly anchors?: DocumentAnchorReader;
+  /**
+   * Refuse a credential of an organisation that has no official name in the IssuerRegistry
+   * (ORGANISATION_NAME_UNREGISTERED). Default false while governance names the organisations accredited before names
+   * existed: a credential whose organisation name differs from a registered one is refused either way
+   * (ORGANISATION_NAME_MISMATCH). Set it once every accredited organisation is named (each naming is an `OrganisationNameSet` event, e.g. in `mcid watch`).
+   */
+  readonly requireRegisteredOrganisationNames?: boolean;
   readonly now?: () => number;
 }
 
@@ -59,6 +76,8 @@ interface VerifiedCredential {
   readonly parsed: ParsedCredential;
   readonly deviceKey: KeyObject;
   readonly typeHash: string;
+  /** keccak256 of the credential's organisation name (NFC), compared with the registry's per tap. */
+  readonly organisationNameHash: string;
   readonly verifiedAt: number;
 }
 
@@ -119,8 +138,11 @@ export class PresentationVerifier {
   /**
    * Verifies a document e-signature: the signature verifies with the device key the issuer attested in the
    * signer's credential (low-s only), covers exactly this document (DOCUMENT_ALTERED otherwise), binds this
-   * credential, and the credential was issued to the signer, valid when it signed, by an accredited issuer, and is
-   * Active now. The signed purpose is in the result.
+   * credential, and the credential was issued to the signer by an accredited issuer. The signing time is the time of
+   * the block that anchored the signature (DocumentAnchor), never the signer's claim: the credential must have been
+   * valid and Active at that block (a backdated signature by an expired or locked credential is refused). A signature
+   * without an anchor is refused SIGNATURE_UNANCHORED unless the policy accepts unanchored signatures, which are then
+   * judged as if signed now. The signed purpose is in the result.
    */
   async verifySignedDocument(input: VerifySignedDocumentInput): Promise<DocumentVerificationResult> {
     return this.run("document", input?.policy, () => this.checkDocument(input));
@@ -198,6 +220,7 @@ export class PresentationVerifier {
 
     const { trust, status, source } = await this.readLedger(parsed, credential.typeHash);
     this.checkTrust(trust, parsed.claims.agencyCode, add);
+    this.checkOrganisationName(trust, credential, add);
     this.checkStatus(status, parsed.bindingDigest, add);
     if (reasons.length > 0) {
       return {
@@ -227,25 +250,83 @@ export class PresentationVerifier {
         checked.failure === "DOCUMENT_MISMATCH" ? "DOCUMENT_ALTERED" : checked.failure === "CREDENTIAL_MISMATCH" ? "HOLDER_MISMATCH" : "BAD_DOCUMENT_SIGNATURE";
       throw new Refusal([code], [checked.message], parsed);
     }
-    const signedAt = Math.floor(checked.signedAt.getTime() / 1000);
     const { reasons, details, add } = collector();
-    if (parsed.validFrom > signedAt + this.skew) add("CREDENTIAL_NOT_YET_VALID", "The credential was not valid yet when the document was signed.");
-    if (parsed.validUntil <= signedAt - this.skew) add("CREDENTIAL_EXPIRED", "The credential had expired when the document was signed.");
     this.checkPolicy(parsed, policy, add);
     if (reasons.length > 0) throw new Refusal(reasons, details, parsed);
-    const { trust, status, source } = await this.readLedger(parsed, credential.typeHash);
+    const anchored = await this.signingAnchor(input, parsed);
+    if (anchored === undefined && policy.acceptUnanchoredSignatures !== true) {
+      throw new Refusal(["SIGNATURE_UNANCHORED"], ["The signature is not anchored on chain, so nothing proves when it was made; anchor it (mcid anchor) or verify with a policy that accepts unanchored signatures."], parsed);
+    }
+    // Anchored: judged at the anchoring block's time. Unanchored (accepted by policy): as if signed now.
+    const at = anchored?.timestamp ?? Math.floor(this.now() / 1000);
+    const when = anchored === undefined ? "now (the signature is unanchored)" : `at block ${anchored.blockNumber}, when the signature was anchored`;
+    if (parsed.validFrom > at + this.skew) add("CREDENTIAL_NOT_YET_VALID", `The credential was not valid yet ${when}.`);
+    if (parsed.validUntil <= at - this.skew) add("CREDENTIAL_EXPIRED", `The credential had expired ${when}.`);
+    if (reasons.length > 0) throw new Refusal(reasons, details, parsed);
+    let trust: IssuerTrust;
+    let status: StatusEntry;
+    let source: "primary" | "fallback" = "primary";
+    if (anchored === undefined) ({ trust, status, source } = await this.readLedger(parsed, credential.typeHash));
+    else ({ trust, status } = await this.readLedgerAt(parsed, credential.typeHash, anchored.blockNumber));
     this.checkTrust(trust, parsed.claims.agencyCode, add);
+    this.checkOrganisationName(trust, credential, add);
     this.checkStatus(status, parsed.bindingDigest, add);
-    if (reasons.length > 0) return { parsed, result: { ok: false, policy: policy.id, reasons, details, ledgerSource: source } };
+    if (reasons.length > 0) {
+      return {
+        parsed,
+        result: {
+          ok: false, policy: policy.id, reasons, details, ledgerSource: source,
+          ...(status.registered && status.state !== CredentialState.Active ? { statusReason: reasonName(status.reason) } : {}),
+        },
+      };
+    }
     return {
       parsed,
       result: {
         ok: true, policy: policy.id, reasons: [], details: [], ...disclosed(parsed, policy), ledgerSource: source,
-        signedAt: new Date(signedAt * 1000).toISOString(),
+        ...(anchored === undefined ? {} : { signedAt: new Date(anchored.timestamp * 1000).toISOString() }),
+        signingTime: anchored === undefined
+          ? { anchored: false, claimed: checked.claimedSignedAt.toISOString() }
+          : { anchored: true, at: new Date(anchored.timestamp * 1000).toISOString(), blockNumber: anchored.blockNumber, blockHash: anchored.blockHash, root: anchored.root, claimed: checked.claimedSignedAt.toISOString() },
         documentDigest: checked.document.digest,
         ...(checked.purpose === undefined ? {} : { purpose: checked.purpose }),
       },
     };
+  }
+
+  /** When the signature was anchored (undefined: no anchor, or its proof leads to a root never anchored). */
+  private async signingAnchor(input: VerifySignedDocumentInput, parsed: ParsedCredential): Promise<AnchorTime | undefined> {
+    let anchor: DocumentSignatureAnchor | undefined;
+    try {
+      anchor = parseSignatureAnchor(input.anchor);
+    } catch (error) {
+      throw new Refusal(["SIGNATURE_ANCHOR_INVALID"], [(error as Error).message], parsed);
+    }
+    if (anchor === undefined) return undefined;
+    const reader = this.options.anchors;
+    if (reader === undefined) return undefined;
+    if (anchor.contract !== reader.contract) {
+      throw new Refusal(["SIGNATURE_ANCHOR_INVALID"], [`The signature names the anchor contract ${anchor.contract}, not this deployment's ${reader.contract}.`], parsed);
+    }
+    try {
+      return await reader.anchoredAt(signatureAnchorDigest(input.signature), anchor.proof);
+    } catch (error) {
+      throw ledgerRefusal(parsed, error);
+    }
+  }
+
+  /** Trust now (a compromised key or a removed organisation taints everything) and the status at the anchoring block. */
+  private async readLedgerAt(parsed: ParsedCredential, typeHash: string, blockNumber: number): Promise<{ trust: IssuerTrust; status: StatusEntry }> {
+    const view = this.options.ledger;
+    if (view.credentialStatusAt === undefined) {
+      throw new Refusal(["LEDGER_UNAVAILABLE"], ["This verifier's ledger view keeps only the current status and cannot judge a signature at its anchoring block; verify document signatures with an online view."], parsed);
+    }
+    try {
+      const [trust, status] = await Promise.all([view.issuerTrust(parsed.issuerAddress, typeHash, parsed.issuedAt), view.credentialStatusAt(parsed.credentialId, blockNumber)]);
+      return { trust, status };
+    } catch (error) {
+      throw ledgerRefusal(parsed, error);
+    }
   }
 
   /** Parses and signature-checks the credential once; later taps reuse the result until the memo expires. */
@@ -272,6 +353,7 @@ export class PresentationVerifier {
       parsed,
       deviceKey: importPublicJwk(parsed.deviceKey),
       typeHash: this.typeHash(parsed.types[1]!),
+      organisationNameHash: organisationNameHash(parsed.claims.organisation),
       verifiedAt: t,
     };
     if (this.memo.size >= this.memoSize) {
@@ -349,6 +431,25 @@ export class PresentationVerifier {
     if (trust.orgStatus === OrgStatus.Suspended) add("ORGANISATION_SUSPENDED", "The issuing organisation is suspended.");
     else if (trust.orgStatus !== OrgStatus.Active) add("ORGANISATION_REMOVED", "The issuing organisation is not accredited.");
     if (!trust.typeAllowed) add("CREDENTIAL_TYPE_NOT_ALLOWED_FOR_ISSUER", "The organisation may not issue this credential type.");
+  }
+
+  /**
+   * The organisation name a verifier shows comes from the registry: a credential naming another organisation than
+   * the one governance registered for its agency code (org A's issuing server writing "행정안전부") is refused.
+   */
+  private checkOrganisationName(trust: IssuerTrust, credential: VerifiedCredential, add: Add): void {
+    if (!trust.keyKnown || trust.agencyCode !== credential.parsed.claims.agencyCode) return; // already refused
+    const registered = trust.organisationNameHash;
+    if (registered === undefined) return; // a view without names (offline snapshot): see THREAT-MODEL
+    if (registered === ZeroHash) {
+      if (this.options.requireRegisteredOrganisationNames === true) {
+        add("ORGANISATION_NAME_UNREGISTERED", `Organisation ${trust.agencyCode} has no official name in the issuer registry; its credentials cannot show one.`);
+      }
+      return;
+    }
+    if (registered.toLowerCase() !== credential.organisationNameHash) {
+      add("ORGANISATION_NAME_MISMATCH", `The credential names its organisation "${credential.parsed.claims.organisation}", which is not the issuer registry's name for agency ${trust.agencyCode}.`);
+    }
   }
 
   private checkStatus(status: StatusEntry, digest: string, add: Add): void {

@@ -16,9 +16,9 @@ describe("main job (npm start): the whole story behaves as expected", function (
       });
       const failed = narrator.failed.map((s) => `${s.title}: ${s.detail}`);
       expect(failed, lines.join("\n")).to.deep.equal([]);
-      expect(narrator.steps.length).to.equal(19);
+      expect(narrator.steps.length).to.equal(20);
       const titles = narrator.steps.map((s) => s.title).join("\n");
-      for (const milestone of ["non-participating", "e-사람", "인사랑", "Building gate", "replayed", "mail login", "Business-system", "library", "E-signature", "locks the credential", "superseded", "Five wrong PINs"]) {
+      for (const milestone of ["official names", "non-participating", "e-사람", "인사랑", "Building gate", "replayed", "mail login", "Business-system", "library", "E-signature", "locks the credential", "superseded", "Five wrong PINs"]) {
         expect(titles).to.contain(milestone);
       }
       expect(lines.join("\n")).to.contain("forged: refused DOCUMENT_ALTERED");

@@ -7,11 +7,12 @@ import { address, duration, oneOf, positiveInt, proposalId } from "../parse.js";
 import { EventDescriber } from "./watch.js";
 import { run, type CommandContext } from "../run.js";
 
-type ProposeOpts = { agency?: string; kind?: string; admin?: string; types?: string; member?: string; threshold?: string; issuer?: string; lifetime: string };
+type ProposeOpts = { agency?: string; name?: string; kind?: string; admin?: string; types?: string; member?: string; threshold?: string; issuer?: string; lifetime: string };
 
 const ACTIONS: Record<string, (a: GovernanceActions, o: ProposeOpts) => Promise<GovernanceAction>> = {
   accredit: (a, o) => a.accredit(parseAgencyCode(need(o.agency, "--agency")), kind(need(o.kind, "--kind")), address(need(o.admin, "--admin"), "--admin"),
     (o.types ?? CIVIL_SERVANT_ID_TYPE).split(",").map((t) => t.trim()).filter(Boolean)),
+  "set-name": (a, o) => a.setOrganisationName(parseAgencyCode(need(o.agency, "--agency")), need(o.name, "--name")),
   suspend: (a, o) => a.suspend(parseAgencyCode(need(o.agency, "--agency"))),
   reinstate: (a, o) => a.reinstate(parseAgencyCode(need(o.agency, "--agency"))),
   remove: (a, o) => a.remove(parseAgencyCode(need(o.agency, "--agency"))),
@@ -44,6 +45,7 @@ export function registerGovernance(program: Command): void {
     .command("propose <action>")
     .description(`Propose an action (${Object.keys(ACTIONS).join(", ")}); your approval is recorded`)
     .option("--agency <code>", "7-digit agency code (기관코드)")
+    .option("--name <text>", "the organisation's official name (set-name), e.g. 행정안전부: what verifiers and the HR import check")
     .option("--kind <kind>", "central (e-사람) or local (차세대 인사랑)")
     .option("--admin <address>", "organisation admin account")
     .option("--types <names>", "credential types it may issue", CIVIL_SERVANT_ID_TYPE)

@@ -27,6 +27,9 @@ export function registerServe(program: Command): void {
         if (global.rpcUrl === undefined && !localhost && global.network !== "embedded") {
           throw new CivilIdError("INVALID_INPUT", `Unknown --network ${JSON.stringify(global.network)}: use embedded, localhost, or --rpc-url with --chain-id.`);
         }
+        if (global.rpcUrl !== undefined && global.rpcUrl.includes(",")) {
+          throw new CivilIdError("INVALID_INPUT", "mcid serve connects to one --rpc-url; the verifier service's several nodes and quorum are set in its configuration file (docs/SERVICES.md).");
+        }
         const chainId = global.chainId === undefined ? (localhost ? 31337 : undefined) : Number(global.chainId);
         const handle = await startServe({
           demo: opts.demo,

@@ -2,18 +2,22 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { Command } from "commander";
-import { CivilIdError } from "../../../sdk/errors.js";
+import { CivilIdError, isCivilIdError } from "../../../sdk/errors.js";
 import { parseAgencyCode } from "../../../sdk/chain/codes.js";
 import { LedgerIndex } from "../../../sdk/status/ledger-index.js";
 import { OnlineLedgerView, type LedgerView } from "../../../sdk/status/ledger-view.js";
+import { indexedGateLedger, onlineGateLedger, parseRpcUrls, type GateLedgerConfig } from "../../../sdk/status/gate-ledger.js";
+import { loadDeployment } from "../../../sdk/chain/deployment.js";
 import { SqliteChallengeStore, type ChallengeScope } from "../../../sdk/verifier/challenge-store.js";
 import { ChallengeRegistry, type ChallengeStore } from "../../../sdk/verifier/challenges.js";
-import { POLICIES, restrictToOrganisations, type UsePolicy } from "../../../sdk/verifier/policies.js";
+import { POLICIES, acceptingUnanchoredSignatures, restrictToOrganisations, type UsePolicy } from "../../../sdk/verifier/policies.js";
+import { QuorumAnchorReader, contractAnchorReader, type DocumentAnchorReader } from "../../../sdk/anchor/reader.js";
+import { readSignatureFile } from "./anchor.js";
 import { PresentationVerifier, type VerificationAuditRecord, type VerificationResult } from "../../../sdk/verifier/verifier.js";
-import { DOCUMENT_SIGNATURE_FORMAT } from "../../../sdk/protocol/document-signature.js";
 import { EXIT } from "../output.js";
 import { duration, oneOf } from "../parse.js";
 import { run, type CommandContext } from "../run.js";
+import { LOCALHOST, expectedChainId } from "../context.js";
 
 /** The uses a presentation can be verified for (document signatures have their own command). */
 const USES: Record<string, UsePolicy> = Object.fromEntries(
@@ -52,19 +56,76 @@ async function readStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** A verifier on the connected chain: online ledger reads, or a freshly synced local index with --index. */
 /**
  * The ledger view the verifier reads status and trust from: online (the chain, per verification) or a local index
- * synced from the chain's events (a gate). The one place that decides it, so another view (e.g. a quorum of nodes)
- * replaces it here.
+ * synced from the chain's events (a gate). The one place that decides it.
+ *
+ * On a real chain (--rpc-url, a named network, --network localhost) the reads go through a quorum of nodes
+ * (sdk/status/gate-ledger.ts): `--rpc-url a,b,c --quorum k` accepts an answer only when k nodes give it identically
+ * at the same block, refuses LEDGER_DISAGREEMENT when they differ, and skips a node that is down. One URL is a
+ * quorum of 1 of 1 (still checking the node's chain id and the deployment block's hash). The deployment file is
+ * read by chain id without asking any one node, so the command works while any n − k nodes are down (even the first).
+ * The embedded network has one in-process node and keeps the single-provider view.
  */
 export async function ledgerViewFor(ctx: CommandContext, index: boolean): Promise<{ view: LedgerView; description: string }> {
-  const ledger = await ctx.ledger();
-  const { provider } = await ctx.chain();
-  if (!index) return { view: new OnlineLedgerView(ledger, provider), description: "online" };
-  const local = new LedgerIndex({ provider, deployment: ledger.deployment, maxStalenessMs: 60_000 });
+  const urls = gateRpcUrls(ctx.global);
+  if (urls === undefined) {
+    if (ctx.global.quorum !== undefined) throw new CivilIdError("INVALID_INPUT", "--quorum needs --rpc-url with the nodes to ask (comma-separated).");
+    const ledger = await ctx.ledger();
+    const { provider } = await ctx.chain();
+    if (!index) return { view: new OnlineLedgerView(ledger, provider), description: "online" };
+    const local = new LedgerIndex({ provider, deployment: ledger.deployment, maxStalenessMs: 60_000 });
+    const block = await local.sync();
+    return { view: local, description: `index synced to block ${block}` };
+  }
+  const config: GateLedgerConfig = {
+    deployment: await loadDeployment(ctx.global.deployments, expectedChainId(ctx.global)),
+    rpcUrls: urls,
+    ...(ctx.global.quorum === undefined ? {} : { quorum: parseQuorum(ctx.global.quorum, urls.length) }),
+    onDissent: (event) => process.stderr.write(`warning: node ${event.node} disagreed with the quorum on ${event.what} at block ${event.block}; alert its operator.\n`),
+  };
+  const k = config.quorum ?? Math.floor(urls.length / 2) + 1;
+  const quorum = `quorum ${k} of ${urls.length} node${urls.length === 1 ? "" : "s"}`;
+  if (!index) {
+    const online = onlineGateLedger(config);
+    // Too few nodes reachable is the infrastructure's failure (exit 3), found before any challenge is consumed.
+    try {
+      await online.quorum.head();
+    } catch (error) {
+      if (isCivilIdError(error, "CHAIN_UNREACHABLE")) {
+        throw new CivilIdError("CHAIN_UNREACHABLE", `Cannot reach the nodes: ${error.message} Check --rpc-url and that the nodes are running.`, { cause: error });
+      }
+      throw error;
+    }
+    return { view: online, description: `online, ${quorum}` };
+  }
+  const local = indexedGateLedger(config, { maxStalenessMs: 60_000 });
   const block = await local.sync();
-  return { view: local, description: `index synced to block ${block}` };
+  return { view: local, description: `index synced to block ${block}, ${quorum}` };
+}
+
+/** Where document signatures are dated: DocumentAnchor through the same quorum as the view (or the one embedded node). */
+async function anchorReaderFor(ctx: CommandContext, view: LedgerView): Promise<DocumentAnchorReader | undefined> {
+  if (view instanceof OnlineLedgerView && gateRpcUrls(ctx.global) !== undefined) {
+    return view.quorum.deployment.documentAnchor === undefined ? undefined : new QuorumAnchorReader(view.quorum);
+  }
+  const ledger = await ctx.ledger();
+  return ledger.documentAnchor === undefined || ledger.deployment.documentAnchor === undefined ? undefined : contractAnchorReader(ledger.documentAnchor, ledger.deployment.documentAnchor);
+}
+
+/** The nodes a verifier command reads from: --rpc-url's list (or a named network's), localhost's node, or none (embedded). */
+function gateRpcUrls(global: CommandContext["global"]): string[] | undefined {
+  if (global.rpcUrl !== undefined) return parseRpcUrls(global.rpcUrl);
+  if (global.network === "localhost") return [LOCALHOST.url];
+  return undefined;
+}
+
+function parseQuorum(text: string, nodes: number): number {
+  const k = /^[0-9]{1,3}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(k) || k < 1 || k > nodes) {
+    throw new CivilIdError("INVALID_INPUT", `--quorum ${JSON.stringify(text)} must be an integer from 1 to the number of --rpc-url nodes (${nodes}).`);
+  }
+  return k;
 }
 
 async function verifierFor(ctx: CommandContext, challenges: ChallengeStore, index: boolean): Promise<{ verifier: PresentationVerifier; view: string; audited: () => VerificationAuditRecord | undefined }> {
@@ -160,33 +221,30 @@ export function registerVerifier(program: Command): void {
   program
     .command("verify-document")
     .summary("Verify a document e-signature (exit 1 when refused)")
-    .description("Verify a document e-signature: made by the credential's device key over exactly this document, by an accredited issuer's credential that is active now. Exit 1 when refused (DOCUMENT_ALTERED for a changed document)")
+    .description("Verify a document e-signature: made by the credential's device key over exactly this document, anchored on chain (its signing time is the anchoring block's), by an accredited issuer's credential that was valid and active at that block. Exit 1 when refused (DOCUMENT_ALTERED for a changed document, SIGNATURE_UNANCHORED without an anchor)")
     .requiredOption("--file <file>", "the document as received")
-    .requiredOption("--signature <file>", "the signature file written by `mcid wallet sign`")
+    .requiredOption("--signature <file>", "the signature file written by `mcid wallet sign` (and anchored by `mcid anchor`)")
+    .option("--allow-unanchored", "also accept a signature without an anchor, judged as if made now (its credential must be valid and active now)", false)
     .addHelpText("after", "\nExample:\n  mcid verify-document --file 출장신청서.pdf --signature 출장신청서.sig.json --network localhost")
-    .action(run(async (ctx, o: { file: string; signature: string }) => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(await readText(o.signature, "--signature"));
-      } catch (error) {
-        if (error instanceof CivilIdError) throw error;
-        throw new CivilIdError("INVALID_INPUT", `--signature: ${o.signature} is not JSON; give the file \`mcid wallet sign\` wrote.`, { cause: error });
-      }
-      const sig = parsed as { format?: unknown; jwt?: unknown; credential?: unknown };
-      if (typeof sig !== "object" || sig === null || sig.format !== DOCUMENT_SIGNATURE_FORMAT || typeof sig.jwt !== "string" || typeof sig.credential !== "string") {
-        throw new CivilIdError("INVALID_INPUT", `--signature: ${o.signature} is not a ${DOCUMENT_SIGNATURE_FORMAT} file (format, jwt and credential).`);
-      }
+    .action(run(async (ctx, o: { file: string; signature: string; allowUnanchored: boolean }) => {
+      const sig = await readSignatureFile(o.signature, "--signature");
       let document: Uint8Array;
       try {
         document = new Uint8Array(await readFile(o.file));
       } catch (error) {
         throw new CivilIdError("INVALID_INPUT", `--file: cannot read ${path.resolve(o.file)}.`, { cause: error });
       }
-      const { verifier, audited } = await verifierFor(ctx, new ChallengeRegistry(), false);
-      const result = await verifier.verifySignedDocument({ signature: sig.jwt, document, credential: sig.credential, policy: POLICIES.documentSignature });
-      const credentialId = audited()?.credentialId;
+      const { view } = await ledgerViewFor(ctx, false);
+      let audited: VerificationAuditRecord | undefined;
+      const verifier = new PresentationVerifier({ ledger: view, challenges: new ChallengeRegistry(), anchors: await anchorReaderFor(ctx, view), audit: (record) => (audited = record) });
+      const policy = o.allowUnanchored ? acceptingUnanchoredSignatures(POLICIES.documentSignature) : POLICIES.documentSignature;
+      const result = await verifier.verifySignedDocument({ signature: sig.signature.jwt, document, credential: sig.signature.credential, anchor: sig.anchor, policy });
+      const credentialId = audited?.credentialId;
+      const when = result.signingTime?.anchored === true
+        ? `signed by block ${result.signingTime.blockNumber} (${result.signingTime.at})`
+        : `unanchored (the signer claims ${result.signingTime?.claimed ?? "?"}; judged as of now)`;
       ctx.out.result({ ...result, credentialId }, result.ok
-        ? [`VALID signature of ${path.basename(o.file)} by credential ${credentialId}, signed at ${result.signedAt}${result.purpose === undefined ? "" : ` for ${result.purpose}`}; ${Object.entries(result.claims ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(", ")}`]
+        ? [`VALID signature of ${path.basename(o.file)} by credential ${credentialId}, ${when}${result.purpose === undefined ? "" : ` for ${result.purpose}`}; ${Object.entries(result.claims ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(", ")}`]
         : verdictLines(result, `signature of ${path.basename(o.file)}`, credentialId));
       return result.ok ? EXIT.OK : EXIT.REFUSED;
     }));

@@ -155,7 +155,7 @@ export function registerWallet(program: Command): void {
       await writeFileAtomic(out, JSON.stringify(signature, null, 2) + "\n");
       ctx.out.result({ ok: true, file: out, signer: phone.did, documentDigest: documentDigest(document), purpose: o.purpose ?? null }, [
         `Signed ${path.basename(o.file)} (sha-256 ${documentDigest(document)}) as ${phone.did}; signature in ${out}.`,
-        `Anyone checks it: mcid verify-document --file ${o.file} --signature ${o.out}`,
+        `The document system anchors it on chain (its signing time): mcid anchor ${o.out} --key <account>; then anyone checks it: mcid verify-document --file ${o.file} --signature ${o.out}`,
       ]);
     }));
 }

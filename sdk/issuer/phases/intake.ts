@@ -7,7 +7,7 @@ import { CivilIdError, isCivilIdError } from "../../errors.js";
 import { OrgKind, OrgStatus } from "../../chain/codes.js";
 import { toCivilIdError } from "../../chain/errors.js";
 import { holderReference } from "../../status/holder-ref.js";
-import { parseHrExport, type HrRequest, type HrRowError, type HrSource } from "../hr-import.js";
+import { checkOrganisationNames, parseHrExport, type HrRequest, type HrRowError, type HrSource } from "../hr-import.js";
 import { hashEquals, secretHash } from "../secrets.js";
 import type { ImportReport } from "../workflow-types.js";
 import type { RequestRecord, WorkflowStore } from "../workflow-store.js";
@@ -35,6 +35,8 @@ export async function importRequests(ctx: WorkflowContext, source: HrSource, tex
       const errors: HrRowError[] = foreign.map((r) => ({ row: r.row, field: "agencyCode", reason: `${r.agencyCode} is not served by this issuing server (${ctx.agencyCode})` }));
       throw new CivilIdError("INVALID_INPUT", `HR export refused, nothing was imported: ${errors.map((e) => `row ${e.row} agencyCode: ${e.reason}`).join("; ")}.`, { details: { errors } });
     }
+    // The organisation's name as the consortium registered it (issue #10): a row naming another is refused.
+    checkOrganisationNames(requests, await registeredOrganisationName(ctx));
   } catch (error) {
     // Audited in an existing database; a refused first import creates none (a mistyped agency leaves no file).
     if (isCivilIdError(error, "INVALID_INPUT") && ctx.hasStore) {
@@ -120,6 +122,15 @@ function newRequest(
     credentialId: undefined, supersededId: undefined, supersededBy: undefined, txHash: undefined, blockNumber: undefined, credentialJwt: undefined,
     issuedAt: undefined,
   };
+}
+
+/** keccak256 of the organisation's official name in the IssuerRegistry (ZeroHash: none set). */
+async function registeredOrganisationName(ctx: WorkflowContext): Promise<string> {
+  try {
+    return await ctx.options.ledger.issuerRegistry.organisationNameHash(ctx.agencyCode);
+  } catch (error) {
+    throw toCivilIdError(error, ctx.options.ledger.issuerRegistry.interface, "Organisation name query");
+  }
 }
 
 /** Why this organisation may not take requests from `source` now (undefined when it may). */

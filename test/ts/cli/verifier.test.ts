@@ -17,7 +17,7 @@ import { normalisePersonId } from "../../../sdk/issuer/hr-import.js";
 import { deviceKeyJwk, draftCredential, issuerFromPrivateKey, signCredential } from "../../../sdk/credential/index.js";
 import { HolderWallet, TEST_ONLY_SCRYPT } from "../../../sdk/wallet/index.js";
 import { SqliteChallengeStore } from "../../../sdk/verifier/challenge-store.js";
-import { startCliChain, mcid, refused, privateKeyOf, CENTRAL, LOCAL, PIN, type CliChain, type CliResult } from "../helpers/cli.js";
+import { startCliChain, mcid, refused, privateKeyOf, CENTRAL, DEV_PASSWORD, LOCAL, PIN, type CliChain, type CliResult } from "../helpers/cli.js";
 
 const GATE = "gate:sejong-east";
 const PERSON = "850101-1234567";
@@ -127,10 +127,10 @@ describe("mcid verifier commands and status holder (spawned CLI)", function () {
       verify(["--policy", "library-card", "--audience", "library:sejong", "--challenge", library, "--presentation", await answer(library, "library:sejong", "library.jwt"), "--json"]),
       verify(["--policy", "mail-login", "--audience", "https://mail.korea.kr", "--challenge", mail, "--presentation", await answer(mail, "https://mail.korea.kr", "mail.jwt"), "--index", "--json"]),
     ]);
-    expect(ok(atLibrary)).to.deep.include({ ok: true, credentialId, claims: { name: "홍길동", organisation: "행정안전부" }, ledgerView: "online" });
+    expect(ok(atLibrary)).to.deep.include({ ok: true, credentialId, claims: { name: "홍길동", organisation: "행정안전부" }, ledgerView: "online, quorum 1 of 1 node" });
     const viaIndex = ok(atMail);
     expect(viaIndex).to.deep.include({ ok: true, credentialId, claims: { name: "홍길동", agencyCode: CENTRAL, organisation: "행정안전부", department: "디지털정부혁신실", employeeRef: "MOIS-20150042" } });
-    expect(String(viaIndex.ledgerView)).to.match(/^index synced to block \d+$/);
+    expect(String(viaIndex.ledgerView)).to.match(/^index synced to block \d+, quorum 1 of 1 node$/);
   });
 
   it("verify refuses with reasons (exit 1), bad input with exit 2, an unreachable node with exit 3; the challenge survives what never reached it", async () => {
@@ -176,26 +176,41 @@ describe("mcid verifier commands and status holder (spawned CLI)", function () {
     expect([again.code, again.json?.reasons]).to.deep.equal([1, ["CHALLENGE_REPLAYED"]]);
   });
 
-  it("verify-document: a valid signature; an altered document exits 1 with DOCUMENT_ALTERED; broken signature files exit 2", async () => {
+  it("anchor + verify-document: an anchored signature is valid (signed at its block); unanchored is refused unless allowed; an altered document exits 1 with DOCUMENT_ALTERED; broken signature files exit 2", async () => {
     const document = new TextEncoder().encode("출장 신청서: 2026-12-01 세종 → 서울");
     writeFileSync(file("travel.txt"), document);
     writeFileSync(file("forged.txt"), "출장 신청서: 2026-12-01 세종 → 부산");
     const signature = await phone.signDocument({ pin: PIN, document, purpose: "출장 신청서 결재" });
     writeFileSync(file("travel.sig.json"), JSON.stringify(signature));
+    writeFileSync(file("unanchored.sig.json"), JSON.stringify(signature));
     writeFileSync(file("not-json.sig.json"), "signature: yes");
     writeFileSync(file("wrong-format.sig.json"), JSON.stringify({ format: "pdf-signature", jwt: signature.jwt }));
     writeFileSync(file("garbage-jwt.sig.json"), JSON.stringify({ ...signature, jwt: "eyJhbGciOiJub25lIn0.e30." }));
-    const check = (doc: string, sig: string, json = false) => mcid(chain, ["verify-document", "--file", file(doc), "--signature", file(sig), ...(json ? ["--json"] : [])]);
-    const [valid, altered, notJson, wrongFormat, garbage, noDocument] = await Promise.all([
-      check("travel.txt", "travel.sig.json", true),
+    const anchorWith = (files: string[], json = true) => mcid(chain, ["anchor", ...files.map(file), "--key", chain.keyFile.deployer, ...(json ? ["--json"] : [])], { env: { MCID_KEY_PASSWORD: DEV_PASSWORD } });
+    const anchored = ok(await anchorWith(["travel.sig.json"]));
+    expect(anchored).to.include({ ok: true, blockNumber: (await chain.provider.getBlockNumber()) });
+    const block = (await chain.provider.getBlock(anchored.blockNumber as number))!;
+    expect(anchored.anchoredAt).to.equal(new Date(block.timestamp * 1000).toISOString());
+    expect((JSON.parse(readFileSync(file("travel.sig.json"), "utf8")) as { anchor: unknown }).anchor).to.deep.equal({ contract: chain.ledger.deployment.documentAnchor, proof: [] });
+    refused(await anchorWith(["travel.sig.json"], false), 2, /Already anchored \(its signing time is fixed\)/);
+    const check = (doc: string, sig: string, extra: string[] = []) => mcid(chain, ["verify-document", "--file", file(doc), "--signature", file(sig), ...extra]);
+    const [valid, unanchored, allowed, altered, notJson, wrongFormat, garbage, noDocument] = await Promise.all([
+      check("travel.txt", "travel.sig.json", ["--json"]),
+      check("travel.txt", "unanchored.sig.json"),
+      check("travel.txt", "unanchored.sig.json", ["--allow-unanchored", "--json"]),
       check("forged.txt", "travel.sig.json"),
       check("travel.txt", "not-json.sig.json"),
       check("travel.txt", "wrong-format.sig.json"),
       check("travel.txt", "garbage-jwt.sig.json"),
       check("missing.txt", "travel.sig.json"),
     ]);
-    expect(ok(valid)).to.deep.include({ ok: true, credentialId, claims: { name: "홍길동", agencyCode: CENTRAL, organisation: "행정안전부", department: "디지털정부혁신실", position: "행정사무관" } });
-    expect(valid.json?.documentDigest).to.be.a("string");
+    const v = ok(valid);
+    expect(v).to.deep.include({ ok: true, credentialId, claims: { name: "홍길동", agencyCode: CENTRAL, organisation: "행정안전부", department: "디지털정부혁신실", position: "행정사무관" } });
+    expect(v.documentDigest).to.be.a("string");
+    expect(v.signedAt).to.equal(anchored.anchoredAt);
+    expect(v.signingTime).to.deep.include({ anchored: true, blockNumber: anchored.blockNumber, blockHash: block.hash, root: anchored.root });
+    denied(unanchored, /REFUSED signature of travel\.txt: SIGNATURE_UNANCHORED/);
+    expect(ok(allowed)).to.deep.include({ ok: true, signingTime: { anchored: false, claimed: (v.signingTime as { claimed: string }).claimed } });
     denied(altered, /REFUSED signature of forged\.txt: DOCUMENT_ALTERED/);
     refused(notJson, 2, /--signature: .*not-json\.sig\.json is not JSON; give the file `mcid wallet sign` wrote/);
     refused(wrongFormat, 2, /is not a mobile-civil-id\/document-signature file/);

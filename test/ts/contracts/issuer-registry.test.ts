@@ -61,6 +61,42 @@ describe("IssuerRegistry", function () {
     });
   });
 
+  describe("organisation names (issue #10: the name verifiers show comes from the registry)", function () {
+    const hashOf = (name: string) => keccakUtf8(name);
+
+    it("governance sets and renames an organisation's official name; each change is an event with the hash and the text", async function () {
+      expect(await registry.organisationNameHash(ORG_A)).to.equal(ZeroHash);
+      await expect(byGov().setOrganisationName(ORG_A, "행정안전부"))
+        .to.emit(registry, "OrganisationNameSet").withArgs(ORG_A, hashOf("행정안전부"), "행정안전부");
+      expect(await registry.organisationNameHash(ORG_A)).to.equal(hashOf("행정안전부"));
+      await expect(byGov().setOrganisationName(ORG_A, "행정자치부"))
+        .to.emit(registry, "OrganisationNameSet").withArgs(ORG_A, hashOf("행정자치부"), "행정자치부");
+      expect(await registry.organisationNameHash(ORG_A)).to.equal(hashOf("행정자치부"));
+      expect(await registry.organisationNameHash(ORG_B)).to.equal(ZeroHash);
+      // A suspended or removed organisation keeps (and may get) its name: credentials it issued still name it.
+      await mined(byGov().suspend(ORG_B));
+      await expect(byGov().setOrganisationName(ORG_B, "서울특별시")).to.emit(registry, "OrganisationNameSet");
+    });
+
+    it("only governance sets names; an unknown organisation, an empty or over-long name is refused", async function () {
+      await expect(registry.connect(adminA).setOrganisationName(ORG_A, "국가정보원"))
+        .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount").withArgs(adminA.address, GOVERNANCE_ROLE);
+      await expect(byGov().setOrganisationName(NEW_ORG, "인사혁신처")).to.be.revertedWithCustomError(registry, "UnknownOrganisation").withArgs(NEW_ORG);
+      await expect(byGov().setOrganisationName(ORG_A, "")).to.be.revertedWithCustomError(registry, "InvalidOrganisationName").withArgs(ORG_A, 0);
+      const max = Number(await registry.MAX_ORGANISATION_NAME_BYTES());
+      await expect(byGov().setOrganisationName(ORG_A, "가".repeat(max / 3 + 1))).to.be.revertedWithCustomError(registry, "InvalidOrganisationName");
+      await expect(byGov().setOrganisationName(ORG_A, "a".repeat(max))).to.emit(registry, "OrganisationNameSet");
+    });
+
+    it("the packed organisation record and the status registry's reads are unchanged by a name", async function () {
+      const before = await registry.organisation(ORG_A);
+      const active = await registry.isOrganisationActive.estimateGas(ORG_A);
+      await mined(byGov().setOrganisationName(ORG_A, "행정안전부"));
+      expect(await registry.organisation(ORG_A)).to.deep.equal(before);
+      expect(await registry.isOrganisationActive.estimateGas(ORG_A)).to.equal(active);
+    });
+  });
+
   describe("accredit", function () {
     it("accredits an organisation with its credential types", async function () {
       const ts = await nextTs();

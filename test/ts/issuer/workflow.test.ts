@@ -158,6 +158,17 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       expect(wf.get("e-saram:REQ-0001").state).to.equal("refused");
     });
 
+    it("refuses a whole export whose rows name the organisation otherwise than the issuer registry (row and field named)", async () => {
+      const reg = env.ledger.issuerRegistry;
+      await (await governedCall(env, await reg.getAddress(), reg.interface.encodeFunctionData("setOrganisationName", [CENTRAL_AGENCY, "행정안전부"]))).wait();
+      const rows = [hrRow({ requestId: "REQ-NAME-1", personId: "7001011234567" }), hrRow({ requestId: "REQ-NAME-2", personId: "7002021234567", organisationName: "국가정보원" })];
+      await rejects(() => wf.importRequests("e-saram", eSaramExport(rows), "hr-batch"), "INVALID_INPUT", /row 2 organisationName: "국가정보원" is not the issuer registry's official name of organisation 1741000/);
+      expect(() => wf.get("e-saram:REQ-NAME-1")).to.throw();
+      // The registry's name, in any Unicode composition, is accepted.
+      const report = await wf.importRequests("e-saram", eSaramExport([hrRow({ requestId: "REQ-NAME-3", personId: "7003031234567", organisationName: "행정안전부".normalize("NFD") })]), "hr-batch");
+      expect(report.created).to.deep.equal(["e-saram:REQ-NAME-3"]);
+    });
+
     it("refuses requests for an organisation that was never accredited", async () => {
       wf.close();
       wf = await env.workflow({ agency: 1234567 });

@@ -44,7 +44,7 @@ import {
   type VerificationResult,
   type VerifierOptions,
 } from "../../../sdk/verifier/verifier.js";
-import { POLICIES, restrictToOrganisations, type UsePolicy } from "../../../sdk/verifier/policies.js";
+import { acceptingUnanchoredSignatures, POLICIES, restrictToOrganisations, type UsePolicy } from "../../../sdk/verifier/policies.js";
 import {
   deviceKeyJwk,
   issueCredentialJwt,
@@ -72,7 +72,8 @@ const ALL_CODES = [
   "ORGANISATION_SUSPENDED", "ORGANISATION_REMOVED", "ORGANISATION_NOT_ALLOWED", "CREDENTIAL_TYPE_NOT_ALLOWED_FOR_ISSUER",
   "CREDENTIAL_NOT_REGISTERED", "CREDENTIAL_BINDING_MISMATCH", "CREDENTIAL_LOCKED", "CREDENTIAL_REVOKED",
   "CREDENTIAL_SUPERSEDED", "BAD_DOCUMENT_SIGNATURE", "DOCUMENT_ALTERED", "LEDGER_UNAVAILABLE", "INDEX_STALE", "INTERNAL_ERROR",
-  "LEDGER_DISAGREEMENT",
+  "LEDGER_DISAGREEMENT", "SIGNATURE_UNANCHORED", "SIGNATURE_ANCHOR_INVALID",
+  "ORGANISATION_NAME_MISMATCH", "ORGANISATION_NAME_UNREGISTERED",
 ] as const satisfies readonly RefusalCode[];
 type Untested = Exclude<RefusalCode, (typeof ALL_CODES)[number]>;
 const everyCodeListed: [Untested] extends [never] ? true : Untested = true;
@@ -768,14 +769,55 @@ describe("PresentationVerifier refusals", function () {
     });
   });
 
+  describe("organisation name from the issuer registry (issue #10 §3)", () => {
+    const nameOrg = async (code: number, name: string) => {
+      const reg = w.ledger.issuerRegistry;
+      await (await governed(w.ledger, w.actors.members, await reg.getAddress(), reg.interface.encodeFunctionData("setOrganisationName", [code, name]))).wait();
+    };
+
+    it("refuses ORGANISATION_NAME_MISMATCH when the issuer names another organisation than the registry's (online view and index)", async () => {
+      await nameOrg(CENTRAL_AGENCY, "행정안전부");
+      // The organisation's own issuing server writes another ministry's name into its credential.
+      const liar = Wallet.createRandom();
+      const impostor = await w.issueTo(liar, "person-10", { ...claimsFor("김철수"), organisation: "국가정보원" });
+      expectRefused(await tap(verifier(), impostor.jwt, liar), ["ORGANISATION_NAME_MISMATCH"]);
+      const nfd = Wallet.createRandom();
+      const decomposed = await w.issueTo(nfd, "person-11", { ...claimsFor("이영희"), organisation: "행정안전부".normalize("NFD") });
+      const index = new LedgerIndex({ provider: w.provider, deployment: w.ledger.deployment, catchUp: "events" });
+      await index.sync();
+      expectRefused(await tap(verifier({ ledger: index }), impostor.jwt, liar), ["ORGANISATION_NAME_MISMATCH"]);
+      // The registry's name (in another Unicode composition, NFD) is the organisation's own: accepted.
+      expectAccepted(await tap(verifier(), base.jwt));
+      expectAccepted(await tap(verifier({ ledger: index }), decomposed.jwt, nfd));
+    });
+
+    it("refuses ORGANISATION_NAME_UNREGISTERED for an organisation without a registered name, when the verifier requires names", async () => {
+      expectAccepted(await tap(verifier(), base.jwt));
+      expectRefused(await tap(verifier({ requireRegisteredOrganisationNames: true }), base.jwt), ["ORGANISATION_NAME_UNREGISTERED"]);
+      await nameOrg(CENTRAL_AGENCY, "행정안전부");
+      expectAccepted(await tap(verifier({ requireRegisteredOrganisationNames: true }), base.jwt));
+    });
+  });
+
   describe("document e-signatures", () => {
     const documentBytes = new TextEncoder().encode("출장 신청서: 2026-12-01 세종→서울");
     async function signed(signerKey: Holder = holder, credentialJwt = base.jwt, document = documentBytes) {
       const signerDid = didForAddress(w.chainId, signerKey.address);
       return (await signDocumentJwt({ signerDid, signer: es256kSigner(signerKey.privateKey), credential: credentialJwt, credentialStatusId: undefined, document, now: await chainNow() })).jwt;
     }
+    // These cases are about the signature itself: unanchored, judged as of now (the signing time from the chain is
+    // tested in test/ts/anchor/document-signing-time.test.ts).
     const check = (v: PresentationVerifier, signature: string, document = documentBytes, credentialJwt = base.jwt) =>
-      v.verifySignedDocument({ signature, document, credential: credentialJwt, policy: POLICIES.documentSignature });
+      v.verifySignedDocument({ signature, document, credential: credentialJwt, policy: acceptingUnanchoredSignatures(POLICIES.documentSignature) });
+
+    it("refuses an unanchored signature as SIGNATURE_UNANCHORED, and a malformed anchor as SIGNATURE_ANCHOR_INVALID", async () => {
+      const sig = await signed();
+      const strict = (anchor?: unknown) => verifier().verifySignedDocument({ signature: sig, document: documentBytes, credential: base.jwt, anchor, policy: POLICIES.documentSignature });
+      expectRefused(await strict(), ["SIGNATURE_UNANCHORED"]);
+      expectRefused(await strict({ contract: "0x12", proof: [] }), ["SIGNATURE_ANCHOR_INVALID"]);
+      expectRefused(await strict({ contract: w.ledger.deployment.statusRegistry, proof: ["0x1234"] }), ["SIGNATURE_ANCHOR_INVALID"]);
+      expectRefused(await strict("anchored, trust me"), ["SIGNATURE_ANCHOR_INVALID"]);
+    });
 
     it("accepts the genuine document and names the signing credential (not the device DID: the policy does not disclose it)", async () => {
       const r = await check(verifier(), await signed());

@@ -57,7 +57,7 @@ describe("document signatures", () => {
     expect(verifyDocumentSignature(signature.jwt, DOCUMENT, signature.credential)).to.deep.equal({
       valid: true,
       signer: wallet.did,
-      signedAt: new Date(payload.iat! * 1000),
+      claimedSignedAt: new Date(payload.iat! * 1000), // the signer's claim; the signing time comes from an anchor
       document: { alg: "sha-256", digest: sha256Hex, size: DOCUMENT.length },
       credential: { digest: credentialDigest(credential), statusId: STATUS_ID },
       purpose: "결재",
