@@ -31,8 +31,10 @@ export interface ServeOptions {
 
 export interface ServeHandle {
   readonly running: RunningServices;
-  /** The one line `--json` prints: base URL per service, chain id and, in demo mode, a ready offer. */
+  /** The one line `--json` prints: base URL per service, page URLs (`gate`, …), chain id and, in demo mode, a ready offer. */
   readonly ready: Record<string, unknown>;
+  /** The web pages' URLs by name (also in `ready`). */
+  readonly pages: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -102,9 +104,10 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     };
     const running = await startServices(definitions, serveEnv, (name) => listenSection(config[name], options.host));
     closers.push(() => running.close());
-    const ready: Record<string, unknown> = { ...running.urls, chainId };
+    const pages = await running.pages();
+    const ready: Record<string, unknown> = { ...running.urls, ...pages, chainId };
     if (options.demo === true) ready.demo = await running.demo();
-    return { running, ready, close: closeAll };
+    return { running, ready, pages, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

@@ -20,6 +20,11 @@ export interface BuiltService {
   app: ServiceApp;
   /** Demo hints printed by `serve --demo --json` under "demo" (e.g. a ready credential offer). */
   demo?: () => Promise<Record<string, unknown>>;
+  /**
+   * The web pages this service serves, by name (`gate`, `wallet`, `officer`): printed at the top level of
+   * `serve --json`. Asked once every service listens (a demo URL may carry a one-time pairing code).
+   */
+  pages?: () => Promise<Record<string, string>>;
   /** Runs once every service listens (all base URLs known): e.g. finishing work a previous run left half done. */
   afterListen?: () => Promise<void>;
 }
@@ -35,6 +40,8 @@ export interface RunningServices {
   apps: Record<string, ServiceApp>;
   /** Demo hints of every service, merged. */
   demo(): Promise<Record<string, unknown>>;
+  /** Page URLs of every service, merged (see BuiltService.pages). */
+  pages(): Promise<Record<string, string>>;
   close(): Promise<void>;
 }
 
@@ -53,6 +60,7 @@ export async function startServices<Env>(
   const urls: Record<string, string> = {};
   const apps: Record<string, ServiceApp> = {};
   const demos: Array<() => Promise<Record<string, unknown>>> = [];
+  const pages: Array<() => Promise<Record<string, string>>> = [];
   const afterListen: Array<() => Promise<void>> = [];
   const links: ServiceLinks = {
     baseUrl(name) {
@@ -84,6 +92,7 @@ export async function startServices<Env>(
       urls[definition.name] = listen.publicUrl ?? listenedUrl(built.app);
       apps[definition.name] = built.app;
       if (built.demo !== undefined) demos.push(built.demo);
+      if (built.pages !== undefined) pages.push(built.pages);
       if (built.afterListen !== undefined) afterListen.push(built.afterListen);
     }
     for (const run of afterListen) await run();
@@ -97,6 +106,11 @@ export async function startServices<Env>(
     async demo() {
       let out: Record<string, unknown> = {};
       for (const d of demos) out = { ...out, ...(await d()) };
+      return out;
+    },
+    async pages() {
+      let out: Record<string, string> = {};
+      for (const p of pages) out = { ...out, ...(await p()) };
       return out;
     },
     close,
