@@ -341,6 +341,14 @@ async function boot(): Promise<void> {
   void cycle();
 }
 
+// A new pairing address typed or pasted into a running kiosk changes only the fragment: pair again at once.
+window.addEventListener("hashchange", () => {
+  if (!new URLSearchParams(location.hash.slice(1)).has("pair")) return;
+  generation += 1; // the running cycle stops at its next step
+  session = undefined;
+  void boot();
+});
+
 setInterval(tick, 500);
 tick();
 void boot();
