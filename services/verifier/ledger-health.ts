@@ -127,10 +127,11 @@ export class LedgerHealthMonitor {
 
   /**
    * The refusal a presentation gets while the health is not ok (undefined when it is): the verifier never judges
-   * on a ledger view it cannot vouch for.
+   * on a ledger view it cannot vouch for. Before the first probe has finished, it waits for it (a service that
+   * just started is not refused for being new).
    */
-  refusal(): { code: RefusalCode; detail: string } | undefined {
-    const health = this.current();
+  async refusal(): Promise<{ code: RefusalCode; detail: string } | undefined> {
+    const health = this.lastOkAt === undefined && this.lastError === undefined ? await this.probe() : this.current();
     if (health.state === "ok") return undefined;
     if (health.state === "stale") {
       return { code: "INDEX_STALE", detail: `The gate last heard a quorum of ledger nodes ${Math.round((health.stalenessMs ?? 0) / 1000)} s ago (bound ${Math.round(health.maxStalenessMs / 1000)} s): refusing until it is current.` };

@@ -59,7 +59,7 @@ export interface PresentationServiceOptions {
    * Fail-closed guard run before every judgement (the gate's ledger health): a refusal it returns is the answer,
    * without judging the presentation on a ledger view the verifier cannot vouch for.
    */
-  readonly admit?: () => { code: RefusalCode; detail: string } | undefined;
+  readonly admit?: () => Promise<{ code: RefusalCode; detail: string } | undefined>;
   /** Told the id of every transaction that took its one answer (the kiosk's live stream wakes up at once). */
   readonly onAnswered?: (id: string) => void;
 }
@@ -260,7 +260,7 @@ export class PresentationService {
   /** The SDK verifier's verdict, then the shared store's single-use nonce: both must say yes. */
   private async judge(tx: StoredTransaction, presentation: unknown): Promise<VerificationResult> {
     const policy = POLICY_OF_USE[tx.use];
-    const barred = this.options.admit?.();
+    const barred = await this.options.admit?.();
     if (barred !== undefined) return refused(barred.code, barred.detail, tx.use);
     this.expected.expect(tx.nonce);
     let result: VerificationResult;

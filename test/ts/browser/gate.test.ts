@@ -18,10 +18,8 @@ async function currentQr(page: Page, notId?: string): Promise<{ id: string; requ
   const request = (await qr.getAttribute("data-authorization-request"))!;
   const id = (await qr.getAttribute("data-presentation"))!;
   // The QR image is the verifier's SVG for this very request, and it rendered.
-  await page.waitForFunction(() => {
-    const img = document.querySelector<HTMLImageElement>("#qr img");
-    return img !== null && img.complete && img.naturalWidth > 0;
-  });
+  // (Browser-side code is passed as strings: the test project is typechecked without DOM types.)
+  await page.waitForFunction('(() => { const img = document.querySelector("#qr img"); return img !== null && img.complete && img.naturalWidth > 0; })()');
   return { id, request };
 }
 
@@ -106,7 +104,7 @@ describe("gate kiosk page (real Chromium)", function () {
       expect(box.x + box.width).to.be.at.most(800);
       expect(box.y + box.height).to.be.at.most(1280);
       expect(box.width).to.be.at.least(400); // large enough to scan from a phone held at arm's length
-      const overflow = await tablet.evaluate(() => document.documentElement.scrollWidth > window.innerWidth || document.documentElement.scrollHeight > window.innerHeight);
+      const overflow = await tablet.evaluate("document.documentElement.scrollWidth > window.innerWidth || document.documentElement.scrollHeight > window.innerHeight");
       expect(overflow).to.equal(false);
       await kiosk.screenshot("gate-tablet", tablet);
     } finally {
