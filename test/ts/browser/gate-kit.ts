@@ -63,7 +63,7 @@ export async function gateWorld(options: { maxStalenessSeconds?: number; nodeTim
   url = `http://127.0.0.1:${(service.app.server.address() as { port: number }).port}`;
 
   /** A fresh kiosk URL: a one-time pairing code for gate-1 in the fragment. */
-  async function kioskUrl(query = "?hold=1"): Promise<string> {
+  async function kioskUrl(query = "?hold=3"): Promise<string> {
     const { code } = await service.kiosks.issuePairingCode("gate-1");
     return gatePairingUrl(url, code).replace("/gate/#", `/gate/${query}#`);
   }

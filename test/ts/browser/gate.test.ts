@@ -7,21 +7,10 @@ import { Wallet } from "ethers";
 import type { Page } from "playwright-core";
 import { ReasonCode } from "../../../sdk/chain/codes.js";
 import { openProfile, type BrowserProfile } from "../helpers/browser.js";
+import { currentQr, verdictOf } from "./gate-driver.js";
 import { gateWorld } from "./gate-kit.js";
 
 type Gate = Awaited<ReturnType<typeof gateWorld>>;
-
-/** The QR on screen: its presentation id and the openid4vp:// request it encodes. */
-async function currentQr(page: Page, notId?: string): Promise<{ id: string; request: string }> {
-  const selector = notId === undefined ? "#qr[data-presentation]" : `#qr[data-presentation]:not([data-presentation="${notId}"])`;
-  const qr = await page.waitForSelector(`main[data-state="ready"] ${selector}`, { timeout: 15_000 });
-  const request = (await qr.getAttribute("data-authorization-request"))!;
-  const id = (await qr.getAttribute("data-presentation"))!;
-  // The QR image is the verifier's SVG for this very request, and it rendered.
-  // (Browser-side code is passed as strings: the test project is typechecked without DOM types.)
-  await page.waitForFunction('(() => { const img = document.querySelector("#qr img"); return img !== null && img.complete && img.naturalWidth > 0; })()');
-  return { id, request };
-}
 
 describe("gate kiosk page (real Chromium)", function () {
   this.timeout(120_000);
@@ -64,12 +53,12 @@ describe("gate kiosk page (real Chromium)", function () {
     const holder = Wallet.createRandom();
     const credential = await gate.w.issue(holder, `person-${holder.address}`);
     const qr = await currentQr(page);
-    const answered = await gate.tap(qr.request, holder, credential.jwt);
+    const { verdict, tapped: answered } = await verdictOf(page, () => gate.tap(qr.request, holder, credential.jwt));
     expect(answered.status, JSON.stringify(answered.body)).to.equal(200);
-    await page.waitForSelector('main[data-state="accepted"]', { timeout: 5_000 });
-    expect(await page.textContent('[data-field="name"]')).to.equal("홍길동");
-    expect(await page.textContent('[data-field="organisation"]')).to.equal("행정안전부");
-    expect(await page.textContent("#stage")).to.contain("통과").and.contain("Admitted");
+    expect(verdict.state).to.equal("accepted");
+    expect(verdict.name).to.equal("홍길동");
+    expect(verdict.organisation).to.equal("행정안전부");
+    expect(verdict.text).to.contain("통과").and.contain("Admitted");
     expect(await page.getAttribute("#stage", "aria-live")).to.equal("assertive");
     await kiosk.screenshot("gate-green");
 
@@ -81,11 +70,11 @@ describe("gate kiosk page (real Chromium)", function () {
     const helpDesk = gate.w.ledger.statusRegistry.connect(gate.w.actors.helpDesk);
     await (await helpDesk.lock(credential.credentialId, ReasonCode.LOST_DEVICE)).wait();
     await gate.w.syncClock();
-    const refused = await gate.tap(next.request, holder, credential.jwt);
+    const { verdict: red, tapped: refused } = await verdictOf(page, () => gate.tap(next.request, holder, credential.jwt));
     expect(refused.status).to.equal(400);
     expect((refused.body as { reasons: string[] }).reasons).to.deep.equal(["CREDENTIAL_LOCKED"]);
-    await page.waitForSelector('main[data-state="refused"]', { timeout: 5_000 });
-    const text = await page.textContent("#stage");
+    expect(red.state).to.equal("refused");
+    const text = red.text;
     expect(text).to.contain("출입 불가").and.contain("Refused");
     expect(text).to.contain("분실 신고로 정지된 신분증입니다").and.contain("Locked: this phone was reported lost");
     expect(text).to.not.contain("홍길동");
@@ -125,11 +114,11 @@ describe("gate kiosk page (real Chromium)", function () {
     expect(await page.$("#qr")).to.equal(null); // no QR to scan while the gate cannot vouch for the ledger
     await kiosk.screenshot("gate-red-ledger");
     // A phone that scanned the QR just before: the verifier refuses (fail closed), the kiosk shows why.
-    const refused = await gate.tap(qr.request, holder, credential.jwt);
+    const { verdict, tapped: refused } = await verdictOf(page, () => gate.tap(qr.request, holder, credential.jwt));
     expect(refused.status).to.equal(400);
     expect((refused.body as { reasons: string[] }).reasons).to.deep.equal(["LEDGER_UNAVAILABLE"]);
-    await page.waitForSelector('main[data-state="refused"]', { timeout: 5_000 });
-    expect(await page.textContent("#stage")).to.contain("원장에 연결할 수 없어 확인할 수 없습니다").and.contain("Ledger unavailable: cannot verify");
+    expect(verdict.state).to.equal("refused");
+    expect(verdict.text).to.contain("원장에 연결할 수 없어 확인할 수 없습니다").and.contain("Ledger unavailable: cannot verify");
 
     gate.setLedger("up");
     await page.waitForSelector('#health[data-health="ok"]', { timeout: 10_000 });
