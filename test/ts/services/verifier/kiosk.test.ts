@@ -246,6 +246,10 @@ describe("gate kiosks: pairing, kiosk sessions, ledger health, live events", fun
       const paired = await fetch(`${running.urls.verifier}/kiosk/pair`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code }) });
       expect(paired.status).to.equal(200);
       expect(((await paired.json()) as { terminal_id: string }).terminal_id).to.equal("demo-terminal");
+      // The kiosk routes are in the OpenAPI document (the page's own files are not).
+      const openapi = (await (await fetch(`${running.urls.verifier}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+      expect(openapi.paths).to.include.keys("/kiosk/pair", "/kiosk/pairing-codes", "/kiosk/session", "/kiosk/health", "/presentations/{id}/events");
+      expect(Object.keys(openapi.paths).filter((p) => p.startsWith("/gate"))).to.deep.equal([]);
     } finally {
       await running.close();
       rmSync(dataDir, { recursive: true, force: true });
