@@ -318,6 +318,15 @@ async function pairFromFragment(): Promise<Bilingual | undefined> {
   }
 }
 
+/** The heading names what this screen checks: a building gate, or a library desk (`?use=library-card`). */
+function showTitle(): void {
+  const library = use === "library-card";
+  const title = document.querySelector(".title");
+  if (title === null) return;
+  render(title, ko(library ? "모바일 공무원증 도서관 이용 확인" : "모바일 공무원증 출입 확인"), " ", en(library ? "Mobile civil-servant ID · library desk" : "Mobile civil-servant ID · gate"));
+  document.title = library ? "도서관 이용 확인 · Library desk — 모바일 공무원증" : "출입 확인 · Gate check — 모바일 공무원증";
+}
+
 function tick(): void {
   clock.textContent = new Date().toLocaleTimeString("ko-KR", { hour12: false });
   renderHealth();
@@ -332,6 +341,7 @@ async function boot(): Promise<void> {
     const info = await api<{ terminal_id: string; uses: string[] }>("GET", "kiosk/session");
     terminalLabel.textContent = `단말기 Terminal: ${info.terminal_id}`;
     if (use === "") use = info.uses[0] ?? "building-gate";
+    showTitle();
   } catch (error) {
     if (error instanceof HttpStatusError && error.status === 401) return unpair({ ko: "단말기 인증이 만료되었습니다", en: "The kiosk's pairing expired or was withdrawn" });
     show({ kind: "error", problem: { ko: "검증 서버에 연결할 수 없습니다", en: "Cannot reach the verifier" } });

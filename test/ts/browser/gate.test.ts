@@ -6,6 +6,7 @@ import { expect } from "chai";
 import { Wallet } from "ethers";
 import type { Page } from "playwright-core";
 import { ReasonCode } from "../../../sdk/chain/codes.js";
+import { checkPresentationRequest } from "../../../sdk/relying-party/presentation-request.js";
 import { openProfile, type BrowserProfile } from "../helpers/browser.js";
 import { currentQr, verdictOf } from "./gate-driver.js";
 import { gateWorld } from "./gate-kit.js";
@@ -82,12 +83,15 @@ describe("gate kiosk page (real Chromium)", function () {
     await currentQr(page, next.id);
   });
 
-  it("fits a tablet in portrait (QR and verdict inside the viewport)", async function () {
+  it("fits a tablet in portrait, here as a library desk (QR inside the viewport, the library-card use asked for)", async function () {
     const tablet = await kiosk.context.newPage();
     try {
       await tablet.setViewportSize({ width: 800, height: 1280 });
-      await tablet.goto(`${gate.url}/gate/?hold=1`); // paired already: the session is in this profile's storage
-      await currentQr(tablet);
+      await tablet.goto(`${gate.url}/gate/?use=library-card&hold=1`); // paired already: the session is in this profile's storage
+      const qr = await currentQr(tablet);
+      expect(await tablet.textContent(".title")).to.contain("도서관 이용 확인").and.contain("library desk");
+      const checked = await checkPresentationRequest({ authorizationRequest: qr.request, directory: gate.w.directory, chainId: gate.w.chainId });
+      expect(checked.use).to.equal("library-card");
       const box = (await tablet.locator("#qr img").boundingBox())!;
       expect(box.x).to.be.at.least(0);
       expect(box.x + box.width).to.be.at.most(800);
