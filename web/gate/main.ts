@@ -74,6 +74,8 @@ let view: View = { kind: "starting" };
 let health: Health | undefined;
 let healthAt = -Infinity;
 let generation = 0;
+/** Aborts the event stream of the tap being followed when a new cycle (or a re-pairing) replaces it. */
+let following = new AbortController();
 let rendered = "";
 
 const ko = (text: string) => h("span", { lang: "ko" }, text);
@@ -237,6 +239,7 @@ function onHealth(data: unknown): void {
 
 function unpair(problem: Bilingual): void {
   generation += 1;
+  following.abort();
   localStorage.removeItem(SESSION_KEY);
   session = undefined;
   terminalLabel.textContent = "";
@@ -250,7 +253,7 @@ async function watch(id: string, gen: number): Promise<Outcome | undefined> {
   while (gen === generation) {
     let outcome: Outcome | undefined;
     try {
-      await readEventStream(new URL(`presentations/${id}/events`, API).href, { headers: { authorization: `Bearer ${session?.token ?? ""}` } }, (event, data) => {
+      await readEventStream(new URL(`presentations/${id}/events`, API).href, { headers: { authorization: `Bearer ${session?.token ?? ""}` }, signal: following.signal }, (event, data) => {
         if (event === "health") onHealth(data);
         else if (event === "outcome") outcome = data as Outcome;
       });
@@ -281,6 +284,8 @@ async function watch(id: string, gen: number): Promise<Outcome | undefined> {
 /** One tap: a fresh presentation request, its QR, the verdict, then the next. */
 async function cycle(): Promise<void> {
   const gen = ++generation;
+  following.abort();
+  following = new AbortController();
   let created: Created;
   try {
     created = await api<Created>("POST", "presentations", { use });
@@ -355,6 +360,7 @@ async function boot(): Promise<void> {
 window.addEventListener("hashchange", () => {
   if (!new URLSearchParams(location.hash.slice(1)).has("pair")) return;
   generation += 1; // the running cycle stops at its next step
+  following.abort();
   session = undefined;
   void boot();
 });
