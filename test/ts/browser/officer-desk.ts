@@ -45,7 +45,7 @@ export class OfficerDesk {
   }
 
   request(id: string): Promise<RequestRecord> {
-    return this.call("hr-officer", "GET", `/staff/requests/${this.agency}/${id}`);
+    return this.call("hr-officer", "GET", `/staff/requests/${this.agency}/${encodeURIComponent(id)}`);
   }
 
   /** HR sync: one e-사람 row (a new credential or a reissue); returns the request id. */
@@ -58,7 +58,7 @@ export class OfficerDesk {
   }
 
   approve(id: string): Promise<RequestRecord> {
-    return this.call("approver", "POST", `/staff/requests/${this.agency}/${id}/approve`);
+    return this.call("approver", "POST", `/staff/requests/${this.agency}/${encodeURIComponent(id)}/approve`);
   }
 
   /** The SMS of one request and purpose waiting for the carrier (newest last). */
@@ -76,14 +76,19 @@ export class OfficerDesk {
 
   /** The HR officer's identity verification: a code to the HR-registered phone, read back with name and number. */
   async verifyIdentity(id: string): Promise<void> {
-    const record = await this.call<RequestRecord>("hr-officer", "POST", `/staff/requests/${this.agency}/${id}/identity/start`);
+    const record = await this.call<RequestRecord>("hr-officer", "POST", `/staff/requests/${this.agency}/${encodeURIComponent(id)}/identity/start`);
     const code = await this.latestCode(id);
-    await this.call("hr-officer", "POST", `/staff/requests/${this.agency}/${id}/identity/verify`, { name: record.name, employeeRef: record.employeeRef, code });
+    await this.call("hr-officer", "POST", `/staff/requests/${this.agency}/${encodeURIComponent(id)}/identity/verify`, { name: record.name, employeeRef: record.employeeRef, code });
   }
 
   /** The invitation SMS: the install link (credential offer URI) and the activation code. */
   async invite(id: string): Promise<{ link: string; txCode: string }> {
-    await this.call("hr-officer", "POST", `/staff/requests/${this.agency}/${id}/invite`);
+    await this.call("hr-officer", "POST", `/staff/requests/${this.agency}/${encodeURIComponent(id)}/invite`);
+    return this.invitation(id);
+  }
+
+  /** The latest invitation SMS of a request, as the carrier delivers it: its link and activation code. */
+  async invitation(id: string): Promise<{ link: string; txCode: string }> {
     const sms = (await this.outbox(id, "invitation")).at(-1);
     const link = sms === undefined ? undefined : /(https?:\/\/\S+)/.exec(sms.body)?.[1];
     const txCode = sms === undefined ? undefined : /활성화 코드 ([0-9]+)/.exec(sms.body)?.[1];
