@@ -7,7 +7,7 @@
  */
 import { Openid4vpClient, type ResolvedOpenid4vpAuthorizationRequest } from "@openid4vc/openid4vp";
 import type { CallbackContext, VerifyJwtCallback } from "@openid4vc/oauth2";
-import { createHash } from "node:crypto";
+import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { CivilIdError } from "../errors.js";
 import { parseEthrDid } from "../did/did.js";
 import { POLICIES, type ClaimName, type UsePolicy } from "../verifier/policies.js";
@@ -80,13 +80,19 @@ export function listedVerifierJwtCallback(chainId: number | bigint): VerifyJwtCa
   };
 }
 
+// Browser-safe hashes (the holder web wallet runs this check in the page), by the names the library passes.
+const HASHES: Record<string, (data: Uint8Array) => Uint8Array> = { "sha-256": sha256, "sha-384": sha384, "sha-512": sha512 };
+const unsupportedHash = (alg: string): never => {
+  throw new Error(`hash algorithm ${alg} is not supported`);
+};
+
 function walletCallbacks(chainId: number | bigint, fetchImpl: typeof fetch | undefined): Omit<CallbackContext, "generateRandom" | "clientAuthentication"> {
   const unsupported = () => {
     throw new Error("encrypted requests and responses are not used by this profile");
   };
   return {
     fetch: fetchImpl ?? fetch,
-    hash: (data, alg) => new Uint8Array(createHash(alg.replace("-", "").toLowerCase()).update(data).digest()),
+    hash: (data, alg) => HASHES[alg.toLowerCase()]?.(data) ?? unsupportedHash(alg),
     verifyJwt: listedVerifierJwtCallback(chainId),
     signJwt: unsupported,
     decryptJwe: unsupported,
