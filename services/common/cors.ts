@@ -45,13 +45,11 @@ export function walletOrigins(config: Readonly<Record<string, unknown>>, links: 
   }
   const configured = parsed.data;
   return () => {
-    let own: string[] = [];
     try {
-      own = [new URL(links.baseUrl("wallet")).origin];
+      return [...configured, new URL(links.baseUrl("wallet")).origin];
     } catch {
-      own = []; // no wallet service in this serve (or not listening yet): the configured origins only
+      return configured; // no wallet service in this serve (or not listening yet): the configured origins only
     }
-    return [...configured, ...own];
   };
 }
 
