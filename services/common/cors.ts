@@ -46,11 +46,21 @@ export function walletOrigins(config: Readonly<Record<string, unknown>>, links: 
   const configured = parsed.data;
   return () => {
     try {
-      return [...configured, new URL(links.baseUrl("wallet")).origin];
+      return [...configured, ...loopbackAliases(new URL(links.baseUrl("wallet")).origin)];
     } catch {
       return configured; // no wallet service in this serve (or not listening yet): the configured origins only
     }
   };
+}
+
+/**
+ * An origin and, for a loopback address, its `localhost` spelling: browsers refuse WebAuthn on IP-address origins,
+ * so a development wallet is opened as http://localhost:<port> while its service listens on 127.0.0.1.
+ */
+export function loopbackAliases(origin: string): string[] {
+  const url = new URL(origin);
+  if (url.hostname !== "127.0.0.1" && url.hostname !== "[::1]") return [origin];
+  return [origin, `${url.protocol}//localhost${url.port === "" ? "" : `:${url.port}`}`];
 }
 
 /**

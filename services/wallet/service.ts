@@ -135,10 +135,14 @@ export async function buildWalletService(input: WalletServiceInput): Promise<Ser
 
 /**
  * The PWA's URL as `serve --json` prints it under `wallet`: the page, and in demo mode a link that opens the demo
- * credential offer (in the fragment, so the offer link never reaches a server log).
+ * credential offer (in the fragment, so the offer link never reaches a server log). A loopback service is named
+ * `localhost`, the origin the issuer's and verifier's CORS allow for it (services/common/cors.ts `loopbackAliases`).
  */
 export function walletPageUrl(baseUrl: string, credentialOfferUri?: string): string {
-  const page = `${baseUrl}${WALLET_MOUNT}/`;
+  // WebAuthn (biometric unlock) refuses IP-address origins: a loopback wallet is opened as localhost.
+  const base = new URL(baseUrl);
+  if (base.hostname === "127.0.0.1" || base.hostname === "[::1]") base.hostname = "localhost";
+  const page = `${base.origin}${WALLET_MOUNT}/`;
   return credentialOfferUri === undefined ? page : `${page}#offer=${encodeURIComponent(credentialOfferUri)}`;
 }
 

@@ -449,11 +449,12 @@ function show(): void {
   showCard();
 }
 
-async function start(): Promise<void> {
-  document.documentElement.lang = language;
-  record = (await loadWallet()) ?? emptyWallet();
-  const handOff = takeHandOff();
-  if (handOff.offer !== undefined && record.credential === null) {
+async function route(handOff: { offer?: string; request?: string }): Promise<void> {
+  if (handOff.offer !== undefined && (record.credential === null || record.lockout !== null)) {
+    if (record.lockout !== null) {
+      await deleteWallet(); // a new activation after a lockout starts from an empty wallet
+      record = emptyWallet();
+    }
     showHome(handOff.offer);
     await openOffer(handOff.offer);
   } else if (handOff.request !== undefined && record.credential !== null && record.lockout === null) {
@@ -462,6 +463,16 @@ async function start(): Promise<void> {
   } else {
     show();
   }
+}
+
+async function start(): Promise<void> {
+  document.documentElement.lang = language;
+  record = (await loadWallet()) ?? emptyWallet();
+  await route(takeHandOff());
+  addEventListener("hashchange", () => {
+    const handOff = takeHandOff();
+    if (handOff.offer !== undefined || handOff.request !== undefined) void route(handOff);
+  });
   root.setAttribute("data-ready", "true");
   addEventListener("online", () => document.getElementById("offline")?.remove());
   addEventListener("offline", () => {
