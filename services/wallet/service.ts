@@ -30,7 +30,7 @@ export const walletConfigSchema = listenConfigSchema.extend({
    * Extra CSP `connect-src` sources of the page: issuers' and verifiers' origins (e.g. `https://id.mois.go.kr`, or
    * `https:` for verifiers anywhere). The issuer, verifier and login services of the same serve are always listed.
    */
-  connectSources: z.array(z.string().regex(/^(https?:\/\/[^\s/'";]+|https:)$/, "an origin (https://host[:port]) or https:")).default([]),
+  connectSources: z.array(z.string().regex(/^(https?:\/\/[^\s/'";:]+(:(\d{1,5}|\*))?|https:)$/, "an origin (https://host[:port], port may be *) or https:")).default([]),
 });
 export type WalletConfig = z.output<typeof walletConfigSchema>;
 

@@ -25,6 +25,8 @@ let t = translator(MESSAGES as Messages<MessageKey>, language);
 const root = document.getElementById("app")!;
 let record: WalletRecord = emptyWallet();
 let settings: WalletSettings | undefined;
+/** False once the wallet's own service did not answer (navigator.onLine alone says nothing about reachability). */
+let reachable = true;
 
 const SETTINGS_CACHE = "mcid.wallet.settings";
 
@@ -91,9 +93,20 @@ function page(...children: Child[]): void {
   render(
     root,
     h("header", {}, h("h1", {}, t("title")), h("span", { class: "subtitle" }, t("subtitle")), toggle),
-    navigator.onLine ? null : h("p", { id: "offline", class: "alert notice", role: "status" }, t("offline")),
+    navigator.onLine && reachable ? null : offlineBanner(),
     h("main", {}, ...children),
   );
+}
+
+function offlineBanner(): HTMLElement {
+  return h("p", { id: "offline", class: "alert notice", role: "status" }, t("offline"));
+}
+
+function setReachable(value: boolean): void {
+  reachable = value;
+  const banner = document.getElementById("offline");
+  if (value && navigator.onLine) banner?.remove();
+  else if (banner === null) root.querySelector("header")?.after(offlineBanner());
 }
 
 async function walletSettings(): Promise<WalletSettings> {
@@ -101,7 +114,9 @@ async function walletSettings(): Promise<WalletSettings> {
   try {
     settings = await loadSettings();
     localStorage.setItem(SETTINGS_CACHE, JSON.stringify(settings));
+    setReachable(true);
   } catch (error) {
+    setReachable(false);
     const cached = localStorage.getItem(SETTINGS_CACHE);
     if (cached === null) throw error;
     settings = JSON.parse(cached) as WalletSettings;
@@ -473,11 +488,11 @@ async function start(): Promise<void> {
     const handOff = takeHandOff();
     if (handOff.offer !== undefined || handOff.request !== undefined) void route(handOff);
   });
+  // Is the wallet's service reachable (the offline banner)? Also refreshes the settings the request check needs.
+  await walletSettings().catch(() => undefined);
   root.setAttribute("data-ready", "true");
-  addEventListener("online", () => document.getElementById("offline")?.remove());
-  addEventListener("offline", () => {
-    if (document.getElementById("offline") === null) root.prepend(h("p", { id: "offline", class: "alert notice", role: "status" }, t("offline")));
-  });
+  addEventListener("online", () => setReachable(true));
+  addEventListener("offline", () => setReachable(false));
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("./sw.js", { scope: "./" }).catch(() => undefined); // no offline shell, the page still works online
   }

@@ -5,6 +5,7 @@
  * what the verifier says about itself. The answer is a VP JWT (VC-JWT 1.1, the format sdk/protocol/presentation.ts
  * defines) signed by the device key, posted `direct_post` with `state`.
  */
+import { setGlobalConfig } from "@openid4vc/utils";
 import { JsonRpcProvider } from "ethers";
 import { RelyingPartyRegistry__factory } from "../../sdk/chain/contracts.js";
 import { VC_CONTEXT_V1 } from "../../sdk/credential/model.js";
@@ -45,8 +46,17 @@ export async function loadSettings(): Promise<WalletSettings> {
   return { chainId: body.chainId, relyingPartyRegistry: body.relyingPartyRegistry, rpcPath: body.rpcPath };
 }
 
+/**
+ * The OpenID4VC libraries refuse plain-http URLs. A wallet served over plain http can only be a loopback development
+ * one (browsers give WebCrypto and service workers to no other http origin), so only then are http verifiers accepted.
+ */
+function allowLoopbackDevelopment(): void {
+  if (location.protocol === "http:" && (location.hostname === "localhost" || location.hostname === "127.0.0.1")) setGlobalConfig({ allowInsecureUrls: true });
+}
+
 /** The request from a scanned QR or a handed-over link (`openid4vp://?client_id=…&request_uri=…`), checked. */
 export async function checkRequest(authorizationRequest: string, settings: WalletSettings): Promise<HeldRequest> {
+  allowLoopbackDevelopment();
   const provider = new JsonRpcProvider(new URL(settings.rpcPath, location.origin).toString(), settings.chainId, { staticNetwork: true, batchMaxCount: 1 });
   try {
     const directory = new OnChainRelyingPartyDirectory(RelyingPartyRegistry__factory.connect(settings.relyingPartyRegistry, provider));

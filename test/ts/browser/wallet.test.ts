@@ -56,7 +56,8 @@ describe("holder web wallet (PWA) in Chromium", function () {
   }
 
   before(async function () {
-    serve = await startServe({ demo: true, logLevel: "silent", env: {} });
+    // The rogue terminal below listens on a loopback port of its own: the page may connect to any loopback port.
+    serve = await startServe({ demo: true, logLevel: "silent", env: { MCID_WALLET__CONNECT_SOURCES: '["http://127.0.0.1:*"]' } });
     demo = serve.ready.demo as Demo;
     walletUrl = String(serve.ready.wallet);
     verifierUrl = String(serve.ready.verifier);
@@ -116,7 +117,7 @@ describe("holder web wallet (PWA) in Chromium", function () {
     await enrolBiometrics(profile, PIN);
     const started = await startPresentation();
     const opened = await openRequest(profile, walletUrl, started.authorization_request);
-    expect(opened.ok).to.equal(true);
+    expect(opened.ok, opened.ok ? "" : `${opened.error.code}: ${opened.error.text}`).to.equal(true);
     if (!opened.ok) return;
     // Who asks is the on-chain listing's name, and what it will see is the use's claims.
     expect(opened.shown.verifierName).to.equal("정부세종청사 출입·도서관 (demo)");
@@ -137,7 +138,7 @@ describe("holder web wallet (PWA) in Chromium", function () {
       const opened = await openRequest(profile, walletUrl, rogue.authorizationRequest);
       expect(opened.ok).to.equal(false);
       if (opened.ok) return;
-      expect(opened.error.code).to.equal("VERIFIER_NOT_LISTED");
+      expect(opened.error.code, opened.error.text).to.equal("VERIFIER_NOT_LISTED");
       expect(opened.error.text).to.match(/not listed by the consortium/);
       expect(await profile.page.locator("#consent").count()).to.equal(0);
       await keepScreenshot("wallet-unlisted-verifier");
@@ -186,6 +187,7 @@ describe("holder web wallet (PWA) in Chromium", function () {
       await page.reload();
       await page.waitForSelector("#card");
       expect((await shownClaims(page)).name).to.equal("홍길동");
+      await page.waitForSelector("#app[data-ready]");
       expect(await page.locator("#offline").count()).to.equal(1);
       await keepScreenshot("wallet-offline");
     } finally {
