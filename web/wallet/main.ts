@@ -265,7 +265,7 @@ function showCard(notice?: Child): void {
 }
 
 function showEnrol(failure?: unknown): void {
-  const form = h("form", { id: "enrol-form" }, h("h2", {}, t("enrolBio")), pinField("enrol-pin", t("pin").replace(/\(.*\)/, "").trim()), h("button", { type: "submit", id: "enrol-confirm" }, t("enrolBio")), backButton());
+  const form = h("form", { id: "enrol-form" }, h("h2", {}, t("enrolBio")), pinField("enrol-pin", t("pinEnter")), h("button", { type: "submit", id: "enrol-confirm" }, t("enrolBio")), backButton());
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     (async () => {
@@ -347,7 +347,7 @@ function showConsent(request: HeldRequest, failure?: unknown): void {
     h("p", {}, h("span", { class: "muted" }, `${t("use")}: `), h("span", { id: "verifier-use", "data-use": request.use }, useLabel(request.use))),
     h("h3", {}, t("willSee")),
     h("ul", { id: "claims-shown" }, ...shown),
-    pinField("present-pin", t("pin").replace(/\(.*\)/, "").trim()),
+    pinField("present-pin", t("pinEnter")),
     h("button", { type: "submit", id: "present-confirm" }, t("presentWithPin")),
     record.biometric === null ? null : h("button", { type: "button", id: "present-bio", class: "secondary" }, t("presentWithBio")),
     backButton(),
@@ -412,7 +412,7 @@ function showSign(failure?: unknown, done?: Child): void {
     h("h2", {}, t("sign")),
     field("doc-file", t("docFile"), { type: "file", required: true }),
     field("doc-purpose", t("purpose"), { maxlength: "256" }),
-    pinField("sign-pin", t("pin").replace(/\(.*\)/, "").trim()),
+    pinField("sign-pin", t("pinEnter")),
     h("button", { type: "submit", id: "sign-confirm" }, t("signNow")),
     backButton(),
   );
