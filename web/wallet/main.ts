@@ -41,7 +41,10 @@ function describeError(error: unknown): { code: string; message: string } {
 
 function errorBox(error: unknown, title?: string): HTMLElement {
   const { code, message } = describeError(error);
-  return h("div", { id: "error", class: "alert refused", role: "alert", "data-code": code }, title === undefined ? null : h("strong", {}, title), h("p", {}, message), h("code", {}, code));
+  const key = `err.${code}` as MessageKey;
+  const summary = key in MESSAGES.ko ? h("p", { class: "summary" }, t(key)) : null;
+  return h("div", { id: "error", class: "alert refused", role: "alert", "data-code": code },
+    title === undefined ? null : h("strong", {}, title), summary, h("p", { class: "detail" }, message), h("code", {}, code));
 }
 
 function field(id: string, label: string, attributes: Record<string, string | boolean | undefined> = {}): HTMLElement {

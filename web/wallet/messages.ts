@@ -20,6 +20,10 @@ export const MESSAGES = {
     lockedTitle: "지갑이 잠겼습니다", lockedText: "PIN을 5번 틀려 기기 키가 삭제되었습니다. 인사 담당자에게 재발급을 요청하고 다시 활성화하세요.",
     reactivate: "새로 활성화", back: "돌아가기", wrongPin: "PIN이 틀렸습니다", attemptsLeft: "남은 시도",
     "claim.name": "성명", "claim.agencyCode": "기관코드", "claim.organisation": "기관", "claim.department": "부서", "claim.position": "직위", "claim.employeeRef": "직원 번호", "claim.credentialId": "공무원증 식별자",
+    "err.VERIFIER_NOT_LISTED": "컨소시엄 목록에 없는 검증자입니다. 제시하지 마세요.", "err.VERIFIER_USE_NOT_ALLOWED": "이 검증자는 이 용도나 이 정보를 요청할 수 없습니다.",
+    "err.WRONG_PIN": "PIN이 틀렸습니다.", "err.WEAK_PIN": "추측하기 쉬운 PIN입니다. 다른 PIN을 고르세요.", "err.WALLET_LOCKED": "지갑이 잠겼습니다.",
+    "err.invalid_grant": "활성화 코드가 맞지 않거나 만료되었습니다.", "err.BIOMETRIC_REFUSED": "생체 인증에 실패했습니다.", "err.INVALID_INPUT": "요청이 올바르지 않습니다.",
+    "err.access_denied": "거부되었습니다.", "err.CHAIN_UNREACHABLE": "서버에 연결할 수 없습니다.",
     "use.building-gate": "청사 출입", "use.mail-login": "메일 로그인", "use.business-system-login": "업무 시스템 로그인", "use.library-card": "도서관 회원증", "use.on-duty-identity": "공무 수행 신분 확인", "use.document-signature": "문서 서명",
   },
   en: {
@@ -40,6 +44,10 @@ export const MESSAGES = {
     lockedTitle: "Wallet locked", lockedText: "Five wrong PINs destroyed the device key. Ask HR to reissue your ID, then activate again.",
     reactivate: "Activate again", back: "Back", wrongPin: "Wrong PIN", attemptsLeft: "attempts left",
     "claim.name": "Name", "claim.agencyCode": "Agency code", "claim.organisation": "Organisation", "claim.department": "Department", "claim.position": "Position", "claim.employeeRef": "Employee reference", "claim.credentialId": "Credential id",
+    "err.VERIFIER_NOT_LISTED": "This verifier is not on the consortium's listing. Do not present.", "err.VERIFIER_USE_NOT_ALLOWED": "This verifier may not ask for this use or these claims.",
+    "err.WRONG_PIN": "Wrong PIN.", "err.WEAK_PIN": "This PIN is easy to guess: choose another.", "err.WALLET_LOCKED": "The wallet is locked.",
+    "err.invalid_grant": "The activation code is wrong or expired.", "err.BIOMETRIC_REFUSED": "Biometric verification failed.", "err.INVALID_INPUT": "The request is not valid.",
+    "err.access_denied": "Refused.", "err.CHAIN_UNREACHABLE": "The server cannot be reached.",
     "use.building-gate": "Building gate", "use.mail-login": "Mail login", "use.business-system-login": "Business-system login", "use.library-card": "Library card", "use.on-duty-identity": "On-duty identity", "use.document-signature": "Document signature",
   },
 } as const satisfies Messages<string>;

@@ -53,6 +53,25 @@ export interface ActivateOptions {
   readonly offerUri: string;
   readonly txCode: string;
   readonly pin: string;
+  /**
+   * The holder's identity re-check, when the issuer asks for it before releasing the offer (the normal flow; the
+   * demo offer has it done): name, employee reference, and how to read the code texted to the holder's phone
+   * (e.g. from the issuer's SMS outbox, `GET /staff/sms/undelivered`), called after the wallet asked for it.
+   */
+  readonly identity?: { readonly name: string; readonly employeeRef: string; readonly code: () => Promise<string> };
+}
+
+/** The identity re-check screen: asks for the code, reads it, verifies; waits for the activation form (or an error). */
+async function recheckIdentity(page: Page, identity: NonNullable<ActivateOptions["identity"]>): Promise<void> {
+  await page.fill("#id-name", identity.name);
+  await page.fill("#id-employee", identity.employeeRef);
+  await page.click("#id-send-code");
+  await page.waitForSelector("#id-send-code[data-sent], main:not([data-stale]) #error", { timeout: STEP_TIMEOUT_MS });
+  if ((await page.locator("#error").count()) > 0) return;
+  await page.fill("#id-code", await identity.code());
+  await markStale(page);
+  await page.click("#id-verify");
+  await nextScreen(page, ["#activate-form", "#error"]);
 }
 
 /**
@@ -64,6 +83,10 @@ export async function activate(profile: BrowserProfile, options: ActivateOptions
   if (!(await page.locator("#activate-form").isVisible().catch(() => false))) {
     await openWallet(page, offerLink(options.walletUrl, options.offerUri));
     await nextScreen(page, ["#activate-form", "#error", "#identity-form"]);
+  }
+  if ((await page.locator("#identity-form").count()) > 0) {
+    if (options.identity === undefined) throw new Error("the issuer asks for the identity re-check: pass options.identity");
+    await recheckIdentity(page, options.identity);
   }
   const early = await errorOf(page);
   if (early !== undefined && (await page.locator("#activate-form").count()) === 0) return { ok: false, error: early };

@@ -10,6 +10,7 @@ import { mkdirSync, copyFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { demoHrExport } from "../../../services/issuer/demo.js";
 import { startServe, type ServeHandle } from "../../../services/serve.js";
 import { dcqlQueryForPolicy } from "../../../sdk/relying-party/dcql.js";
 import { USE_PARAMETER } from "../../../sdk/relying-party/presentation-request.js";
@@ -212,7 +213,59 @@ describe("holder web wallet (PWA) in Chromium", function () {
     await profile.page.reload();
     await profile.page.waitForSelector("#locked");
   });
+
+  it("after the lockout, HR's new invitation re-activates the same browser: identity re-check, new key, new credential", async function () {
+    const before = await storedWallet(profile.page);
+    const invitation = await newInvitation(String(serve.ready.issuer), (serve.ready.demo as { staffTokens: Record<string, string> }).staffTokens);
+    const done = await activate(profile, {
+      walletUrl, offerUri: invitation.link, txCode: invitation.txCode, pin: PIN,
+      identity: { name: "홍길동", employeeRef: invitation.employeeRef, code: invitation.recheckCode },
+    });
+    expect(done).to.deep.equal({ ok: true });
+    const after = await storedWallet(profile.page);
+    expect(after?.locked).to.equal(false);
+    expect(after?.did).to.match(/^did:jwk:/).and.not.equal(before?.did);
+    expect((await shownClaims(profile.page)).employeeRef).to.equal(invitation.employeeRef);
+  });
 });
+
+/**
+ * What an HR officer, a department head and the applicant do in the officer API (services/issuer/staff.ts) for a new
+ * request: import, approve, first identity check, invitation. Answers the SMS link, its activation code, and a
+ * reader of the re-check code the wallet's identity step texts (from the SMS outbox, as a carrier would).
+ */
+async function newInvitation(issuer: string, tokens: Record<string, string>): Promise<{ link: string; txCode: string; employeeRef: string; recheckCode: () => Promise<string> }> {
+  const agency = 1741000;
+  const as = (role: string) => ({ authorization: `Bearer ${tokens[role]}`, "content-type": "application/json" });
+  const post = async (path: string, role: string, body: unknown = {}) => {
+    const response = await fetch(`${issuer}${path}`, { method: "POST", headers: as(role), body: JSON.stringify(body) });
+    expect(response.status, `${path}: ${await response.clone().text()}`).to.be.lessThan(300);
+    return (await response.json()) as Record<string, unknown>;
+  };
+  const sms = async (requestId: string, purpose: string) => {
+    const response = await fetch(`${issuer}/staff/sms/undelivered?agency=${agency}`, { headers: as("admin") });
+    const { messages } = (await response.json()) as { messages: Array<{ requestId: string; purpose: string; body: string }> };
+    const found = messages.filter((m) => m.requestId === requestId && m.purpose === purpose).at(-1);
+    if (found === undefined) throw new Error(`no ${purpose} SMS for ${requestId}`);
+    return found.body;
+  };
+  const serial = 100_000 + Math.floor(Math.random() * 800_000);
+  const imported = await post(`/staff/requests/${agency}/import`, "hr-officer", { source: "e-saram", content: demoHrExport(agency, "행정안전부", serial) });
+  const id = (imported.created as string[])[0]!;
+  const path = `/staff/requests/${agency}/${encodeURIComponent(id)}`;
+  await post(`${path}/approve`, "approver");
+  await post(`${path}/identity/start`, "hr-officer");
+  const employeeRef = `DEMO-${String(serial).padStart(6, "0")}`;
+  await post(`${path}/identity/verify`, "hr-officer", { name: "홍길동", employeeRef, code: /([0-9]{6})/.exec(await sms(id, "identity-code"))![1] });
+  await post(`${path}/invite`, "hr-officer");
+  const invitation = await sms(id, "invitation");
+  return {
+    link: /(https?:\/\/\S+)/.exec(invitation)![1]!,
+    txCode: /활성화 코드 ([0-9]+)/.exec(invitation)![1]!,
+    employeeRef,
+    recheckCode: async () => /([0-9]{6})/.exec(await sms(id, "identity-code"))![1]!,
+  };
+}
 
 /**
  * A terminal that is not on the consortium's listing: it signs a well-formed request object with its own key and
