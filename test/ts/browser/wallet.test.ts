@@ -109,6 +109,12 @@ describe("holder web wallet (PWA) in Chromium", function () {
     expect(key.did).to.match(/^did:jwk:/);
     expect((payloadOf(key.jwt).sub as string | undefined) ?? (payloadOf(key.jwt).vc as { credentialSubject: { id: string } }).credentialSubject.id).to.equal(key.did);
     await keepScreenshot("wallet-card");
+    // Installable: Chromium itself finds nothing missing (manifest, icons, service worker with a fetch handler).
+    // (The session stays attached: detaching a DevTools session also drops the virtual authenticator.)
+    await serviceWorkerReady(profile.page);
+    const cdp = await profile.context.newCDPSession(profile.page);
+    const { installabilityErrors } = await cdp.send("Page.getInstallabilityErrors");
+    expect(installabilityErrors).to.deep.equal([]);
     await profile.page.reload();
     await profile.page.waitForSelector("#card");
     expect((await shownClaims(profile.page)).name).to.equal("홍길동");
