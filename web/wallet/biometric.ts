@@ -61,6 +61,9 @@ async function assertion(enrolment: BiometricEnrolment, prfSalt: Uint8Array | un
       timeout: TIMEOUT_MS,
       ...(prfSalt === undefined ? {} : { extensions: { prf: { eval: { first: prfSalt } } } as AuthenticationExtensionsClientInputs }),
     },
+  }).catch((error: unknown) => {
+    // NotAllowedError: cancelled, timed out, or the authenticator could not verify the user.
+    throw new CivilIdError("BIOMETRIC_REFUSED", `Biometric verification was refused or cancelled (${error instanceof Error ? error.name : "error"}); try again or use the PIN.`, { cause: error });
   })) as PublicKeyCredential | null;
   if (credential === null) throw new CivilIdError("BIOMETRIC_REFUSED", "Biometric verification was cancelled.");
   const response = credential.response as AuthenticatorAssertionResponse;

@@ -203,6 +203,8 @@ export interface StoredWallet {
   readonly credentialJwt: string | null;
   readonly locked: boolean;
   readonly failedAttempts: number;
+  /** Biometrics enrolled, and whether the enrolment is bound to the authenticator's PRF secret. */
+  readonly biometric: { readonly prf: boolean } | null;
 }
 
 const READ_STATE = `(async () => {
@@ -214,6 +216,7 @@ const READ_STATE = `(async () => {
   return {
     deviceKey: key === null ? null : { extractable: key.extractable, type: key.type, algorithm: { name: key.algorithm.name, namedCurve: key.algorithm.namedCurve } },
     did: state.did, credentialJwt: state.credential === null ? null : state.credential.jwt, locked: state.lockout !== null, failedAttempts: state.failedAttempts,
+    biometric: state.biometric === null ? null : { prf: state.biometric.prf !== undefined },
   };
 })()`;
 

@@ -41,6 +41,7 @@ describe("holder web wallet (PWA) in Chromium", function () {
   let walletUrl: string;
   let verifierUrl: string;
   let profile: BrowserProfile;
+  let authenticator: Awaited<ReturnType<typeof addVirtualAuthenticator>>;
 
   async function startPresentation(base = verifierUrl, token = demo.verifierTerminalToken): Promise<{ id: string; authorization_request: string }> {
     const response = await fetch(`${base}/presentations`, {
@@ -63,7 +64,7 @@ describe("holder web wallet (PWA) in Chromium", function () {
     walletUrl = String(serve.ready.wallet);
     verifierUrl = String(serve.ready.verifier);
     profile = await openProfile();
-    await addVirtualAuthenticator(profile);
+    authenticator = await addVirtualAuthenticator(profile);
   });
 
   after(async function () {
@@ -122,6 +123,8 @@ describe("holder web wallet (PWA) in Chromium", function () {
 
   it("presents to the listed verifier, unlocked by biometrics (WebAuthn, user verification): the verifier accepts", async function () {
     await enrolBiometrics(profile, PIN);
+    // The virtual authenticator has PRF: the enrolment is bound to its secret, not only to its signature.
+    expect((await storedWallet(profile.page))?.biometric).to.deep.equal({ prf: true });
     const started = await startPresentation();
     const opened = await openRequest(profile, walletUrl, started.authorization_request);
     expect(opened.ok, opened.ok ? "" : `${opened.error.code}: ${opened.error.text}`).to.equal(true);
@@ -202,10 +205,14 @@ describe("holder web wallet (PWA) in Chromium", function () {
     }
   });
 
-  it("five wrong PINs lock the wallet and destroy the device key and the credential", async function () {
+  it("an unverified biometric answer unlocks nothing; five wrong PINs lock the wallet and destroy the device key and the credential", async function () {
     const started = await startPresentation();
     const opened = await openRequest(profile, walletUrl, started.authorization_request);
     expect(opened.ok).to.equal(true);
+    // An authenticator that cannot verify the user does not unlock the key (nothing is sent to the verifier).
+    await authenticator.cdp.send("WebAuthn.setUserVerified", { authenticatorId: authenticator.authenticatorId, isUserVerified: false });
+    const unverified = await confirmPresentation(profile, "biometric");
+    expect(unverified.kind === "error" ? unverified.error.code : unverified.kind).to.equal("BIOMETRIC_REFUSED");
     const outcomes: string[] = [];
     for (let attempt = 1; attempt <= 5; attempt++) {
       const outcome = await confirmPresentation(profile, { pin: WRONG_PIN });
