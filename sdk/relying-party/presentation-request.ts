@@ -7,7 +7,7 @@
  */
 import { Openid4vpClient, type ResolvedOpenid4vpAuthorizationRequest } from "@openid4vc/openid4vp";
 import type { CallbackContext, VerifyJwtCallback } from "@openid4vc/oauth2";
-import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
+import { getBytes, sha256, sha512 } from "ethers";
 import { CivilIdError } from "../errors.js";
 import { parseEthrDid } from "../did/did.js";
 import { POLICIES, type ClaimName, type UsePolicy } from "../verifier/policies.js";
@@ -80,8 +80,10 @@ export function listedVerifierJwtCallback(chainId: number | bigint): VerifyJwtCa
   };
 }
 
-// Browser-safe hashes (the holder web wallet runs this check in the page), by the names the library passes.
-const HASHES: Record<string, (data: Uint8Array) => Uint8Array> = { "sha-256": sha256, "sha-384": sha384, "sha-512": sha512 };
+// Browser-safe hashes (the holder web wallet runs this check in the page), by the names the library passes. The
+// profile hashes nothing but SHA-256 (request-object and x509 hashes); transaction data, which could name others,
+// is not part of it.
+const HASHES: Record<string, (data: Uint8Array) => Uint8Array> = { "sha-256": (d) => getBytes(sha256(d)), "sha-512": (d) => getBytes(sha512(d)) };
 const unsupportedHash = (alg: string): never => {
   throw new Error(`hash algorithm ${alg} is not supported`);
 };
