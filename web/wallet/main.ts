@@ -42,7 +42,10 @@ function describeError(error: unknown): { code: string; message: string } {
 function errorBox(error: unknown, title?: string): HTMLElement {
   const { code, message } = describeError(error);
   const key = `err.${code}` as MessageKey;
-  const summary = key in MESSAGES.ko ? h("p", { class: "summary" }, t(key)) : null;
+  const attemptsLeft = error instanceof CivilIdError ? (error.details as { attemptsLeft?: unknown } | undefined)?.attemptsLeft : undefined;
+  const summary = key in MESSAGES.ko
+    ? h("p", { class: "summary" }, t(key), typeof attemptsLeft === "number" ? h("span", { id: "attempts-left", "data-left": String(attemptsLeft) }, ` ${t("attemptsLeft")}: ${attemptsLeft}`) : null)
+    : null;
   return h("div", { id: "error", class: "alert refused", role: "alert", "data-code": code },
     title === undefined ? null : h("strong", {}, title), summary, h("p", { class: "detail" }, message), h("code", {}, code));
 }

@@ -216,9 +216,9 @@ describe("holder web wallet (PWA) in Chromium", function () {
     const outcomes: string[] = [];
     for (let attempt = 1; attempt <= 5; attempt++) {
       const outcome = await confirmPresentation(profile, { pin: WRONG_PIN });
-      outcomes.push(outcome.kind === "error" ? outcome.error.code : outcome.kind);
+      outcomes.push(outcome.kind === "error" ? `${outcome.error.code}:${await profile.page.getAttribute("#attempts-left", "data-left")}` : outcome.kind);
     }
-    expect(outcomes).to.deep.equal(["WRONG_PIN", "WRONG_PIN", "WRONG_PIN", "WRONG_PIN", "locked"]);
+    expect(outcomes).to.deep.equal(["WRONG_PIN:4", "WRONG_PIN:3", "WRONG_PIN:2", "WRONG_PIN:1", "locked"]);
     const stored = await storedWallet(profile.page);
     const state = { deviceKey: stored?.deviceKey, credential: stored?.credentialJwt, locked: stored?.locked };
     expect(state).to.deep.equal({ deviceKey: null, credential: null, locked: true });
