@@ -255,7 +255,7 @@ function showCard(notice?: Child): void {
   const bioButton = record.biometric === null && biometricsAvailable() ? h("button", { type: "button", id: "enrol-bio", class: "secondary" }, t("enrolBio")) : null;
   bioButton?.addEventListener("click", () => showEnrol());
   const history = record.history.slice(-5).reverse().map((entry) =>
-    h("li", { class: entry.outcome }, `${new Date(entry.at).toLocaleString(language)} · ${entry.verifier} · ${useLabel(entry.use)} · ${entry.outcome === "accepted" ? t("accepted") : entry.outcome === "refused" ? t("refused") : t("offlineBuilt")}`));
+    h("li", { class: entry.outcome }, `${new Date(entry.at).toLocaleString(language)} · ${entry.verifier} · ${useLabel(entry.use)} · ${entry.outcome === "accepted" ? t("accepted") : entry.outcome === "refused" ? t("refused") : t("builtOffline")}`));
   page(
     notice ?? null,
     h("section", { id: "card", class: "card", "aria-label": t("cardTitle") },
