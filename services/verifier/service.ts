@@ -16,6 +16,7 @@ import { RelyingPartyActions, RelyingPartyAdmin, connectRelyingPartyRegistry } f
 import { USE_BITS, type UseId } from "../../sdk/relying-party/uses.js";
 import { verifierIdentity } from "../../sdk/relying-party/verifier-key.js";
 import { createServiceApp, type ServiceApp } from "../common/app.js";
+import { VERIFIER_WALLET_PATHS, registerCors, walletOrigins } from "../common/cors.js";
 import { StaffDirectory, generateBearerToken, hashBearerToken, staffMemberSchema } from "../common/auth.js";
 import { listenConfigSchema, loadConfig } from "../common/config.js";
 import type { ServeDefinition } from "../environment.js";
@@ -176,7 +177,7 @@ export async function seedDemoRelyingParty(input: {
 /** `npm run serve`: the verifier under the name "verifier" (section `verifier` of the configuration). */
 export const verifierServeDefinition: ServeDefinition = {
   name: "verifier",
-  async build(env, _links, listen) {
+  async build(env, links, listen) {
     let config = loadConfig(verifierConfigSchema, { overrides: (env.config.verifier ?? {}) as Record<string, unknown> });
     let terminalToken: string | undefined;
     if (env.demo !== undefined) {
@@ -195,6 +196,8 @@ export const verifierServeDefinition: ServeDefinition = {
       config, provider: env.provider, chainId: env.chainId, deployment: env.deployment, dataDir: env.dataDir, logLevel: env.logLevel, ...(env.logStream === undefined ? {} : { logStream: env.logStream }),
       baseUrl: () => url ?? `http://${listen.host}:${(built.app.server.address() as { port: number }).port}`,
     });
+    // The holder web wallet (its own origin) fetches request objects and posts its answers from the browser.
+    registerCors(built.app, { origins: walletOrigins(env.config, links), paths: VERIFIER_WALLET_PATHS });
     built.app.addHook("onListen", () => {
       url ??= `http://${listen.host}:${(built.app.server.address() as { port: number }).port}`;
     });
