@@ -37,14 +37,41 @@ export interface StaffMember<Role extends string> {
   agencies?: number[] | undefined;
 }
 
+/**
+ * A second way for staff to authenticate beside bearer tokens (e.g. a passkey sign-in session cookie): answers the
+ * member id of the request's session, undefined when the request carries none, and throws a ServiceError (401/403)
+ * for a session that is present but not good (expired, CSRF check failed).
+ */
+export interface StaffSessionAuthenticator {
+  sessionMember(request: FastifyRequest): string | undefined;
+}
+
 export class StaffDirectory<Role extends string> {
   private readonly byHash = new Map<string, StaffMember<Role>>();
+  private readonly byId = new Map<string, StaffMember<Role>>();
+  private sessions: StaffSessionAuthenticator | undefined;
 
   constructor(members: readonly StaffMember<Role>[]) {
     for (const member of members) {
       if (this.byHash.has(member.tokenHash)) throw new Error(`two staff members share one token hash (${member.id})`);
+      if (this.byId.has(member.id)) throw new Error(`two staff members share one id (${member.id})`);
       this.byHash.set(member.tokenHash, member);
+      this.byId.set(member.id, member);
     }
+  }
+
+  /** The configured member with this id (sessions name their member by id: roles always come from here). */
+  member(id: string): StaffMember<Role> | undefined {
+    return this.byId.get(id);
+  }
+
+  members(): StaffMember<Role>[] {
+    return [...this.byId.values()];
+  }
+
+  /** Accepts sessions (checked when a request has no Authorization header) beside bearer tokens. */
+  acceptSessions(authenticator: StaffSessionAuthenticator): void {
+    this.sessions = authenticator;
   }
 
   /** The member whose token this is, or undefined. Compares hashes in constant time. */
@@ -61,6 +88,12 @@ export class StaffDirectory<Role extends string> {
    */
   authorize(request: FastifyRequest, roles: readonly Role[]): StaffMember<Role> {
     const header = request.headers.authorization;
+    if (header === undefined && this.sessions !== undefined) {
+      const id = this.sessions.sessionMember(request);
+      const member = id === undefined ? undefined : this.byId.get(id);
+      if (id !== undefined && member === undefined) throw new ServiceError(401, "invalid_token", "The session's staff member is no longer configured: sign in again.");
+      if (member !== undefined) return this.checkRoles(member, roles);
+    }
     const match = typeof header === "string" ? /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/.exec(header) : null;
     const challenge = { "www-authenticate": 'Bearer realm="staff"' };
     if (match === null)
@@ -70,6 +103,10 @@ export class StaffDirectory<Role extends string> {
       throw new ServiceError(401, "invalid_token", "The bearer token is not a configured staff credential.", {
         headers: { "www-authenticate": 'Bearer realm="staff", error="invalid_token"' },
       });
+    return this.checkRoles(member, roles);
+  }
+
+  private checkRoles(member: StaffMember<Role>, roles: readonly Role[]): StaffMember<Role> {
     if (!member.roles.some((r) => roles.includes(r)))
       throw new ServiceError(403, "insufficient_scope", `This action needs the role ${roles.join(" or ")}.`, {
         headers: { "www-authenticate": 'Bearer realm="staff", error="insufficient_scope"' },

@@ -11,6 +11,8 @@ import { IssuanceWorkflow, type WorkflowHooks } from "../../sdk/issuer/workflow.
 import { createServiceApp, generateBearerToken, HEALTH_PATH, hashBearerToken, loadConfig, StaffDirectory, type ServiceApp, type ServiceLoggerOptions } from "../common/index.js";
 import type { ServeDefinition, ServeEnvironment } from "../environment.js";
 import { Agencies } from "./agencies.js";
+import { OFFICER_MOUNT, registerOfficerConsole, type OfficerConsole } from "./console.js";
+import { consoleUrlFor } from "./passkeys.js";
 import { issuerConfigSchema, type IssuerConfig, type KeystoreRef } from "./config.js";
 import { seedDemoRequest } from "./demo.js";
 import { Openid4vciEndpoints } from "./openid4vci.js";
@@ -50,6 +52,8 @@ export interface IssuerApp {
   readonly agencies: Agencies;
   readonly store: IssuerServiceStore;
   readonly openid4vci: Openid4vciEndpoints;
+  /** The officer console (page, passkey sign-in): services/issuer/console.ts. */
+  readonly officer: OfficerConsole;
 }
 
 const SECRET_PATH = /^\/credential-offer\?.*$/;
@@ -105,7 +109,21 @@ export async function buildIssuerApp(options: IssuerAppOptions): Promise<IssuerA
   );
   const openid4vci = new Openid4vciEndpoints({ baseUrl: options.baseUrl, chainId: options.chainId, agencies, store, settings: config.openid4vci, now, log: app.log });
   openid4vci.register(app);
-  registerStaffRoutes(app, { agencies, store, staff: new StaffDirectory<StaffRole>(config.staff), now });
+  const staff = new StaffDirectory<StaffRole>(config.staff);
+  registerStaffRoutes(app, { agencies, store, staff, now });
+  const provider = options.agencies.map((k) => k.registrar.provider).find((p) => p !== null);
+  if (provider === undefined || provider === null) throw new CivilIdError("INVALID_INPUT", "The organisations' registrar keys must be connected to the chain.");
+  const officer = await registerOfficerConsole(app, {
+    dataDir: options.dataDir, agencies, store, staff, deployment: options.deployment, provider, baseUrl: options.baseUrl, now,
+    organisations: options.agencies.map((k) => ({
+      code: k.code, name: k.name, issuerDid: k.issuer.did,
+      operators: [
+        { purpose: "workflow-registrar" as const, signer: k.registrar },
+        { purpose: "status-officer" as const, signer: k.statusOfficer },
+        ...(k.helpDesk === undefined ? [] : [{ purpose: "help-desk" as const, signer: k.helpDesk }]),
+      ],
+    })),
+  });
   // The workflows open (binding each database to the deployment, which asks the node) once the public URL is
   // known: before the first request that is not the health check. A failed open is retried by the next request.
   app.addHook("onRequest", async (request) => {
@@ -115,8 +133,9 @@ export async function buildIssuerApp(options: IssuerAppOptions): Promise<IssuerA
     await openid4vci.drain();
     agencies.close();
     store.close();
+    officer.close();
   });
-  return { app, agencies, store, openid4vci };
+  return { app, agencies, store, openid4vci, officer };
 }
 
 async function unlock(ref: KeystoreRef, provider: Provider | undefined, what: string): Promise<Wallet> {
@@ -204,7 +223,23 @@ export const issuerService: ServeDefinition = {
         await built.agencies.open();
         for (const a of built.agencies.all()) await a.workflow.reconcile("system:startup");
       },
-      ...(env.demo === undefined ? {} : { demo: async () => ({ ...(await seedDemoRequest(built, links.baseUrl("issuer"))), staffTokens: demoStaff }) }),
+      // The officer console (served on the issuer's origin; a loopback address spelled localhost for WebAuthn).
+      pages: () => Promise.resolve({ officer: consoleUrlFor(links.baseUrl("issuer"), OFFICER_MOUNT) }),
+      ...(env.demo === undefined
+        ? {}
+        : {
+            demo: async () => ({
+              ...(await seedDemoRequest(built, links.baseUrl("issuer"))),
+              staffTokens: demoStaff,
+              // A first passkey per demo role: open the link (or type the code) in the console and register.
+              officerEnrolment: Object.fromEntries(
+                STAFF_ROLES.map((role) => {
+                  const { code } = built.officer.passkeys.issueEnrolmentCode(`demo-${role}`, "demo:serve");
+                  return [role, { staffId: `demo-${role}`, code, link: `${consoleUrlFor(links.baseUrl("issuer"), OFFICER_MOUNT)}#enrol=${code}` }];
+                }),
+              ),
+            }),
+          }),
     };
   },
 };
