@@ -1,8 +1,8 @@
 /**
- * The issuing officers' side of the whole-life test over the issuer's staff API (docs/SERVICES.md): HR import,
- * the department head's approval, the identity verification, the invitation, the SMS outbox (as the carrier
- * integration reads it), and the help desk's lost-phone lock. Each call uses the token of the role that may make it,
- * so the API's role checks are part of the scenario.
+ * The machines around the officers in the whole-life test, over the issuer's staff API (docs/SERVICES.md): the HR
+ * system's sync (an e-사람 export posted by the HR officer's integration), the SMS outbox as the carrier integration
+ * reads it (identity codes, invitations), and read-only looks at a request and a credential's status. The officers'
+ * own steps run in the console (officer-driver.ts). Each call uses the token of the role that may make it.
  */
 import { eSaramExport, hrRow, type HrRow } from "../helpers/issuance.js";
 
@@ -57,10 +57,6 @@ export class OfficerDesk {
     return id;
   }
 
-  approve(id: string): Promise<RequestRecord> {
-    return this.call("approver", "POST", `/staff/requests/${this.agency}/${encodeURIComponent(id)}/approve`);
-  }
-
   /** The SMS of one request and purpose waiting for the carrier (newest last). */
   async outbox(id: string, purpose: string): Promise<Sms[]> {
     const { messages } = await this.call<{ messages: Sms[] }>("admin", "GET", `/staff/sms/undelivered?agency=${this.agency}`);
@@ -74,19 +70,6 @@ export class OfficerDesk {
     return code;
   }
 
-  /** The HR officer's identity verification: a code to the HR-registered phone, read back with name and number. */
-  async verifyIdentity(id: string): Promise<void> {
-    const record = await this.call<RequestRecord>("hr-officer", "POST", `/staff/requests/${this.agency}/${encodeURIComponent(id)}/identity/start`);
-    const code = await this.latestCode(id);
-    await this.call("hr-officer", "POST", `/staff/requests/${this.agency}/${encodeURIComponent(id)}/identity/verify`, { name: record.name, employeeRef: record.employeeRef, code });
-  }
-
-  /** The invitation SMS: the install link (credential offer URI) and the activation code. */
-  async invite(id: string): Promise<{ link: string; txCode: string }> {
-    await this.call("hr-officer", "POST", `/staff/requests/${this.agency}/${encodeURIComponent(id)}/invite`);
-    return this.invitation(id);
-  }
-
   /** The latest invitation SMS of a request, as the carrier delivers it: its link and activation code. */
   async invitation(id: string): Promise<{ link: string; txCode: string }> {
     const sms = (await this.outbox(id, "invitation")).at(-1);
@@ -94,11 +77,6 @@ export class OfficerDesk {
     const txCode = sms === undefined ? undefined : /활성화 코드 ([0-9]+)/.exec(sms.body)?.[1];
     if (link === undefined || txCode === undefined) throw new Error(`the invitation SMS of ${id} lacks its link or code: ${sms?.body ?? "(none)"}`);
     return { link, txCode };
-  }
-
-  /** The help desk: the phone is reported lost, the credential is locked on chain at once. */
-  reportLost(credentialId: string, requestId: string): Promise<{ state: string; blockNumber: number }> {
-    return this.call("help-desk", "POST", `/staff/credentials/${credentialId}/lock`, { reason: "lost-device", requestId, note: "분실 신고 (whole-life test)" });
   }
 
   credentialStatus(credentialId: string): Promise<{ state: string; reason: string }> {
