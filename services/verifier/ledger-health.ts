@@ -87,12 +87,13 @@ export class LedgerHealthMonitor {
   /** Probes every `intervalMs` until `stop()`. */
   start(): void {
     if (this.timer !== undefined) return;
+    // The probe never keeps a process alive by itself (the service's server does, while it listens).
     const tick = () => {
       void this.probe().finally(() => {
-        if (this.timer !== undefined) this.timer = setTimeout(tick, this.intervalMs);
+        if (this.timer !== undefined) this.timer = setTimeout(tick, this.intervalMs).unref();
       });
     };
-    this.timer = setTimeout(tick, 0);
+    this.timer = setTimeout(tick, 0).unref();
   }
 
   stop(): void {
