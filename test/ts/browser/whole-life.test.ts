@@ -133,6 +133,10 @@ describe("whole life of a mobile ID in real browsers: approval → activation �
     expect(verdict.state).to.equal("refused");
     expect(verdict.text).to.contain("분실 신고로 정지된 신분증입니다").and.contain("Locked: this phone was reported lost");
     expect(verdict.text).to.not.contain(PERSON.name);
+    // The kiosk's ledger strip is at (or past) the lock's block: the refusal came from the chain, not from a cache.
+    const strip = (await kiosk.textContent("#health")) ?? "";
+    const shownBlock = Number(/블록 #([\d,]+)/.exec(strip)?.[1]?.replace(/,/g, ""));
+    expect(shownBlock).to.be.at.least(locked.blockNumber);
     await screenshot(kiosk, "life-3-gate-red-locked");
   });
 
