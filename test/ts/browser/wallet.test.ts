@@ -157,6 +157,21 @@ describe("holder web wallet (PWA) in Chromium", function () {
     }
   });
 
+  it("Korean first, English one tap away (kept across reloads)", async function () {
+    const page = profile.page;
+    await openWallet(page, walletUrl);
+    expect(await page.innerText("header h1")).to.equal("모바일 공무원증");
+    await page.click("#lang");
+    expect(await page.innerText("header h1")).to.equal("Mobile civil-servant ID");
+    expect(await page.innerText("#card dl")).to.include("Organisation");
+    await page.reload();
+    await page.waitForSelector("#card");
+    expect(await page.getAttribute("html", "lang")).to.equal("en");
+    await profile.screenshot("wallet-card-en");
+    await page.click("#lang");
+    expect(await page.innerText("header h1")).to.equal("모바일 공무원증");
+  });
+
   it("signs a document: a detached signature over the document's digest by the device key, bound to the credential", async function () {
     const page = profile.page;
     await openWallet(page, walletUrl);
