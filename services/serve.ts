@@ -9,6 +9,7 @@ import { SERVICES } from "./catalog.js";
 import { listenConfigSchema, loadConfig, startServices, type ListenConfig, type RunningServices } from "./common/index.js";
 import { seedDemoConsortium } from "./demo-consortium.js";
 import type { DemoConsortium, ServeEnvironment } from "./environment.js";
+import { walletPageUrl } from "./wallet/service.js";
 
 /** What `npm run serve` / `mcid serve` accept (flags; the rest comes from the configuration file and MCID_* variables). */
 export interface ServeOptions {
@@ -107,6 +108,12 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     const pages = await running.pages();
     const ready: Record<string, unknown> = { ...running.urls, ...pages, chainId };
     if (options.demo === true) ready.demo = await running.demo();
+    // The holder PWA's page (in demo mode opening the demo offer), not the bare origin of its service.
+    if (running.urls.wallet !== undefined) {
+      const offer = (ready.demo as { credentialOfferUri?: unknown } | undefined)?.credentialOfferUri;
+      ready.wallet = walletPageUrl(running.urls.wallet, typeof offer === "string" ? offer : undefined);
+      pages.wallet = ready.wallet as string;
+    }
     return { running, ready, pages, close: closeAll };
   } catch (error) {
     await closeAll();

@@ -7,7 +7,7 @@
  */
 import { Openid4vpClient, type ResolvedOpenid4vpAuthorizationRequest } from "@openid4vc/openid4vp";
 import type { CallbackContext, VerifyJwtCallback } from "@openid4vc/oauth2";
-import { createHash } from "node:crypto";
+import { getBytes, sha256, sha512 } from "ethers";
 import { CivilIdError } from "../errors.js";
 import { parseEthrDid } from "../did/did.js";
 import { POLICIES, type ClaimName, type UsePolicy } from "../verifier/policies.js";
@@ -80,13 +80,21 @@ export function listedVerifierJwtCallback(chainId: number | bigint): VerifyJwtCa
   };
 }
 
+// Browser-safe hashes (the holder web wallet runs this check in the page), by the names the library passes. The
+// profile hashes nothing but SHA-256 (request-object and x509 hashes); transaction data, which could name others,
+// is not part of it.
+const HASHES: Record<string, (data: Uint8Array) => Uint8Array> = { "sha-256": (d) => getBytes(sha256(d)), "sha-512": (d) => getBytes(sha512(d)) };
+const unsupportedHash = (alg: string): never => {
+  throw new Error(`hash algorithm ${alg} is not supported`);
+};
+
 function walletCallbacks(chainId: number | bigint, fetchImpl: typeof fetch | undefined): Omit<CallbackContext, "generateRandom" | "clientAuthentication"> {
   const unsupported = () => {
     throw new Error("encrypted requests and responses are not used by this profile");
   };
   return {
     fetch: fetchImpl ?? fetch,
-    hash: (data, alg) => new Uint8Array(createHash(alg.replace("-", "").toLowerCase()).update(data).digest()),
+    hash: (data, alg) => HASHES[alg.toLowerCase()]?.(data) ?? unsupportedHash(alg),
     verifyJwt: listedVerifierJwtCallback(chainId),
     signJwt: unsupported,
     decryptJwe: unsupported,

@@ -3,10 +3,10 @@
  * (RelyingPartyRegistry). In OpenID4VP terms the verifier is `decentralized_identifier:<did:ethr of the address>`
  * and signs its request objects (JAR) ES256K with `kid` = `<did>#controller`, so a wallet that resolves did:ethr
  * with an unmodified resolver gets the same key; ours checks the signature by recovering the address, which is
- * what the listing names.
+ * what the listing names. Browser-safe (no node: modules, no Buffer): the holder web wallet runs this check too.
  */
-import { createHash } from "node:crypto";
-import { SigningKey, Signature, computeAddress, getBytes } from "ethers";
+import { decodeBase64, encodeToBase64Url } from "@openid4vc/utils";
+import { SigningKey, Signature, computeAddress, getBytes, hexlify, sha256, toUtf8Bytes } from "ethers";
 import { didForAddress, parseEthrDid } from "../did/did.js";
 
 /** OpenID4VP client identifier prefix of listed verifiers. */
@@ -41,7 +41,7 @@ export function verifierAddressOfClientId(clientId: unknown, chainId: number | b
 /** The public JWK of a secp256k1 public key (any encoding ethers accepts). */
 export function secp256k1Jwk(publicKey: string): { kty: "EC"; crv: "secp256k1"; x: string; y: string } {
   const raw = getBytes(SigningKey.computePublicKey(publicKey, false));
-  return { kty: "EC", crv: "secp256k1", x: Buffer.from(raw.slice(1, 33)).toString("base64url"), y: Buffer.from(raw.slice(33)).toString("base64url") };
+  return { kty: "EC", crv: "secp256k1", x: encodeToBase64Url(raw.slice(1, 33)), y: encodeToBase64Url(raw.slice(33)) };
 }
 
 /**
@@ -51,12 +51,12 @@ export function secp256k1Jwk(publicKey: string): { kty: "EC"; crv: "secp256k1"; 
 export function recoverEs256kSigner(compact: string, address: string): string | undefined {
   const parts = compact.split(".");
   if (parts.length !== 3 || !parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p))) return undefined;
-  const signature = Buffer.from(parts[2]!, "base64url");
+  const signature = decodeBase64(parts[2]!);
   if (signature.length !== 64) return undefined;
-  const r = "0x" + signature.subarray(0, 32).toString("hex");
-  const s = "0x" + signature.subarray(32).toString("hex");
+  const r = hexlify(signature.subarray(0, 32));
+  const s = hexlify(signature.subarray(32));
   if (BigInt(s) === 0n || BigInt(s) > SECP256K1_HALF_N || BigInt(r) === 0n) return undefined;
-  const digest = createHash("sha256").update(`${parts[0]}.${parts[1]}`, "ascii").digest();
+  const digest = sha256(toUtf8Bytes(`${parts[0]}.${parts[1]}`));
   for (const v of [27, 28]) {
     try {
       const publicKey = SigningKey.recoverPublicKey(digest, Signature.from({ r, s, v }));

@@ -21,10 +21,15 @@
  *
  * About 3.8% of all PINs are refused (see the exhaustive test); the rules are checked in the order above and the
  * first that matches is reported.
+ *
+ * Browser-safe (no node: modules): the holder web wallet (web/wallet/) imports this module, so the phone library and
+ * the PWA refuse the same PINs and lock after the same number of failures.
  */
 import { CivilIdError } from "../errors.js";
 
 export const PIN_LENGTH = 6;
+/** Consecutive wrong PINs that lock the wallet and destroy the key (the library's and the web wallet's limit). */
+export const MAX_FAILED_ATTEMPTS = 5;
 
 export type WeakPinRule = "FORMAT" | "SAME_DIGIT" | "SEQUENCE" | "REPEATED_PATTERN" | "COMMON" | "BIRTH_DATE" | "PERSONAL";
 

@@ -28,11 +28,12 @@ import { writeFileAtomic } from "../util/atomic-file.js";
 import { MAX_CREDENTIAL_JWT_LENGTH } from "../credential/model.js";
 import { didForAddress as holderDid, parseChainId } from "../did/did.js";
 import type { KeystoreJson } from "./keystore.js";
+import { MAX_FAILED_ATTEMPTS } from "./pin.js";
 
 export const WALLET_FORMAT = "mobile-civil-id/holder-wallet";
 export const WALLET_VERSION = 1;
-/** Consecutive wrong PINs that lock the wallet and destroy the key. */
-export const MAX_FAILED_ATTEMPTS = 5;
+// The lockout limit is part of the PIN rule (pin.ts, browser-safe: the web wallet applies the same limit).
+export { MAX_FAILED_ATTEMPTS };
 
 const MAX_WALLET_FILE_BYTES = 1024 * 1024;
 

@@ -114,9 +114,20 @@ export async function readBuiltPage(name: PageName, root = WEB_DIST): Promise<Bu
   return files;
 }
 
-/** The page, from source when esbuild is installed, else from dist/web/. */
-export async function loadPage(name: PageName): Promise<BuiltPage> {
-  return (await canBuildFromSource()) ? buildPageFromSource(name) : readBuiltPage(name);
+const loaded = new Map<PageName, Promise<BuiltPage>>();
+
+/**
+ * The page, from source when esbuild is installed, else from dist/web/. Built once per process (a process that
+ * starts several services, or a test suite starting many, bundles each page once); a failed build is not kept.
+ */
+export function loadPage(name: PageName): Promise<BuiltPage> {
+  let page = loaded.get(name);
+  if (page === undefined) {
+    page = canBuildFromSource().then((fromSource) => (fromSource ? buildPageFromSource(name) : readBuiltPage(name)));
+    page.catch(() => loaded.delete(name));
+    loaded.set(name, page);
+  }
+  return page;
 }
 
 /** `npm run build:web`: every page that has a folder, into dist/web/<page>/. */

@@ -19,6 +19,7 @@ import { seedDemoRequest } from "./demo.js";
 import { Openid4vciEndpoints } from "./openid4vci.js";
 import { registerStaffRoutes, STAFF_ROLES, type StaffRole } from "./staff.js";
 import { IssuerServiceStore } from "./store.js";
+import { ISSUER_WALLET_PATHS, registerCors, walletOrigins } from "../common/cors.js";
 
 /** The keys of one organisation, unlocked. */
 export interface AgencyKeyMaterial {
@@ -231,6 +232,8 @@ export const issuerService: ServeDefinition = {
       logger: { level: env.logLevel === "info" ? config.logLevel : env.logLevel, stream: env.logStream ?? process.stderr, redactUrl: (p) => p.replace(SECRET_PATH, "/credential-offer") },
     });
     logged.log = built.app.log;
+    // The holder web wallet (its own origin) calls the OpenID4VCI endpoints from the browser.
+    registerCors(built.app, { origins: walletOrigins(env.config, links), paths: ISSUER_WALLET_PATHS });
     return {
       app: built.app,
       afterListen: async () => {

@@ -21,6 +21,7 @@ import { sdkVerifierOptions, seedDemoRelyingParty } from "../verifier/service.js
 import { SqliteVerifierStore } from "../verifier/store.js";
 import { clientSchema, clientSecretHash, registerProviderRoutes, type RegisteredClient } from "./provider.js";
 import { LoginStore } from "./store.js";
+import { VERIFIER_WALLET_PATHS, registerCors, walletOrigins } from "../common/cors.js";
 
 export const loginConfigSchema = listenConfigSchema.extend({
   /** The listed verifier key of the login service (0x + 64 hex). Required outside demo mode. */
@@ -103,7 +104,7 @@ export const DEMO_CLIENT: RegisteredClient = {
 /** `npm run serve`: the login service under the name "login" (section `login`). */
 export const loginServeDefinition: ServeDefinition = {
   name: "login",
-  async build(env, _links, listen) {
+  async build(env, links, listen) {
     let config = loadConfig(loginConfigSchema, { overrides: (env.config.login ?? {}) as Record<string, unknown> });
     const demoClient = env.demo !== undefined && config.clients.length === 0;
     if (env.demo !== undefined) {
@@ -121,6 +122,8 @@ export const loginServeDefinition: ServeDefinition = {
       config, provider: env.provider, chainId: env.chainId, deployment: env.deployment, dataDir: env.dataDir, logLevel: env.logLevel, ...(env.logStream === undefined ? {} : { logStream: env.logStream }),
       issuer: () => url ?? `http://${listen.host}:${(built.app.server.address() as { port: number }).port}`,
     });
+    // Same-device logins from the holder web wallet: its origin fetches the request object and posts the answer.
+    registerCors(built.app, { origins: walletOrigins(env.config, links), paths: VERIFIER_WALLET_PATHS });
     built.app.addHook("onListen", () => {
       url ??= `http://${listen.host}:${(built.app.server.address() as { port: number }).port}`;
     });

@@ -15,6 +15,7 @@
 import { Openid4vpVerifier, type Openid4vpAuthorizationRequest } from "@openid4vc/openid4vp";
 import { decodeJwt } from "@openid4vc/oauth2";
 import { PresentationVerifier, type VerificationResult, type VerifierOptions } from "../../sdk/verifier/verifier.js";
+import type { RefusalCode } from "../../sdk/verifier/results.js";
 import type { ChallengeStore, ChallengeVerdict } from "../../sdk/verifier/challenges.js";
 import { CIVIL_ID_CREDENTIAL_QUERY_ID, dcqlQueryForPolicy } from "../../sdk/relying-party/dcql.js";
 import { POLICY_OF_USE, USE_PARAMETER } from "../../sdk/relying-party/presentation-request.js";
@@ -54,6 +55,13 @@ export interface PresentationServiceOptions {
   readonly clientName?: string;
   readonly requestTtlMs?: number;
   readonly now?: () => number;
+  /**
+   * Fail-closed guard run before every judgement (the gate's ledger health): a refusal it returns is the answer,
+   * without judging the presentation on a ledger view the verifier cannot vouch for.
+   */
+  readonly admit?: () => Promise<{ code: RefusalCode; detail: string } | undefined>;
+  /** Told the id of every transaction that took its one answer (the kiosk's live stream wakes up at once). */
+  readonly onAnswered?: (id: string) => void;
 }
 
 export interface CreatedPresentation {
@@ -213,6 +221,7 @@ export class PresentationService {
     const responseCode = tx.flow === "same-device" ? randomToken() : undefined;
     const stored = await this.options.store.answerTransaction(tx.id, { ok: result.ok, result: result as unknown as Record<string, unknown>, answeredAt: this.now() }, responseCode);
     if (!stored) throw new ServiceError(400, "invalid_request", "This presentation request was already answered: replay refused.");
+    this.options.onAnswered?.(tx.id);
     const outcome: PresentationOutcome = { id: tx.id, use: tx.use, status: result.ok ? "accepted" : "refused", result };
     if (responseCode === undefined) return { outcome };
     const redirect = new URL(tx.redirectUri as string);
@@ -251,6 +260,8 @@ export class PresentationService {
   /** The SDK verifier's verdict, then the shared store's single-use nonce: both must say yes. */
   private async judge(tx: StoredTransaction, presentation: unknown): Promise<VerificationResult> {
     const policy = POLICY_OF_USE[tx.use];
+    const barred = await this.options.admit?.();
+    if (barred !== undefined) return refused(barred.code, barred.detail, tx.use);
     this.expected.expect(tx.nonce);
     let result: VerificationResult;
     try {

@@ -10,12 +10,13 @@
 import QRCode from "qrcode";
 import { z } from "zod";
 import { errorResponses, type ServiceApp } from "../common/app.js";
-import type { StaffDirectory } from "../common/auth.js";
+import type { TerminalAuthorizer } from "./kiosk.js";
 import { ServiceError } from "../common/errors.js";
 import { USE_BITS, type UseId } from "../../sdk/relying-party/uses.js";
 import { RESPONSE_PATH, type PresentationService } from "./presentations.js";
 
-export const TERMINAL_ROLES = ["terminal"] as const;
+/** `terminal`: a gate, library desk or login back end; `kiosk-admin`: facilities staff who pair gate kiosks. */
+export const TERMINAL_ROLES = ["terminal", "kiosk-admin"] as const;
 export type TerminalRole = (typeof TERMINAL_ROLES)[number];
 
 const useSchema = z.enum(Object.keys(USE_BITS) as [UseId, ...UseId[]]);
@@ -40,13 +41,13 @@ const outcomeSchema = z
   .meta({ id: "PresentationOutcome" });
 
 /** Both route sets: the terminal API and the wallet endpoints. */
-export function registerVerifierRoutes(app: ServiceApp, service: PresentationService, terminals: StaffDirectory<TerminalRole>): void {
+export function registerVerifierRoutes(app: ServiceApp, service: PresentationService, terminals: TerminalAuthorizer): void {
   registerTerminalRoutes(app, service, terminals);
   registerWalletRoutes(app, service);
 }
 
-export function registerTerminalRoutes(app: ServiceApp, service: PresentationService, terminals: StaffDirectory<TerminalRole>): void {
-  const terminal = (request: Parameters<StaffDirectory<TerminalRole>["authorize"]>[0]) => terminals.authorize(request, TERMINAL_ROLES);
+export function registerTerminalRoutes(app: ServiceApp, service: PresentationService, terminals: TerminalAuthorizer): void {
+  const terminal = (request: Parameters<TerminalAuthorizer["authorize"]>[0]) => terminals.authorize(request, ["terminal"]);
 
   app.post("/presentations", {
     schema: {

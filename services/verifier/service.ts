@@ -16,10 +16,14 @@ import { RelyingPartyActions, RelyingPartyAdmin, connectRelyingPartyRegistry } f
 import { USE_BITS, type UseId } from "../../sdk/relying-party/uses.js";
 import { verifierIdentity } from "../../sdk/relying-party/verifier-key.js";
 import { createServiceApp, type ServiceApp } from "../common/app.js";
+import { VERIFIER_WALLET_PATHS, registerCors, walletOrigins } from "../common/cors.js";
 import { StaffDirectory, generateBearerToken, hashBearerToken, staffMemberSchema } from "../common/auth.js";
 import { listenConfigSchema, loadConfig } from "../common/config.js";
 import type { ServeDefinition } from "../environment.js";
+import { registerPage } from "../common/pages.js";
 import { verifierSigningKey } from "./keys.js";
+import { KioskPairing, gatePairingUrl, registerKioskRoutes } from "./kiosk.js";
+import { LedgerHealthMonitor } from "./ledger-health.js";
 import { PostgresVerifierStore } from "./pg-store.js";
 import { PresentationService, type PresentationServiceOptions } from "./presentations.js";
 import { TERMINAL_ROLES, registerVerifierRoutes } from "./routes.js";
@@ -42,6 +46,22 @@ export const verifierConfigSchema = listenConfigSchema.extend({
     .default({ kind: "sqlite" }),
   /** Gate terminals / back ends allowed to start presentations (bearer token hashes). */
   terminals: z.array(staffMemberSchema(TERMINAL_ROLES)).default([]),
+  /** The gate's ledger probe (kiosk health strip; presentations are refused while it is not ok). */
+  ledgerHealth: z
+    .object({
+      intervalMs: z.number().int().min(50).max(60_000).default(1_000),
+      maxStalenessSeconds: z.number().min(1).max(3_600).default(10),
+    })
+    .strict()
+    .default({ intervalMs: 1_000, maxStalenessSeconds: 10 }),
+  /** Gate kiosks: lifetime of a pairing code and of the kiosk session it is exchanged for. */
+  kiosk: z
+    .object({
+      pairingCodeMinutes: z.number().int().min(1).max(60).default(10),
+      sessionDays: z.number().int().min(1).max(365).default(30),
+    })
+    .strict()
+    .default({ pairingCodeMinutes: 10, sessionDays: 30 }),
 });
 export type VerifierConfig = z.output<typeof verifierConfigSchema>;
 
@@ -56,17 +76,21 @@ export interface VerifierServiceInput {
   readonly logLevel?: string;
   readonly logStream?: NodeJS.WritableStream;
   readonly now?: () => number;
+  /** The ledger the verifier reads (default: one node, the provider); tests inject a failing one. */
+  readonly ledger?: OnlineLedgerView;
 }
 
 export interface VerifierService {
   readonly app: ServiceApp;
   readonly presentations: PresentationService;
   readonly store: VerifierStore;
+  readonly health: LedgerHealthMonitor;
+  readonly kiosks: KioskPairing;
 }
 
 /** The SDK verifier's ledger and clock for a deployment (its challenges are the service's; it checks issuer keys itself). */
-export function sdkVerifierOptions(provider: Provider, deployment: Deployment, now?: () => number): PresentationServiceOptions["verifier"] {
-  return { ledger: new OnlineLedgerView(connectLedger(deployment, provider), provider), ...(now === undefined ? {} : { now }) };
+export function sdkVerifierOptions(provider: Provider, deployment: Deployment, now?: () => number, ledger?: OnlineLedgerView): PresentationServiceOptions["verifier"] {
+  return { ledger: ledger ?? new OnlineLedgerView(connectLedger(deployment, provider), provider), ...(now === undefined ? {} : { now }) };
 }
 
 export async function openVerifierStore(config: VerifierConfig, dataDir: string): Promise<VerifierStore> {
@@ -80,16 +104,23 @@ export async function buildVerifierService(input: VerifierServiceInput): Promise
   const { address } = verifierSigningKey(config.signingKey);
   const store = await openVerifierStore(config, input.dataDir);
   try {
+    const ledger = input.ledger ?? new OnlineLedgerView(connectLedger(input.deployment, input.provider), input.provider);
+    const health = new LedgerHealthMonitor({ quorum: ledger.quorum, intervalMs: config.ledgerHealth.intervalMs, maxStalenessMs: config.ledgerHealth.maxStalenessSeconds * 1000 });
+    const answered = new Set<(id: string) => void>();
     const presentations = new PresentationService({
       store,
       signingKey: config.signingKey,
       identity: verifierIdentity(input.chainId, address),
-      verifier: sdkVerifierOptions(input.provider, input.deployment, input.now),
+      verifier: sdkVerifierOptions(input.provider, input.deployment, input.now, ledger),
       baseUrl: input.baseUrl,
       uses: config.uses,
       ...(config.clientName === undefined ? {} : { clientName: config.clientName }),
       requestTtlMs: config.requestTtlSeconds * 1000,
       ...(input.now === undefined ? {} : { now: input.now }),
+      admit: () => health.refusal(),
+      onAnswered: (id) => {
+        for (const listener of answered) listener(id);
+      },
     });
     const app = await createServiceApp({
       title: "mobile-civil-id verifier (OpenID4VP 1.0)",
@@ -100,9 +131,22 @@ export async function buildVerifierService(input: VerifierServiceInput): Promise
       logger: { level: input.logLevel ?? config.logLevel, ...(input.logStream === undefined ? {} : { stream: input.logStream }), redactUrl: (url) => url.replace(/\/presentations\/[A-Za-z0-9_-]{22}/, "/presentations/:id") },
       publicUrl: input.baseUrl,
     });
-    registerVerifierRoutes(app, presentations, new StaffDirectory(config.terminals));
-    app.addHook("onClose", async () => store.close());
-    return { app, presentations, store };
+    const kiosks = new KioskPairing({
+      store, signingKey: config.signingKey, terminals: config.terminals, directory: new StaffDirectory(config.terminals),
+      pairingTtlMs: config.kiosk.pairingCodeMinutes * 60_000, sessionTtlMs: config.kiosk.sessionDays * 86_400_000,
+    });
+    registerVerifierRoutes(app, presentations, kiosks);
+    registerKioskRoutes(app, {
+      pairing: kiosks, health, presentations, baseUrl: input.baseUrl,
+      answered: { subscribe: (listener) => (answered.add(listener), () => answered.delete(listener)) },
+    });
+    await registerPage(app, "gate", { mount: "/gate" });
+    health.start();
+    app.addHook("onClose", async () => {
+      health.stop();
+      await store.close();
+    });
+    return { app, presentations, store, health, kiosks };
   } catch (error) {
     await store.close();
     throw error;
@@ -133,7 +177,7 @@ export async function seedDemoRelyingParty(input: {
 /** `npm run serve`: the verifier under the name "verifier" (section `verifier` of the configuration). */
 export const verifierServeDefinition: ServeDefinition = {
   name: "verifier",
-  async build(env, _links, listen) {
+  async build(env, links, listen) {
     let config = loadConfig(verifierConfigSchema, { overrides: (env.config.verifier ?? {}) as Record<string, unknown> });
     let terminalToken: string | undefined;
     if (env.demo !== undefined) {
@@ -152,11 +196,21 @@ export const verifierServeDefinition: ServeDefinition = {
       config, provider: env.provider, chainId: env.chainId, deployment: env.deployment, dataDir: env.dataDir, logLevel: env.logLevel, ...(env.logStream === undefined ? {} : { logStream: env.logStream }),
       baseUrl: () => url ?? `http://${listen.host}:${(built.app.server.address() as { port: number }).port}`,
     });
+    // The holder web wallet (its own origin) fetches request objects and posts its answers from the browser.
+    registerCors(built.app, { origins: walletOrigins(env.config, links), paths: VERIFIER_WALLET_PATHS });
     built.app.addHook("onListen", () => {
       url ??= `http://${listen.host}:${(built.app.server.address() as { port: number }).port}`;
     });
+    const gateUrl = async () => {
+      const base = url ?? `http://${listen.host}:${(built.app.server.address() as { port: number }).port}`;
+      if (terminalToken === undefined) return `${base}/gate/`;
+      // Demo: a pairing code for the demo terminal, valid an hour, in the fragment (never sent to a server).
+      const { code } = await built.kiosks.issuePairingCode("demo-terminal", 3_600_000);
+      return gatePairingUrl(base, code);
+    };
     return {
       app: built.app,
+      pages: async () => ({ gate: await gateUrl() }),
       ...(terminalToken === undefined ? {} : { demo: () => Promise.resolve({ verifierTerminalToken: terminalToken }) }),
     };
   },

@@ -45,6 +45,7 @@ export function registerServe(program: Command): void {
         closeOnSignals(() => handle.close());
         out.result(handle.ready, [
           ...Object.entries(handle.running.urls).map(([name, url]) => `${name.padEnd(10)} ${url}   (OpenAPI: ${url}/openapi.json)`),
+          ...Object.entries(handle.pages).map(([name, url]) => `page ${name.padEnd(7)} ${url}`),
           ...(handle.ready.demo === undefined ? [] : Object.entries(handle.ready.demo as Record<string, unknown>).map(([k, v]) => `demo ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)),
           "Ctrl-C stops the services.",
         ]);

@@ -1,0 +1,142 @@
+/**
+ * The gate's view of its own ledger connection, for the kiosk's health strip and the fail-closed rule "never green
+ * on doubt": a background probe asks the verifier's node quorum for the head it agrees on, every `intervalMs`.
+ * Staleness is the local time since the last probe a quorum answered (not the block's timestamp: an idle
+ * consortium chain may mint no block for a while and is still current). Beyond `maxStalenessMs`, or when the
+ * last probe failed, the health is not "ok" and the verifier refuses every presentation with INDEX_STALE or
+ * LEDGER_UNAVAILABLE instead of judging it on a view it cannot vouch for.
+ */
+import type { NodeQuorum } from "../../sdk/status/quorum.js";
+import type { RefusalCode } from "../../sdk/verifier/results.js";
+
+export type LedgerHealthState = "ok" | "stale" | "unavailable";
+
+export interface LedgerHealth {
+  readonly state: LedgerHealthState;
+  /** The newest block a quorum of nodes agreed on at the last successful probe (-1 before the first). */
+  readonly block: number;
+  /** Milliseconds since the last successful probe (null before the first). */
+  readonly stalenessMs: number | null;
+  readonly maxStalenessMs: number;
+  /** Nodes currently usable / configured, and how many must agree. */
+  readonly nodesUsable: number;
+  readonly nodesTotal: number;
+  readonly quorum: number;
+  /** ISO 8601 of the last successful probe, null before the first. */
+  readonly syncedAt: string | null;
+  /** Why the last probe failed (operators' detail), when it did. */
+  readonly lastError?: string;
+}
+
+export interface LedgerHealthOptions {
+  readonly quorum: NodeQuorum;
+  /** Probe interval (ms). Default 1 000. */
+  readonly intervalMs?: number;
+  /** Staleness bound (ms). Default 10 000. */
+  readonly maxStalenessMs?: number;
+  /** Local monotonic-enough clock for staleness (ms). Default Date.now. */
+  readonly clock?: () => number;
+}
+
+export class LedgerHealthMonitor {
+  private readonly quorum: NodeQuorum;
+  private readonly intervalMs: number;
+  private readonly maxStalenessMs: number;
+  private readonly clock: () => number;
+  private block = -1;
+  private lastOkAt: number | undefined;
+  private lastError: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private probing: Promise<LedgerHealth> | undefined;
+  private readonly listeners = new Set<(health: LedgerHealth) => void>();
+
+  constructor(options: LedgerHealthOptions) {
+    this.quorum = options.quorum;
+    this.intervalMs = options.intervalMs ?? 1_000;
+    this.maxStalenessMs = options.maxStalenessMs ?? 10_000;
+    this.clock = options.clock ?? Date.now;
+    if (!(this.intervalMs >= 50)) throw new Error("ledger health: intervalMs must be >= 50");
+    if (!(this.maxStalenessMs >= this.intervalMs)) throw new Error("ledger health: maxStalenessMs must be at least the probe interval");
+  }
+
+  /** One probe now (concurrent callers share it); never throws: a failure is recorded in the health. */
+  probe(): Promise<LedgerHealth> {
+    this.probing ??= this.quorum
+      .head()
+      .then(
+        (block) => {
+          this.block = Math.max(this.block, block);
+          this.lastOkAt = this.clock();
+          this.lastError = undefined;
+        },
+        (error: unknown) => {
+          this.lastError = error instanceof Error ? error.message.slice(0, 300) : String(error).slice(0, 300);
+        },
+      )
+      .then(() => {
+        const health = this.current();
+        for (const listener of this.listeners) listener(health);
+        return health;
+      })
+      .finally(() => {
+        this.probing = undefined;
+      });
+    return this.probing;
+  }
+
+  /** Probes every `intervalMs` until `stop()`. */
+  start(): void {
+    if (this.timer !== undefined) return;
+    // The probe never keeps a process alive by itself (the service's server does, while it listens).
+    const tick = () => {
+      void this.probe().finally(() => {
+        if (this.timer !== undefined) this.timer = setTimeout(tick, this.intervalMs).unref();
+      });
+    };
+    this.timer = setTimeout(tick, 0).unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Called after every probe with the new health (the kiosk's live stream). Returns the unsubscribe function. */
+  subscribe(listener: (health: LedgerHealth) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  current(): LedgerHealth {
+    const t = this.clock();
+    const staleness = this.lastOkAt === undefined ? null : t - this.lastOkAt;
+    const nodes = this.quorum.describe();
+    const state: LedgerHealthState =
+      this.lastError !== undefined || staleness === null ? "unavailable" : staleness > this.maxStalenessMs ? "stale" : "ok";
+    return {
+      state,
+      block: this.block,
+      stalenessMs: staleness,
+      maxStalenessMs: this.maxStalenessMs,
+      nodesUsable: nodes.filter((n) => n.usable).length,
+      nodesTotal: nodes.length,
+      quorum: this.quorum.quorum,
+      syncedAt: this.lastOkAt === undefined ? null : new Date(this.lastOkAt).toISOString(),
+      ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
+    };
+  }
+
+  /**
+   * The refusal a presentation gets while the health is not ok (undefined when it is): the verifier never judges
+   * on a ledger view it cannot vouch for. Before the first probe has finished, it waits for it (a service that
+   * just started is not refused for being new).
+   */
+  async refusal(): Promise<{ code: RefusalCode; detail: string } | undefined> {
+    const health = this.lastOkAt === undefined && this.lastError === undefined ? await this.probe() : this.current();
+    if (health.state === "ok") return undefined;
+    if (health.state === "stale") {
+      return { code: "INDEX_STALE", detail: `The gate last heard a quorum of ledger nodes ${Math.round((health.stalenessMs ?? 0) / 1000)} s ago (bound ${Math.round(health.maxStalenessMs / 1000)} s): refusing until it is current.` };
+    }
+    return { code: "LEDGER_UNAVAILABLE", detail: `No quorum of ledger nodes answers (${health.nodesUsable} of ${health.nodesTotal} usable, ${health.quorum} needed): refusing.` };
+  }
+}
