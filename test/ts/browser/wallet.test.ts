@@ -51,8 +51,11 @@ describe("holder web wallet (PWA) in Chromium", function () {
     return (await response.json()) as { id: string; authorization_request: string };
   }
 
+  // Screenshots land in .tmp/screenshots/; docs/images/ is refreshed only on request (MCID_UPDATE_DOC_IMAGES=1),
+  // so a test run never leaves the tree dirty.
   async function keepScreenshot(name: string): Promise<void> {
     const file = await profile.screenshot(name);
+    if (process.env.MCID_UPDATE_DOC_IMAGES !== "1") return;
     mkdirSync(DOC_IMAGES, { recursive: true });
     copyFileSync(file, path.join(DOC_IMAGES, `${name}.png`));
   }
