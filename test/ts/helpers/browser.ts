@@ -4,6 +4,7 @@
  * profile gets a fresh user-data directory (a phone of its own: IndexedDB, service workers, passkeys), removed
  * on close. Screenshots go to .tmp/screenshots/ (the key ones are copied into docs/images/ by hand).
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -43,9 +44,22 @@ export interface ProfileOptions {
   readonly args?: readonly string[];
 }
 
+/**
+ * Makes sure the browser is there: on a fresh machine (a plain `npm test`, as the README says) scripts/ci/browser.sh
+ * installs Debian's chromium and fonts-nanum, as .ci/run does; a test never passes without a browser.
+ */
+export function ensureChromium(): void {
+  if (existsSync(CHROMIUM)) return;
+  if (process.env.MCID_CHROMIUM !== undefined) throw new Error(`MCID_CHROMIUM=${CHROMIUM} does not exist`);
+  execFileSync(path.join(REPO, "scripts", "ci", "browser.sh"), { stdio: ["ignore", "inherit", "inherit"], timeout: 900_000 });
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is still missing after scripts/ci/browser.sh`);
+}
+
+// At load, before any test's timeout runs: an install takes a minute or two, once per machine.
+ensureChromium();
+
 /** A fresh browser profile (persistent context, so reloads keep IndexedDB and the service worker). */
 export async function openProfile(options: ProfileOptions = {}): Promise<BrowserProfile> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium and fonts-nanum (apt-get install -y chromium fonts-nanum), as .ci/run does`);
   const userDataDir = mkdtempSync(path.join(tmpdir(), "mcid-chromium-"));
   let context: BrowserContext;
   try {
