@@ -124,7 +124,7 @@ describe("mcid ledger commands (spawned CLI)", function () {
     ]);
     refused(early, 4, /error \[CONTRACT_REVERTED\]: .*ThresholdNotReached.*Not enough members approved yet/);
     refused(outsider, 4, /error \[NOT_AUTHORISED\]: .*NotMember/);
-    refused(unknownAction, 2, /Unknown action "frobnicate": use one of accredit, suspend/);
+    refused(unknownAction, 2, /Unknown action "frobnicate": use one of accredit, set-name, suspend/);
     refused(noAgency, 2, /This action needs --agency/);
     refused(noProposal, 2, /No proposal 999/);
     expect(await chain.ledger.issuerRegistry.isOrganisationActive(LOCAL)).to.equal(true);

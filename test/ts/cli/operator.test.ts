@@ -126,7 +126,7 @@ describe("mcid as operators use it (spawned CLI, real terminal)", function () {
     const [version, help] = await Promise.all([run(["--version"]), mcid(chain, ["lock", "--help"], { chain: false })]);
     expect(version.stdout.trim()).to.equal(pkg.version);
     expect(help.code).to.equal(0);
-    expect(help.stdout).to.match(/Global Options:[\s\S]*--network <name>[\s\S]*--rpc-url <url>[\s\S]*--tx-timeout <duration>/);
+    expect(help.stdout).to.match(/Global Options:[\s\S]*--network <name>[\s\S]*--rpc-url <urls>[\s\S]*--quorum <k>[\s\S]*--tx-timeout <duration>/);
     // `true` exits without reading: every write of mcid then meets a closed pipe (EPIPE).
     // Asynchronous: the node runs in this process, and a synchronous spawn would stop it from answering.
     const piped = (args: string) => new Promise<{ status: number | null; stderr: string }>((resolve, reject) => {
