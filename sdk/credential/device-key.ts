@@ -13,7 +13,7 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import { SigningKey, getAddress, getBytes, keccak256 } from "ethers";
 import { CivilIdError } from "../errors.js";
 import { didForAddress } from "../did/did.js";
-import { checkP256Jwk, didJwkFor, type P256Jwk } from "../did/jwk.js";
+import { BASE64URL_32_BYTES, checkP256Jwk, didJwkFor, type P256Jwk } from "../did/jwk.js";
 import { parseHolderDid, type ParsedHolderDid } from "../did/holder.js";
 import type { JwsAlgorithm } from "./jws.js";
 
@@ -74,7 +74,7 @@ export function checkDeviceKeyJwk(value: unknown): DeviceKeyJwk {
   if (v.crv === "P-256") return checkP256Jwk(v);
   const ok =
     Object.keys(v).length === 4 && v.kty === "EC" && v.crv === "secp256k1" &&
-    typeof v.x === "string" && typeof v.y === "string" && /^[A-Za-z0-9_-]{43}$/.test(v.x) && /^[A-Za-z0-9_-]{43}$/.test(v.y);
+    typeof v.x === "string" && typeof v.y === "string" && BASE64URL_32_BYTES.test(v.x) && BASE64URL_32_BYTES.test(v.y);
   if (!ok) throw new CivilIdError("INVALID_INPUT", 'deviceKey must be an EC JWK with exactly kty, crv ("secp256k1" or "P-256"), x and y.');
   const jwk: Secp256k1Jwk = { kty: "EC", crv: "secp256k1", x: v.x as string, y: v.y as string };
   try {

@@ -31,7 +31,7 @@ export function decodeJws(token: unknown, maxLength: number): { ok: true; jws: C
   if (typeof token !== "string" || token.length === 0) return { ok: false, failure: "NOT_A_STRING" };
   if (token.length > maxLength) return { ok: false, failure: "TOO_LARGE" };
   const parts = token.split(".");
-  if (parts.length !== 3 || !parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p))) return { ok: false, failure: "NOT_COMPACT_JWS" };
+  if (parts.length !== 3 || !parts.every(isCanonicalBase64url)) return { ok: false, failure: "NOT_COMPACT_JWS" };
   const header = decodeJsonPart(parts[0]!);
   const payload = decodeJsonPart(parts[1]!);
   if (!header || !payload) return { ok: false, failure: "NOT_JSON" };
@@ -46,14 +46,64 @@ export function decodeCompactJws(token: unknown, maxLength: number): CompactJws 
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * Unpadded base64url in its one spelling: the decoder ignores the unused low bits of the last character, so "QQ"
+ * and "QR" are the same byte. A second spelling of a signature is a twin token (like a high-s signature): refused.
+ */
+function isCanonicalBase64url(part: string): boolean {
+  return /^[A-Za-z0-9_-]+$/.test(part) && Buffer.from(part, "base64url").toString("base64url") === part;
+}
+
 function decodeJsonPart(part: string): Record<string, unknown> | undefined {
   let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(utf8.decode(Buffer.from(part, "base64url")));
+    text = utf8.decode(Buffer.from(part, "base64url"));
+    value = JSON.parse(text);
   } catch {
     return undefined; // invalid UTF-8 or not JSON: the caller refuses it as malformed
   }
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  // RFC 7515 §5.2: a member name twice is refused; parsers differ in which one they keep (JSON.parse: the last).
+  return hasDuplicateMemberName(text) ? undefined : (value as Record<string, unknown>);
+}
+
+/**
+ * Whether a JSON text (already parsed successfully, so well-formed) repeats a member name in one object. Names are
+ * compared decoded ("a\u0075d" is "aud"). Iterative: nesting depth costs heap, never the call stack.
+ */
+function hasDuplicateMemberName(text: string): boolean {
+  const objects: (Set<string> | undefined)[] = []; // one entry per open container; undefined for an array
+  let expectName = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "{") {
+      objects.push(new Set());
+      expectName = true;
+    } else if (c === "[") {
+      objects.push(undefined);
+      expectName = false;
+    } else if (c === "}" || c === "]") {
+      objects.pop();
+      expectName = false;
+    } else if (c === ",") {
+      expectName = objects[objects.length - 1] !== undefined;
+    } else if (c === ":") {
+      expectName = false;
+    } else if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      if (expectName) {
+        const names = objects[objects.length - 1]!;
+        const name = JSON.parse(text.slice(i, end + 1)) as string;
+        if (names.has(name)) return true;
+        names.add(name);
+        expectName = false;
+      }
+      i = end;
+    }
+  }
+  return false;
 }
 
 export function isJwsAlgorithm(alg: unknown): alg is JwsAlgorithm {

@@ -18,7 +18,11 @@ export interface P256Jwk {
   readonly y: string;
 }
 
-const B64URL_32 = /^[A-Za-z0-9_-]{43}$/;
+/**
+ * 32 bytes in unpadded base64url, in its one spelling: the 43rd character carries 2 unused bits, which must be 0
+ * (the decoder ignores them, so "…A" and "…B" would be the same coordinate and two did:jwk strings one key).
+ */
+export const BASE64URL_32_BYTES = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 
 /** The canonical did:jwk of a P-256 public JWK (validated: a point on the curve). */
 export function didJwkFor(jwk: P256Jwk): string {
@@ -56,7 +60,7 @@ export function checkP256Jwk(value: unknown): P256Jwk {
   const v = value as Record<string, unknown> | null;
   const ok =
     typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 4 && v.kty === "EC" && v.crv === "P-256" &&
-    typeof v.x === "string" && typeof v.y === "string" && B64URL_32.test(v.x) && B64URL_32.test(v.y);
+    typeof v.x === "string" && typeof v.y === "string" && BASE64URL_32_BYTES.test(v.x) && BASE64URL_32_BYTES.test(v.y);
   if (!ok) throw new CivilIdError("INVALID_INPUT", "A P-256 key is a JWK with exactly kty \"EC\", crv \"P-256\" and 32-byte x and y.");
   const jwk: P256Jwk = { kty: "EC", crv: "P-256", x: v.x as string, y: v.y as string };
   try {

@@ -386,8 +386,8 @@ export class PresentationVerifier {
   private checkTimes(vp: CompactJws, parsed: ParsedCredential, policy: UsePolicy, add: Add): void {
     const now = Math.floor(this.now() / 1000);
     const { iat, exp, nbf } = vp.payload;
-    if (!isTime(iat) || !isTime(exp)) {
-      add("MALFORMED_PRESENTATION", "The presentation needs integer iat and exp.");
+    if (!isTime(iat) || !isTime(exp) || exp <= iat) {
+      add("MALFORMED_PRESENTATION", "The presentation needs integer iat and exp, exp after iat.");
       return;
     }
     if (iat > now + this.skew) add("PRESENTATION_ISSUED_IN_FUTURE", "The presentation's iat is in the future.");

@@ -183,7 +183,7 @@ describe("shared floor: one rule per concept", () => {
 
     it("the wallet reports the parser's typed reason", async () => {
       const wallet = await newWallet(dir);
-      const refused = await expectCode(wallet.storeCredential("a.b.c"), "MALFORMED_JWT");
+      const refused = await expectCode(wallet.storeCredential("YQ.Yg.Yw"), "MALFORMED_JWT"); // base64url of "a", "b", "c": not JSON
       expect(refused.details).to.deep.include({ reason: "NOT_JSON" });
     });
   });
