@@ -76,6 +76,21 @@ function cookieOf(header: string | undefined): string | undefined {
   return undefined;
 }
 
+/**
+ * The client id and secret of an HTTP Basic header (RFC 6749 §2.3.1: each form-urlencoded, split at the first ":").
+ * Undecodable input is a failed client authentication, never a server error.
+ */
+function basicCredentials(encoded: string): { id: string; pw: string | undefined } {
+  const text = Buffer.from(encoded, "base64").toString("utf8");
+  const colon = text.indexOf(":");
+  const decode = (part: string) => decodeURIComponent(part.replace(/\+/g, " "));
+  try {
+    return colon < 0 ? { id: decode(text), pw: undefined } : { id: decode(text.slice(0, colon)), pw: decode(text.slice(colon + 1)) };
+  } catch {
+    throw new ServiceError(401, "invalid_client", "The Basic credentials are not form-urlencoded client_id:client_secret.", { headers: { "www-authenticate": 'Basic realm="token"' } });
+  }
+}
+
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function registerProviderRoutes(app: ServiceApp, options: ProviderOptions): void {
@@ -213,7 +228,7 @@ export function registerProviderRoutes(app: ServiceApp, options: ProviderOptions
     let clientId = body.client_id;
     let secret = body.client_secret;
     if (basic !== null) {
-      const [id, pw] = Buffer.from(basic[1]!, "base64").toString("utf8").split(":").map((p) => decodeURIComponent(p));
+      const { id, pw } = basicCredentials(basic[1]!);
       if (clientId !== undefined && clientId !== id) throw new ServiceError(400, "invalid_request", "Two different client ids.");
       clientId = id;
       secret = pw;
@@ -228,7 +243,11 @@ export function registerProviderRoutes(app: ServiceApp, options: ProviderOptions
     if (body.grant_type !== "authorization_code") throw new ServiceError(400, "unsupported_grant_type", "Only authorization_code is supported.");
     const t = now();
     const login = options.store.redeemCode(body.code, t);
-    if (login === undefined) throw new ServiceError(400, "invalid_grant", "The code is unknown, expired or already used.");
+    if (login === undefined) {
+      // RFC 6749 §4.1.2: a code used twice was intercepted somewhere; the access token it bought dies with it.
+      options.store.revokeAccessOfReusedCode(body.code);
+      throw new ServiceError(400, "invalid_grant", "The code is unknown, expired or already used.");
+    }
     if (login.client_id !== client.clientId || login.redirect_uri !== body.redirect_uri) throw new ServiceError(400, "invalid_grant", "The code was issued to another client or redirect_uri.");
     if (s256(body.code_verifier) !== login.code_challenge) throw new ServiceError(400, "invalid_grant", "PKCE verification failed.");
     const claims = JSON.parse(login.claims ?? "{}") as Record<string, unknown>;

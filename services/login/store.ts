@@ -94,10 +94,21 @@ export class LoginStore {
       .get(now, codeDigest(code), now) as LoginRow | undefined;
   }
 
+  /**
+   * Ends the access token bought with a code that is presented again (a replayed code), also one not granted yet (the
+   * first redemption still signing: its grant then fails). True when the login was not revoked already.
+   */
+  revokeAccessOfReusedCode(code: string): boolean {
+    const r = this.db
+      .prepare("UPDATE logins SET access_expires_at = 0 WHERE code_hash = ? AND code_used_at IS NOT NULL AND (access_expires_at IS NULL OR access_expires_at > 0)")
+      .run(codeDigest(code));
+    return Number(r.changes) === 1;
+  }
+
   /** Binds the access token the token endpoint returned to the login (once: a redeemed code has one token). */
   grantAccess(id: string, accessToken: string, expiresAt: number): boolean {
     const r = this.db
-      .prepare("UPDATE logins SET access_token_hash = ?, access_expires_at = ? WHERE id = ? AND access_token_hash IS NULL")
+      .prepare("UPDATE logins SET access_token_hash = ?, access_expires_at = ? WHERE id = ? AND access_token_hash IS NULL AND access_expires_at IS NULL")
       .run(codeDigest(accessToken), expiresAt, id);
     return Number(r.changes) === 1;
   }
