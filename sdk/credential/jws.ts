@@ -24,16 +24,16 @@ export interface CompactJws {
 export type JwsDecodeFailure = "NOT_A_STRING" | "TOO_LARGE" | "NOT_COMPACT_JWS" | "NOT_JSON";
 
 /**
- * Splits and decodes a compact JWS without trusting it: strict base64url, strict UTF-8 (invalid byte sequences
- * are refused, not replaced), JSON objects only. Answers the failure instead of throwing.
+ * Splits and decodes a compact JWS without trusting it: canonical base64url, strict UTF-8 (invalid byte sequences
+ * are refused, not replaced), JSON objects without repeated member names. Answers the failure instead of throwing.
  */
 export function decodeJws(token: unknown, maxLength: number): { ok: true; jws: CompactJws } | { ok: false; failure: JwsDecodeFailure } {
   if (typeof token !== "string" || token.length === 0) return { ok: false, failure: "NOT_A_STRING" };
   if (token.length > maxLength) return { ok: false, failure: "TOO_LARGE" };
   const parts = token.split(".");
   if (parts.length !== 3 || !parts.every(isCanonicalBase64url)) return { ok: false, failure: "NOT_COMPACT_JWS" };
-  const header = decodeJsonPart(parts[0]!);
-  const payload = decodeJsonPart(parts[1]!);
+  const header = jsonObjectOf(parts[0]!);
+  const payload = jsonObjectOf(parts[1]!);
   if (!header || !payload) return { ok: false, failure: "NOT_JSON" };
   return { ok: true, jws: { header, payload, signingInput: `${parts[0]}.${parts[1]}`, signature: Buffer.from(parts[2]!, "base64url") } };
 }
@@ -54,7 +54,16 @@ function isCanonicalBase64url(part: string): boolean {
   return /^[A-Za-z0-9_-]+$/.test(part) && Buffer.from(part, "base64url").toString("base64url") === part;
 }
 
-function decodeJsonPart(part: string): Record<string, unknown> | undefined {
+/**
+ * Decodes one JWS part that must be a JSON object: canonical base64url, strict UTF-8, JSON, no repeated member
+ * name. Undefined on any failure. The status lists' and snapshots' segments are read with it too.
+ */
+export function decodeJsonPart(part: string): Record<string, unknown> | undefined {
+  return isCanonicalBase64url(part) ? jsonObjectOf(part) : undefined;
+}
+
+/** The JSON object a (checked) base64url part encodes. */
+function jsonObjectOf(part: string): Record<string, unknown> | undefined {
   let value: unknown;
   let text: string;
   try {

@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { Signature, SigningKey, computeAddress, getAddress, recoverAddress } from "ethers";
-import { decodeCompactJws, isCanonicalEs256kSignature, type CompactJws } from "../credential/jws.js";
+import { decodeCompactJws, decodeJsonPart, isCanonicalEs256kSignature, type CompactJws } from "../credential/jws.js";
 
 export { decodeCompactJws, type CompactJws };
 
@@ -99,15 +99,7 @@ export function validCoSigners(payloadSegment: string, signatures: readonly Deta
   return [...found];
 }
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** Decodes one base64url JSON-object segment strictly (invalid UTF-8, non-JSON or non-objects give undefined). */
+/** Decodes one base64url JSON-object segment strictly (the JWS codec's rule: sdk/credential/jws.ts `decodeJsonPart`). */
 export function decodeJsonSegment(segment: string): Record<string, unknown> | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(segment)) return undefined;
-  try {
-    const value: unknown = JSON.parse(strictUtf8.decode(Buffer.from(segment, "base64url")));
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined; // not UTF-8 or not JSON: the caller refuses it as malformed
-  }
+  return decodeJsonPart(segment);
 }

@@ -10,6 +10,7 @@ import { Wallet } from "ethers";
 import { civilIdWorld } from "../helpers/world.js";
 import { b64json, craftPresentation, parts, signParts, signJws, withPart, type Holder } from "../helpers/forge.js";
 import { decodeJws } from "../../../sdk/credential/jws.js";
+import { decodeJsonSegment } from "../../../sdk/status-list/jws.js";
 import { MAX_PRESENTATION_JWT_LENGTH } from "../../../sdk/protocol/presentation.js";
 import { OnlineLedgerView } from "../../../sdk/status/ledger-view.js";
 import { ChallengeRegistry } from "../../../sdk/verifier/challenges.js";
@@ -129,6 +130,13 @@ describe("adversarial: JWS encoding, member names, header injection, numbers and
       const result = await tap(verifier(), (c) => rawPresentation(c, (json) => `{"note":"\\"aud\\":1,{\\"aud\\":2}","x":[{"aud":1},{"aud":2}],${json.slice(1)}`));
       expectAccepted(result);
     });
+  });
+
+  it("status-list and snapshot segments follow the same rule (one decoder): respelt and repeated names refused", () => {
+    const segment = b64json({ alg: "ES256K", kid: "0x" + "11".repeat(20) });
+    expect(decodeJsonSegment(segment)).to.deep.equal({ alg: "ES256K", kid: "0x" + "11".repeat(20) });
+    expect(decodeJsonSegment(respelt(segment))).to.equal(undefined);
+    expect(decodeJsonSegment(Buffer.from('{"typ":"a","typ":"b"}').toString("base64url"))).to.equal(undefined);
   });
 
   describe("header key injection", () => {
