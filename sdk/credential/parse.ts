@@ -160,7 +160,8 @@ export function parseCredentialJwt(jwt: unknown): ParsedCredential {
   } catch (error) {
     throw credentialRefusal("BAD_STATUS", "credentialStatus.credentialId is not a credential id", error);
   }
-  if (typeof status.credentialId !== "string") throw credentialRefusal("BAD_STATUS", "credentialStatus.credentialId must be a decimal string");
+  // One spelling: " 123", "0123" name the same id to this parser but another string to a peer that keys on it.
+  if (status.credentialId !== credentialId.toString()) throw credentialRefusal("BAD_STATUS", "credentialStatus.credentialId must be the id as a decimal string, without leading zeros or spaces");
   if (agencyOfCredential(credentialId) !== claims.agencyCode) {
     throw credentialRefusal("BAD_STATUS", "credentialStatus.credentialId belongs to another organisation than credentialSubject.agencyCode");
   }

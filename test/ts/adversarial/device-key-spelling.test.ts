@@ -3,6 +3,7 @@
  * 2 unused bits that decoders ignore. Written with those bits set, the same key would get a second did:jwk (one
  * holder split in two, and the issuer's "this device key was already used" check evaded) and a second binding
  * digest. Every form of the key — did:jwk, device JWK of either curve, the credential's attested key — refuses it.
+ * The credential id in `credentialStatus` likewise has one decimal spelling (the one `jti` and `id` carry).
  */
 import { generateKeyPairSync } from "node:crypto";
 import { expect } from "chai";
@@ -37,7 +38,7 @@ function refusedWith(fn: () => unknown, code: string): CivilIdError {
   throw new Error(`expected ${code}`);
 }
 
-describe("adversarial: one device key, one spelling (non-canonical base64url coordinates)", function () {
+describe("adversarial: one device key, one credential id, one spelling", function () {
   const p256 = p256DeviceKeyJwk(generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey);
   const holder = Wallet.createRandom();
   const k1 = deviceKeyJwk(holder.signingKey.publicKey);
@@ -75,5 +76,21 @@ describe("adversarial: one device key, one spelling (non-canonical base64url coo
     const signed = await signJws({ alg: "ES256K", typ: "JWT" }, twin, issuer.privateKey);
     const error = refusedWith(() => parseCredentialJwt(signed), "MALFORMED_JWT");
     expect(credentialRefusalReason(error)).to.equal("BAD_DEVICE_KEY");
+  });
+
+  it("a credential naming its id in another decimal spelling (leading zero, spaces, a number) is refused BAD_STATUS", async () => {
+    const issuer = Wallet.createRandom();
+    const good = credentialPayload({
+      chainId: 31337, statusRegistry: Wallet.createRandom().address, credentialId: makeCredentialId(CENTRAL_AGENCY, 7n), holder,
+      issuerAddress: issuer.address, claims: claimsFor("홍길동"), iat: 1_800_000_000, nbf: 1_800_000_000, exp: 1_900_000_000,
+    });
+    const vc = good.vc as { credentialStatus: { credentialId: string } };
+    const id = vc.credentialStatus.credentialId;
+    expect(parseCredentialJwt(await signJws({ alg: "ES256K", typ: "JWT" }, good, issuer.privateKey)).credentialId.toString()).to.equal(id);
+    for (const spelling of [`0${id}`, ` ${id}`, `${id} `, `${id}\n`, Number(id)] as unknown[]) {
+      const twin = { ...good, vc: { ...vc, credentialStatus: { ...vc.credentialStatus, credentialId: spelling } } };
+      const signed = await signJws({ alg: "ES256K", typ: "JWT" }, twin, issuer.privateKey);
+      expect(credentialRefusalReason(refusedWith(() => parseCredentialJwt(signed), "MALFORMED_JWT")), JSON.stringify(spelling)).to.equal("BAD_STATUS");
+    }
   });
 });
