@@ -21,7 +21,7 @@ export interface CompactJws {
   readonly signature: Buffer;
 }
 
-export type JwsDecodeFailure = "NOT_A_STRING" | "TOO_LARGE" | "NOT_COMPACT_JWS" | "NOT_JSON";
+export type JwsDecodeFailure = "NOT_A_STRING" | "TOO_LARGE" | "NOT_COMPACT_JWS" | "NOT_JSON" | "UNSUPPORTED_CRITICAL_HEADER";
 
 /**
  * Splits and decodes a compact JWS without trusting it: canonical base64url, strict UTF-8 (invalid byte sequences
@@ -35,6 +35,9 @@ export function decodeJws(token: unknown, maxLength: number): { ok: true; jws: C
   const header = jsonObjectOf(parts[0]!);
   const payload = jsonObjectOf(parts[1]!);
   if (!header || !payload) return { ok: false, failure: "NOT_JSON" };
+  // RFC 7515 §4.1.11: a recipient must refuse a JWS whose `crit` names an extension it does not implement; this
+  // codec implements none (e.g. RFC 7797 `b64: false` would change what the signature covers).
+  if (header.crit !== undefined) return { ok: false, failure: "UNSUPPORTED_CRITICAL_HEADER" };
   return { ok: true, jws: { header, payload, signingInput: `${parts[0]}.${parts[1]}`, signature: Buffer.from(parts[2]!, "base64url") } };
 }
 

@@ -23,6 +23,7 @@ export type CredentialRefusalReason =
   | "TOO_LARGE"
   | "NOT_COMPACT_JWS"
   | "NOT_JSON"
+  | "UNSUPPORTED_CRITICAL_HEADER"
   | "ALGORITHM_NOT_ALLOWED"
   | "BAD_TYP"
   | "NON_CANONICAL_SIGNATURE"
@@ -111,7 +112,7 @@ export function parseStatusListRef(value: unknown, credentialId: bigint): Status
 export function parseCredentialJwt(jwt: unknown): ParsedCredential {
   const decoded = decodeJws(jwt, MAX_CREDENTIAL_JWT_LENGTH);
   if (!decoded.ok) {
-    const why = { NOT_A_STRING: "not a non-empty string", TOO_LARGE: `longer than ${MAX_CREDENTIAL_JWT_LENGTH} characters`, NOT_COMPACT_JWS: "not a compact JWS", NOT_JSON: "header or payload is not strict UTF-8 JSON" }[decoded.failure];
+    const why = { NOT_A_STRING: "not a non-empty string", TOO_LARGE: `longer than ${MAX_CREDENTIAL_JWT_LENGTH} characters`, NOT_COMPACT_JWS: "not a compact JWS", NOT_JSON: "header or payload is not strict UTF-8 JSON (one object, no repeated member names)", UNSUPPORTED_CRITICAL_HEADER: "the header names critical extensions (crit), which no party implements" }[decoded.failure];
     throw credentialRefusal(decoded.failure, why);
   }
   const { header, payload, signature, signingInput } = decoded.jws;

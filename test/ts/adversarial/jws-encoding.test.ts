@@ -139,6 +139,17 @@ describe("adversarial: JWS encoding, member names, header injection, numbers and
     expect(decodeJsonSegment(Buffer.from('{"typ":"a","typ":"b"}').toString("base64url"))).to.equal(undefined);
   });
 
+  describe("critical header extensions (RFC 7515 §4.1.11)", () => {
+    it("refuses a presentation and a credential whose header names crit (b64: false would change what is signed)", async () => {
+      const header = { alg: "ES256K", typ: "JWT", crit: ["b64"], b64: false };
+      expectRefused(await tap(verifier(), (c) => craftPresentation(w.chainId, holder, [base.jwt], { nonce: c, aud: AUD }, { header })), ["MALFORMED_PRESENTATION"]);
+      const credentialHeader = Buffer.from(JSON.stringify({ alg: "ES256K", typ: "JWT", crit: ["exp"], exp: 1 })).toString("base64url");
+      const twin = await signParts(credentialHeader, parts(base.jwt)[1], w.issuerWallet.privateKey);
+      expectRefused(await tap(verifier(), (c) => w.present(holder, twin, c, AUD)), ["MALFORMED_CREDENTIAL"]);
+      expect(decodeJws(twin, 1e6)).to.deep.equal({ ok: false, failure: "UNSUPPORTED_CRITICAL_HEADER" });
+    });
+  });
+
   describe("header key injection", () => {
     it("a presentation whose header carries the attacker's jwk and kid is still checked against the attested device key", async () => {
       const attacker = Wallet.createRandom();
