@@ -181,7 +181,9 @@ export function registerProviderRoutes(app: ServiceApp, options: ProviderOptions
     if (browser === undefined || !timingSafeEqual(Buffer.from(sha(browser)), Buffer.from(login.browser_hash))) {
       throw new ServiceError(403, "access_denied", "This login was started in another browser; start again from the application.");
     }
-    const client = clients.get(login.client_id)!;
+    // A login persisted before a restart may name a client the new configuration no longer registers.
+    const client = clients.get(login.client_id);
+    if (client === undefined) throw new ServiceError(400, "invalid_client", "The application that started this login is no longer registered here; start again from the application.");
     const back = new URL(login.redirect_uri);
     if (login.state !== null) back.searchParams.set("state", login.state);
     back.searchParams.set("iss", options.issuer());

@@ -213,6 +213,30 @@ describe("adversarial: the OpenID Provider of the login service", function () {
     expect(location.searchParams.get("code")).to.equal(null);
   });
 
+  it("a login in flight whose client was removed from the configuration by a restart is refused (400 invalid_client), never a server error", async () => {
+    const { holder, jwt } = await holderWithCredential("removed-client");
+    const login = await startLogin();
+    const answered = await walletAnswers(login.link, holder, jwt);
+    expect(answered.status, await answered.clone().text()).to.equal(200);
+    const { redirect_uri: back } = (await answered.json()) as { redirect_uri: string };
+    // The same data directory, restarted with a configuration that no longer lists gov-mail.
+    const { key } = await w.listVerifier("정부 로그인 (재시작)", ["business-system-login"]);
+    const config = loginConfigSchema.parse({
+      verifierKey: key.privateKey, idTokenKeyPem: generateIdTokenKeyPem(), logLevel: "silent",
+      clients: [{ clientId: "seoul-biz", name: "서울시 업무시스템", redirectUris: [BIZ_REDIRECT], use: "business-system-login", claims: ["name"] }],
+    });
+    const restarted = await buildLoginService({ config, provider: w.provider, chainId: w.chainId, deployment: w.ledger.deployment, dataDir, issuer: () => issuer, logLevel: "silent", now: () => w.now() });
+    try {
+      const callback = new URL(back);
+      const res = await restarted.app.inject({ method: "GET", url: `${callback.pathname}${callback.search}`, headers: { cookie: login.cookie } });
+      expect(res.statusCode, res.body).to.equal(400);
+      expect(res.headers.location).to.equal(undefined);
+      expect((res.json() as { error: string }).error).to.equal("invalid_client");
+    } finally {
+      await restarted.app.close();
+    }
+  });
+
   it("a superseded credential (the holder was reissued) cannot log in: the wallet's answer is refused CREDENTIAL_SUPERSEDED", async () => {
     const holder = Wallet.createRandom();
     const person = `person-superseded-${holder.address}`;
