@@ -8,25 +8,8 @@
  */
 import type { NodeQuorum } from "../../sdk/status/quorum.js";
 import type { RefusalCode } from "../../sdk/verifier/results.js";
-
-export type LedgerHealthState = "ok" | "stale" | "unavailable";
-
-export interface LedgerHealth {
-  readonly state: LedgerHealthState;
-  /** The newest block a quorum of nodes agreed on at the last successful probe (-1 before the first). */
-  readonly block: number;
-  /** Milliseconds since the last successful probe (null before the first). */
-  readonly stalenessMs: number | null;
-  readonly maxStalenessMs: number;
-  /** Nodes currently usable / configured, and how many must agree. */
-  readonly nodesUsable: number;
-  readonly nodesTotal: number;
-  readonly quorum: number;
-  /** ISO 8601 of the last successful probe, null before the first. */
-  readonly syncedAt: string | null;
-  /** Why the last probe failed (operators' detail), when it did. */
-  readonly lastError?: string;
-}
+// The API shape is declared once, where the gate page can import it too.
+import type { LedgerHealth, LedgerHealthState } from "../../web/common/ledger-health.js";
 
 export interface LedgerHealthOptions {
   readonly quorum: NodeQuorum;
