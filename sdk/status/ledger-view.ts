@@ -216,7 +216,10 @@ export class OnlineLedgerView implements LedgerView {
     return this.headRead;
   }
 
-  /** Calls `listener` after every head read this view makes (so a health probe need not read the head again). */
+  /**
+   * Calls `listener` after every head read this view makes (so a health probe need not read the head again). It runs
+   * inside the read, before its callers resume: it must be quick and must not throw.
+   */
   onHeadRead(listener: (reading: HeadReading) => void): () => void {
     this.headListeners.add(listener);
     return () => this.headListeners.delete(listener);
