@@ -31,7 +31,7 @@ import { bindingDigest, type CredentialBinding } from "../sdk/credential/binding
 import { parseCredentialJwt } from "../sdk/credential/parse.js";
 import { ChallengeRegistry, POLICIES, PresentationVerifier } from "../sdk/verifier/index.js";
 import type { Deployment } from "../sdk/chain/deployment.js";
-import { importPublicJwk as importDeviceKey, verifyEs256k } from "../sdk/credential/jws.js";
+import { importPublicJwk as importDeviceKey, verifyEs256k } from "../sdk/credential/jws-verify.js";
 import { BENCH_HARDFORK, fixed, int, mean, percentile, ratio, sleep, table, yieldToLoop } from "./lib.js";
 
 const AUD = "gate:sejong-complex-1";

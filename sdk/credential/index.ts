@@ -10,10 +10,10 @@ export {
   p256DeviceKeyJwk, type DeviceKeyJwk, type P256Jwk, type Secp256k1Jwk,
 } from "./device-key.js";
 export {
-  JWS_ALGORITHMS, algorithmOfKey, decodeCompactJws, decodeJws, importPublicJwk, isCanonicalEs256kSignature, isCanonicalSignature,
-  isJwsAlgorithm, normaliseLowS, signJws, verifyEs256k, verifyJwsSignature,
+  JWS_ALGORITHMS, decodeCompactJws, decodeJws, isCanonicalEs256kSignature, isCanonicalSignature, isJwsAlgorithm, normaliseLowS, signJws,
   type CompactJws, type JwsAlgorithm, type JwsDecodeFailure, type JwsSigner,
 } from "./jws.js";
+export { algorithmOfKey, importPublicJwk, verifyEs256k, verifyJwsSignature } from "./jws-verify.js";
 export { bindingDigest, statusRef, type CredentialBinding } from "./binding.js";
 export {
   credentialJti, credentialRefusal, credentialRefusalReason, parseCredentialJwt, parseStatusListRef, validateClaims,

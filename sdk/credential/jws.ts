@@ -1,9 +1,14 @@
 /**
  * The strict compact-JWS codec every party uses for credentials, presentations and document signatures, and the
  * signature rules: ES256K (secp256k1) and ES256 (P-256), 64-byte r‖s (RFC 7515 §A.3 / RFC 7518 §3.4), low-s only.
- * Signatures are verified with Node's OpenSSL (node:crypto); no JWT library decodes leniently on our behalf.
+ * No JWT library decodes leniently on our behalf.
+ *
+ * Browser-safe: building a JWS needs no platform crypto of its own. The private key stays behind a
+ * {@link JwsSigner} (ethers or OpenSSL in Node, a non-extractable WebCrypto key in the web wallet), so Node and
+ * the pages build the same tokens with this one module. Verification is OpenSSL's, in jws-verify.ts (Node only).
  */
-import { createPublicKey, verify as cryptoVerify, type KeyObject } from "node:crypto";
+import { getBytes } from "ethers";
+import { encodeJsonPart, fromBase64url, toBase64url, toHex } from "../util/base64url.js";
 
 export type JwsAlgorithm = "ES256K" | "ES256";
 export const JWS_ALGORITHMS: readonly JwsAlgorithm[] = ["ES256K", "ES256"];
@@ -18,7 +23,7 @@ export interface CompactJws {
   readonly header: Record<string, unknown>;
   readonly payload: Record<string, unknown>;
   readonly signingInput: string;
-  readonly signature: Buffer;
+  readonly signature: Uint8Array;
 }
 
 export type JwsDecodeFailure = "NOT_A_STRING" | "TOO_LARGE" | "NOT_COMPACT_JWS" | "NOT_JSON" | "UNSUPPORTED_CRITICAL_HEADER";
@@ -38,7 +43,7 @@ export function decodeJws(token: unknown, maxLength: number): { ok: true; jws: C
   // RFC 7515 §4.1.11: a recipient must refuse a JWS whose `crit` names an extension it does not implement; this
   // codec implements none (e.g. RFC 7797 `b64: false` would change what the signature covers).
   if (header.crit !== undefined) return { ok: false, failure: "UNSUPPORTED_CRITICAL_HEADER" };
-  return { ok: true, jws: { header, payload, signingInput: `${parts[0]}.${parts[1]}`, signature: Buffer.from(parts[2]!, "base64url") } };
+  return { ok: true, jws: { header, payload, signingInput: `${parts[0]}.${parts[1]}`, signature: fromBase64url(parts[2]!) } };
 }
 
 /** {@link decodeJws} answering undefined on any failure. */
@@ -48,13 +53,15 @@ export function decodeCompactJws(token: unknown, maxLength: number): CompactJws 
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+/** The signing input is base64url text: ASCII, so its UTF-8 bytes are its ASCII bytes. */
+const ASCII = new TextEncoder();
 
 /**
  * Unpadded base64url in its one spelling: the decoder ignores the unused low bits of the last character, so "QQ"
  * and "QR" are the same byte. A second spelling of a signature is a twin token (like a high-s signature): refused.
  */
 function isCanonicalBase64url(part: string): boolean {
-  return /^[A-Za-z0-9_-]+$/.test(part) && Buffer.from(part, "base64url").toString("base64url") === part;
+  return /^[A-Za-z0-9_-]+$/.test(part) && toBase64url(fromBase64url(part)) === part;
 }
 
 /**
@@ -70,7 +77,7 @@ function jsonObjectOf(part: string): Record<string, unknown> | undefined {
   let value: unknown;
   let text: string;
   try {
-    text = utf8.decode(Buffer.from(part, "base64url"));
+    text = utf8.decode(fromBase64url(part));
     value = JSON.parse(text);
   } catch {
     return undefined; // invalid UTF-8 or not JSON: the caller refuses it as malformed
@@ -125,7 +132,7 @@ export function isJwsAlgorithm(alg: unknown): alg is JwsAlgorithm {
 /** A 64-byte r‖s signature with 0 < r and 0 < s ≤ n/2 (the low-s form). */
 export function isCanonicalSignature(signature: Uint8Array, alg: JwsAlgorithm): boolean {
   if (signature.length !== 64) return false;
-  const hex = Buffer.from(signature).toString("hex");
+  const hex = toHex(signature);
   const r = BigInt("0x" + hex.slice(0, 64));
   const s = BigInt("0x" + hex.slice(64));
   const n = CURVE_ORDER[alg];
@@ -141,38 +148,12 @@ export function isCanonicalEs256kSignature(signature: Uint8Array): boolean {
 export function normaliseLowS(signature: Uint8Array, alg: JwsAlgorithm): Uint8Array {
   if (signature.length !== 64) throw new RangeError("An ECDSA JWS signature is 64 bytes (r‖s).");
   const n = CURVE_ORDER[alg];
-  const s = BigInt("0x" + Buffer.from(signature.subarray(32)).toString("hex"));
+  const s = BigInt("0x" + toHex(signature.subarray(32)));
   if (s <= n / 2n) return signature;
   const out = new Uint8Array(64);
   out.set(signature.subarray(0, 32));
-  out.set(Buffer.from((n - s).toString(16).padStart(64, "0"), "hex"), 32);
+  out.set(getBytes("0x" + (n - s).toString(16).padStart(64, "0")), 32);
   return out;
-}
-
-/** The curve of a KeyObject as a JWS algorithm, or undefined when it is neither secp256k1 nor P-256. */
-export function algorithmOfKey(key: KeyObject): JwsAlgorithm | undefined {
-  const curve = key.asymmetricKeyDetails?.namedCurve;
-  return curve === "secp256k1" ? "ES256K" : curve === "prime256v1" ? "ES256" : undefined;
-}
-
-/**
- * Verifies a JWS signature with OpenSSL: the header's algorithm must be the key's curve, the signature low-s.
- * `alg` is what the caller expects (from the key it trusts), never taken from the token alone.
- */
-export function verifyJwsSignature(jws: CompactJws, key: KeyObject, alg: JwsAlgorithm): boolean {
-  if (jws.header.alg !== alg || algorithmOfKey(key) !== alg) return false;
-  if (!isCanonicalSignature(jws.signature, alg)) return false;
-  return cryptoVerify("sha256", Buffer.from(jws.signingInput, "ascii"), { key, dsaEncoding: "ieee-p1363" }, jws.signature);
-}
-
-/** ES256K form of {@link verifyJwsSignature} (kept for callers of the former verifier/jws.ts). */
-export function verifyEs256k(jws: CompactJws, key: KeyObject): boolean {
-  return verifyJwsSignature(jws, key, "ES256K");
-}
-
-/** Imports an EC public JWK (secp256k1 or P-256) for OpenSSL; throws when it is not a point on its curve. */
-export function importPublicJwk(jwk: { readonly kty: string; readonly crv: string; readonly x: string; readonly y: string }): KeyObject {
-  return createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, format: "jwk" });
 }
 
 /** Signs the JWS signing input; answers the 64-byte r‖s signature (any s: {@link signJws} normalises it). */
@@ -183,8 +164,7 @@ export interface JwsSigner {
 
 /** Builds a compact JWS (header gets `alg` from the signer), with a low-s signature. */
 export async function signJws(header: Record<string, unknown>, payload: Record<string, unknown>, signer: JwsSigner): Promise<string> {
-  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value), "utf8").toString("base64url");
-  const signingInput = `${b64({ ...header, alg: signer.alg })}.${b64(payload)}`;
-  const raw = await signer.sign(Buffer.from(signingInput, "ascii"));
-  return `${signingInput}.${Buffer.from(normaliseLowS(raw, signer.alg)).toString("base64url")}`;
+  const signingInput = `${encodeJsonPart({ ...header, alg: signer.alg })}.${encodeJsonPart(payload)}`;
+  const raw = await signer.sign(ASCII.encode(signingInput));
+  return `${signingInput}.${toBase64url(normaliseLowS(raw, signer.alg))}`;
 }

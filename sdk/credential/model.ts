@@ -75,7 +75,7 @@ export interface ParsedCredential {
   readonly payload: Record<string, unknown>;
   /** The JWS signing input and signature, decoded once (the verifier checks the signature without re-decoding). */
   readonly signingInput: string;
-  readonly signature: Buffer;
+  readonly signature: Uint8Array;
   readonly issuerDid: string;
   readonly issuerAddress: string;
   readonly subjectDid: string;

@@ -4,30 +4,20 @@
  * WebAuthn make P-256 keys only; such a key has no Ethereum address, so its holder identifier is self-describing
  * and needs no registry.
  *
- * One spelling: the JSON is written with exactly the members `crv`, `kty`, `x`, `y` in that (RFC 7638) order and
- * no whitespace; a did:jwk with other members, a private key (`d`), another curve or another member order is
- * refused, so two strings never name the same key.
+ * One spelling (jwk-format.ts, shared with the web wallet): a did:jwk with other members, a private key (`d`),
+ * another curve or another member order is refused, so two strings never name the same key.
  */
 import { createPublicKey } from "node:crypto";
 import { CivilIdError, describeValue } from "../errors.js";
+import { fromBase64url } from "../util/base64url.js";
+import { formatDidJwk, p256JwkShape, type P256Jwk } from "./jwk-format.js";
 
-export interface P256Jwk {
-  readonly kty: "EC";
-  readonly crv: "P-256";
-  readonly x: string;
-  readonly y: string;
-}
-
-/**
- * 32 bytes in unpadded base64url, in its one spelling: the 43rd character carries 2 unused bits, which must be 0
- * (the decoder ignores them, so "…A" and "…B" would be the same coordinate and two did:jwk strings one key).
- */
-export const BASE64URL_32_BYTES = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+export type { P256Jwk };
+export { BASE64URL_32_BYTES } from "./jwk-format.js";
 
 /** The canonical did:jwk of a P-256 public JWK (validated: a point on the curve). */
 export function didJwkFor(jwk: P256Jwk): string {
-  const key = checkP256Jwk(jwk);
-  return `did:jwk:${Buffer.from(canonicalJson(key), "utf8").toString("base64url")}`;
+  return formatDidJwk(checkP256Jwk(jwk));
 }
 
 /** Parses a canonical did:jwk naming a P-256 public key; INVALID_INPUT for anything else. */
@@ -42,7 +32,7 @@ export function tryParseDidJwk(did: unknown): P256Jwk | undefined {
   if (typeof did !== "string" || !/^did:jwk:[A-Za-z0-9_-]{1,400}$/.test(did)) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(did.slice("did:jwk:".length), "base64url")));
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fromBase64url(did.slice("did:jwk:".length))));
   } catch {
     return undefined;
   }
@@ -57,20 +47,12 @@ export function tryParseDidJwk(did: unknown): P256Jwk | undefined {
 
 /** Validates a P-256 public JWK (exact members, 32-byte coordinates, a point on the curve) and returns a clean copy. */
 export function checkP256Jwk(value: unknown): P256Jwk {
-  const v = value as Record<string, unknown> | null;
-  const ok =
-    typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 4 && v.kty === "EC" && v.crv === "P-256" &&
-    typeof v.x === "string" && typeof v.y === "string" && BASE64URL_32_BYTES.test(v.x) && BASE64URL_32_BYTES.test(v.y);
-  if (!ok) throw new CivilIdError("INVALID_INPUT", "A P-256 key is a JWK with exactly kty \"EC\", crv \"P-256\" and 32-byte x and y.");
-  const jwk: P256Jwk = { kty: "EC", crv: "P-256", x: v.x as string, y: v.y as string };
+  const jwk = p256JwkShape(value);
+  if (jwk === undefined) throw new CivilIdError("INVALID_INPUT", "A P-256 key is a JWK with exactly kty \"EC\", crv \"P-256\" and 32-byte x and y.");
   try {
     createPublicKey({ key: { ...jwk }, format: "jwk" }); // OpenSSL refuses a point that is not on the curve
   } catch (error) {
     throw new CivilIdError("INVALID_INPUT", "The P-256 JWK is not a point on the curve.", { cause: error });
   }
   return jwk;
-}
-
-function canonicalJson(jwk: P256Jwk): string {
-  return JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
 }

@@ -5,7 +5,8 @@
  * compact JWS, `{ alg: "ES256", typ: "mcid-possession+jws" }`, with its P-256 key; the server verifies it with
  * OpenSSL against the key the did:jwk names. Low-s only, like every signature of the system.
  */
-import { decodeJws, importPublicJwk, signJws, verifyJwsSignature, type JwsSigner } from "../credential/jws.js";
+import { decodeJws, signJws, type JwsSigner } from "../credential/jws.js";
+import { importPublicJwk, verifyJwsSignature } from "../credential/jws-verify.js";
 import { tryParseDidJwk, type P256Jwk } from "../did/jwk.js";
 
 export const POSSESSION_PROOF_TYP = "mcid-possession+jws";

@@ -23,13 +23,13 @@
  * the signature file carries the anchor contract and the Merkle proof from that digest to the anchored batch root
  * ({@link DocumentSignatureAnchor}). Nothing in the anchor is trusted: the verifier recomputes the root and asks the
  * chain when (and whether) it was anchored.
+ *
+ * This module (the format, the digests, signing) is browser-safe: the holder web wallet signs with it. Verification,
+ * which needs OpenSSL and the credential parser, is document-signature-verify.ts.
  */
-import type { KeyObject } from "node:crypto";
 import { getAddress, isAddress, sha256, toUtf8Bytes } from "ethers";
 import { CivilIdError } from "../errors.js";
-import { decodeJws, importPublicJwk, isCanonicalSignature, signJws, verifyJwsSignature, type JwsSigner } from "../credential/jws.js";
-import { credentialRefusalReason, parseCredentialJwt } from "../credential/parse.js";
-import type { ParsedCredential } from "../credential/model.js";
+import { signJws, type JwsSigner } from "../credential/jws.js";
 
 export const DOCUMENT_SIGNATURE_FORMAT = "mobile-civil-id/document-signature";
 export const DOCUMENT_SIGNATURE_TYP = "civil-id-docsig+jwt";
@@ -138,44 +138,12 @@ export async function signDocumentJwt(input: DocumentSigningInput): Promise<Docu
   return { format: DOCUMENT_SIGNATURE_FORMAT, version: 1, jwt, credential: input.credential };
 }
 
-export type DocumentSignatureFailure =
-  /** Not a document-signature JWT of this format (or its signature is not in the one low-s encoding). */
-  | "MALFORMED"
-  /** The signature does not verify with the device key attested in the credential. */
-  | "INVALID_SIGNATURE"
-  /** Signed time in the future (beyond clock skew). */
-  | "INVALID_CLAIMS"
-  /** A genuine signature, but over a different document. */
-  | "DOCUMENT_MISMATCH"
-  /** The credential given is not the one the signature binds, not a credential, or not issued to the signer. */
-  | "CREDENTIAL_MISMATCH";
-
-export type DocumentSignatureVerification =
-  | {
-      valid: true;
-      signer: string;
-      /** What the signer claims (`iat`): never the signing time, which only an on-chain anchor gives. */
-      claimedSignedAt: Date;
-      document: DocumentSignatureClaims["document"];
-      credential: { digest: string; statusId: string | undefined };
-      /** What the signer said the signature means (결재, 열람 확인, …), as signed. */
-      purpose: string | undefined;
-    }
-  | { valid: false; failure: DocumentSignatureFailure; message: string; signer?: string };
-
-export interface VerifyDocumentSignatureOptions {
-  /** Seconds since the epoch (default: now). */
-  now?: number;
-  /** Allowed clock difference for a signing time in the future (s). Default 30. */
-  clockSkewSeconds?: number;
-  /** The attested device key already imported (the verifier caches it with the credential). */
-  deviceKey?: KeyObject;
-}
-
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
 const HEX64 = /^[0-9a-f]{64}$/;
 
-function parseClaims(value: unknown): DocumentSignatureClaims | undefined {
+/** The `docsig` claims of an untrusted signature, as a clean copy; undefined when they are not of this format. */
+export function parseDocumentSignatureClaims(value: unknown): DocumentSignatureClaims | undefined {
   if (!isObject(value) || value.v !== 1) return undefined;
   const { document, credential, purpose } = value;
   if (!isObject(document) || document.alg !== "sha-256" || typeof document.digest !== "string" || !HEX64.test(document.digest)) return undefined;
@@ -190,61 +158,5 @@ function parseClaims(value: unknown): DocumentSignatureClaims | undefined {
     document: { alg: "sha-256", digest: document.digest, size },
     credential: { alg: "sha-256", digest: credential.digest, ...(statusId === undefined ? {} : { statusId }) },
     ...(purpose === undefined ? {} : { purpose }),
-  };
-}
-
-/**
- * Verifies a detached document signature against the credential it binds: the signature with the credential's
- * attested device key (OpenSSL, low-s only), the signer is the credential's subject, the credential is the one
- * bound by digest, the document is the one signed. Never throws for a bad signature; `{ valid: false, failure }`.
- * It checks the credential's structure only — its issuer, accreditation and status are the verifier's next step.
- */
-export function verifyDocumentSignature(
-  signatureJwt: unknown,
-  document: Uint8Array,
-  credential: string | ParsedCredential,
-  options: VerifyDocumentSignatureOptions = {},
-): DocumentSignatureVerification {
-  if (!(document instanceof Uint8Array)) throw new CivilIdError("INVALID_INPUT", "The document must be given as bytes (Uint8Array).");
-  const fail = (failure: DocumentSignatureFailure, message: string, signer?: string): DocumentSignatureVerification => ({
-    valid: false, failure, message, ...(signer === undefined ? {} : { signer }),
-  });
-  const decoded = decodeJws(signatureJwt, MAX_DOCUMENT_SIGNATURE_LENGTH);
-  if (!decoded.ok) return fail("MALFORMED", `The signature is not a compact JWS of at most ${MAX_DOCUMENT_SIGNATURE_LENGTH} characters.`);
-  const { header, payload } = decoded.jws;
-  const claims = parseClaims(payload.docsig);
-  if (header.typ !== DOCUMENT_SIGNATURE_TYP || claims === undefined) return fail("MALFORMED", `The JWT is not a ${DOCUMENT_SIGNATURE_TYP} document signature.`);
-  if (typeof payload.iss !== "string" || typeof payload.iat !== "number" || !Number.isSafeInteger(payload.iat) || payload.iat < 0) {
-    return fail("MALFORMED", "The signature names no signer DID or signing time.");
-  }
-  const signer = payload.iss;
-  let parsed: ParsedCredential;
-  if (typeof credential === "string") {
-    try {
-      parsed = parseCredentialJwt(credential);
-    } catch (error) {
-      return fail("CREDENTIAL_MISMATCH", `The credential given is not a credential (${credentialRefusalReason(error) ?? "malformed"}).`, signer);
-    }
-  } else parsed = credential;
-  if (credentialDigest(parsed.jwt) !== claims.credential.digest) return fail("CREDENTIAL_MISMATCH", "The credential given is not the one the signature binds.", signer);
-  if (signer !== parsed.subjectDid) return fail("CREDENTIAL_MISMATCH", "The bound credential was not issued to the signer.", signer);
-  if (header.alg !== parsed.deviceAlgorithm) return fail("MALFORMED", `The signature's algorithm is not the attested device key's (${parsed.deviceAlgorithm}).`, signer);
-  if (!isCanonicalSignature(decoded.jws.signature, parsed.deviceAlgorithm)) return fail("MALFORMED", "The signature is not a 64-byte low-s signature (a high-s twin is refused).", signer);
-  const key = options.deviceKey ?? importPublicJwk(parsed.deviceKey);
-  if (!verifyJwsSignature(decoded.jws, key, parsed.deviceAlgorithm)) {
-    return fail("INVALID_SIGNATURE", "The signature does not verify with the device key the issuer attested in the credential.", signer);
-  }
-  const now = options.now ?? Math.floor(Date.now() / 1000);
-  if (payload.iat > now + (options.clockSkewSeconds ?? 30)) return fail("INVALID_CLAIMS", "The signing time is in the future.", signer);
-  if (claims.document.digest !== documentDigest(document) || claims.document.size !== document.length) {
-    return fail("DOCUMENT_MISMATCH", "The document differs from the one that was signed.", signer);
-  }
-  return {
-    valid: true,
-    signer,
-    claimedSignedAt: new Date(payload.iat * 1000),
-    document: claims.document,
-    credential: { digest: claims.credential.digest, statusId: claims.credential.statusId },
-    purpose: claims.purpose,
   };
 }

@@ -15,9 +15,11 @@ export {
 } from "./presentation.js";
 export {
   DOCUMENT_SIGNATURE_FORMAT, DOCUMENT_SIGNATURE_TYP, MAX_ANCHOR_PROOF_LENGTH, MAX_DOCUMENT_SIGNATURE_LENGTH, MAX_PURPOSE_LENGTH,
-  checkDocumentSigningRequest, parseSignatureAnchor, signatureAnchorDigest, type DocumentSignatureAnchor, credentialDigest, documentDigest, isValidPurpose, signDocumentJwt, verifyDocumentSignature,
-  type DocumentSignature, type DocumentSignatureClaims, type DocumentSignatureFailure, type DocumentSignatureVerification,
-  type DocumentSigningInput, type VerifyDocumentSignatureOptions,
+  checkDocumentSigningRequest, parseSignatureAnchor, signatureAnchorDigest, type DocumentSignatureAnchor, credentialDigest, documentDigest, isValidPurpose, signDocumentJwt,
+  type DocumentSignature, type DocumentSignatureClaims, type DocumentSigningInput,
 } from "./document-signature.js";
+export {
+  verifyDocumentSignature, type DocumentSignatureFailure, type DocumentSignatureVerification, type VerifyDocumentSignatureOptions,
+} from "./document-signature-verify.js";
 export { es256Signer, es256kSigner } from "./signers.js";
 export { POSSESSION_PROOF_TYP, checkPossessionProofJws, signPossessionProof, type DeviceProofFailure } from "./device-proof.js";

@@ -1,7 +1,8 @@
 /** JWS signers over device keys: ES256K with an ethers SigningKey, ES256 with a P-256 KeyObject (OpenSSL). */
 import { sign as cryptoSign, type KeyObject } from "node:crypto";
 import { SigningKey, getBytes, sha256 } from "ethers";
-import { algorithmOfKey, type JwsSigner } from "../credential/jws.js";
+import type { JwsSigner } from "../credential/jws.js";
+import { algorithmOfKey } from "../credential/jws-verify.js";
 
 /** An ES256K signer (RFC 8812) for a secp256k1 key: low-s r‖s over SHA-256 of the signing input. */
 export function es256kSigner(key: SigningKey | string): JwsSigner {

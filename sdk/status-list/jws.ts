@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { Signature, SigningKey, computeAddress, getAddress, recoverAddress } from "ethers";
 import { decodeCompactJws, decodeJsonPart, isCanonicalEs256kSignature, type CompactJws } from "../credential/jws.js";
+import { toHex } from "../util/base64url.js";
 
 export { decodeCompactJws, type CompactJws };
 
@@ -38,11 +39,11 @@ export function signCompactJws(header: Record<string, unknown>, payload: Record<
  * The candidate addresses that made `signature` over `signingInput` (none when the signature is not a canonical
  * 64-byte low-s ES256K signature). Both recovery ids are tried: a JWS carries no `v`.
  */
-export function es256kSigners(signingInput: string, signature: Buffer): string[] {
+export function es256kSigners(signingInput: string, signature: Uint8Array): string[] {
   if (!isCanonicalEs256kSignature(signature)) return [];
   const digest = sha256(signingInput);
-  const r = "0x" + signature.subarray(0, 32).toString("hex");
-  const s = "0x" + signature.subarray(32).toString("hex");
+  const r = "0x" + toHex(signature.subarray(0, 32));
+  const s = "0x" + toHex(signature.subarray(32));
   const out: string[] = [];
   for (const v of [27, 28] as const) {
     try {
@@ -56,7 +57,7 @@ export function es256kSigners(signingInput: string, signature: Buffer): string[]
 }
 
 /** Whether `signature` over `signingInput` was made by `address`. */
-export function signedBy(signingInput: string, signature: Buffer, address: string): boolean {
+export function signedBy(signingInput: string, signature: Uint8Array, address: string): boolean {
   const expected = getAddress(address);
   return es256kSigners(signingInput, signature).includes(expected);
 }

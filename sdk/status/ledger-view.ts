@@ -32,6 +32,9 @@ export interface IssuerTrust {
   readonly organisationNameHash?: string;
 }
 
+/** One finished read of the agreed head: the block, or why no quorum answered. */
+export type HeadReading = { readonly block: number } | { readonly error: unknown };
+
 /**
  * The verifier's read-only view of the ledger. Two implementations: {@link OnlineLedgerView} reads the chain per
  * request; `LedgerIndex` (status/ledger-index.ts) answers from a local index rebuilt from events.
@@ -87,6 +90,7 @@ export class OnlineLedgerView implements LedgerView {
   private readonly digestCacheSize: number;
   private readonly credentialDigests = new Map<bigint, Registration>();
   private headRead: Promise<number> | undefined;
+  private readonly headListeners = new Set<(reading: HeadReading) => void>();
 
   constructor(options: OnlineLedgerViewOptions);
   constructor(ledger: LedgerContracts, provider: Provider, timeoutMs?: number);
@@ -109,7 +113,7 @@ export class OnlineLedgerView implements LedgerView {
   }
 
   async credentialStatus(credentialId: bigint): Promise<StatusEntry> {
-    const height = await this.head();
+    const height = await this.agreedHead();
     const cached = this.credentialDigests.get(credentialId);
     const data = statusIface.encodeFunctionData("statusOf", [credentialId]);
     const { value: agreed } = await this.quorum.agree(
@@ -139,7 +143,7 @@ export class OnlineLedgerView implements LedgerView {
    * cannot answer is skipped like a down node). The binding digest is the registration's, looked up up to that block.
    */
   async credentialStatusAt(credentialId: bigint, blockNumber: number): Promise<StatusEntry> {
-    const head = await this.head();
+    const head = await this.agreedHead();
     if (!Number.isSafeInteger(blockNumber) || blockNumber < this.deployment.deploymentBlock || blockNumber > head) {
       throw new CivilIdError("INVALID_INPUT", `Block ${blockNumber} is not between the deployment block ${this.deployment.deploymentBlock} and the agreed head ${head}.`);
     }
@@ -152,7 +156,7 @@ export class OnlineLedgerView implements LedgerView {
   }
 
   async issuerTrust(issuer: string, credentialTypeHash: string, issuedAt: number): Promise<IssuerTrust> {
-    const height = await this.head();
+    const height = await this.agreedHead();
     const registry = getAddress(this.deployment.issuerRegistry);
     const keyCall = issuerIface.encodeFunctionData("issuerKey", [getAddress(issuer)]);
     // Each node answers the whole chain of reads (key → its organisation → the type) at the same block.
@@ -192,12 +196,37 @@ export class OnlineLedgerView implements LedgerView {
     };
   }
 
-  /** One head read shared by the status and trust reads of the same verification. */
-  private head(): Promise<number> {
-    this.headRead ??= this.quorum.head().finally(() => {
-      this.headRead = undefined;
-    });
+  /**
+   * The head the quorum agrees on, read now: concurrent callers (the status and trust reads of one verification,
+   * a gate's health probe) share one read, and every finished read is told to {@link onHeadRead}'s listeners.
+   */
+  agreedHead(): Promise<number> {
+    this.headRead ??= this.quorum
+      .head()
+      .then(
+        (block) => (this.announce({ block }), block),
+        (error: unknown) => {
+          this.announce({ error });
+          throw error;
+        },
+      )
+      .finally(() => {
+        this.headRead = undefined;
+      });
     return this.headRead;
+  }
+
+  /**
+   * Calls `listener` after every head read this view makes (so a health probe need not read the head again). It runs
+   * inside the read, before its callers resume: it must be quick and must not throw.
+   */
+  onHeadRead(listener: (reading: HeadReading) => void): () => void {
+    this.headListeners.add(listener);
+    return () => this.headListeners.delete(listener);
+  }
+
+  private announce(reading: HeadReading): void {
+    for (const listener of this.headListeners) listener(reading);
   }
 
   private remember(credentialId: bigint, entry: Registration): void {

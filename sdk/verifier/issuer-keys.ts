@@ -12,7 +12,8 @@
  */
 import { createHash, type KeyObject } from "node:crypto";
 import { Signature, SigningKey, computeAddress, hexlify } from "ethers";
-import { importPublicJwk, verifyJwsSignature, type CompactJws } from "../credential/jws.js";
+import type { CompactJws } from "../credential/jws.js";
+import { importPublicJwk, verifyJwsSignature } from "../credential/jws-verify.js";
 import { deviceKeyJwk } from "../credential/device-key.js";
 
 export class IssuerKeyCache {

@@ -5,8 +5,10 @@ import { CivilIdError, isCivilIdError } from "../errors.js";
 import { CredentialState, OrgStatus, ReasonCode, credentialTypeId, reasonName } from "../chain/codes.js";
 import type { CivilServantClaims, ParsedCredential } from "../credential/model.js";
 import { credentialRefusalReason, parseCredentialJwt } from "../credential/parse.js";
-import { importPublicJwk, verifyJwsSignature, type CompactJws } from "../credential/jws.js";
-import { MAX_DOCUMENT_SIGNATURE_LENGTH, parseSignatureAnchor, signatureAnchorDigest, verifyDocumentSignature, type DocumentSignatureAnchor } from "../protocol/document-signature.js";
+import type { CompactJws } from "../credential/jws.js";
+import { importPublicJwk, verifyJwsSignature } from "../credential/jws-verify.js";
+import { MAX_DOCUMENT_SIGNATURE_LENGTH, parseSignatureAnchor, signatureAnchorDigest, type DocumentSignatureAnchor } from "../protocol/document-signature.js";
+import { verifyDocumentSignature } from "../protocol/document-signature-verify.js";
 import type { AnchorTime } from "../anchor/client.js";
 import type { DocumentAnchorReader } from "../anchor/reader.js";
 import { audienceMatches, decodePresentation, isValidChallenge } from "../protocol/presentation.js";
@@ -222,15 +224,7 @@ export class PresentationVerifier {
     this.checkTrust(trust, parsed.claims.agencyCode, add);
     this.checkOrganisationName(trust, credential, add);
     this.checkStatus(status, parsed.bindingDigest, add);
-    if (reasons.length > 0) {
-      return {
-        parsed,
-        result: {
-          ok: false, policy: policy.id, reasons, details, ledgerSource: source,
-          ...(status.registered && status.state !== CredentialState.Active ? { statusReason: reasonName(status.reason) } : {}),
-        },
-      };
-    }
+    if (reasons.length > 0) return { parsed, result: refusalResult(policy, { reasons, details }, status, source) };
     return { parsed, result: { ok: true, policy: policy.id, reasons: [], details: [], ...disclosed(parsed, policy), ledgerSource: source } };
   }
 
@@ -271,15 +265,7 @@ export class PresentationVerifier {
     this.checkTrust(trust, parsed.claims.agencyCode, add);
     this.checkOrganisationName(trust, credential, add);
     this.checkStatus(status, parsed.bindingDigest, add);
-    if (reasons.length > 0) {
-      return {
-        parsed,
-        result: {
-          ok: false, policy: policy.id, reasons, details, ledgerSource: source,
-          ...(status.registered && status.state !== CredentialState.Active ? { statusReason: reasonName(status.reason) } : {}),
-        },
-      };
-    }
+    if (reasons.length > 0) return { parsed, result: refusalResult(policy, { reasons, details }, status, source) };
     return {
       parsed,
       result: {
@@ -467,6 +453,17 @@ export class PresentationVerifier {
       else add("CREDENTIAL_REVOKED", `The credential is revoked (${reasonName(status.reason)}).`);
     }
   }
+}
+
+/**
+ * The refusal once the ledger was read (presentations and document signatures alike): the reasons, which ledger
+ * view answered, and the status reason when the credential is locked or revoked (a gate shows why).
+ */
+function refusalResult(policy: UsePolicy, refused: { reasons: readonly RefusalCode[]; details: readonly string[] }, status: StatusEntry, source: "primary" | "fallback"): VerificationResult {
+  return {
+    ok: false, policy: policy.id, reasons: refused.reasons, details: refused.details, ledgerSource: source,
+    ...(status.registered && status.state !== CredentialState.Active ? { statusReason: reasonName(status.reason) } : {}),
+  };
 }
 
 /** The fields of an accepted credential its use policy discloses, and nothing else. */

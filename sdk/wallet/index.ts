@@ -32,10 +32,12 @@ export {
   DOCUMENT_SIGNATURE_FORMAT,
   DOCUMENT_SIGNATURE_TYP,
   documentDigest,
-  verifyDocumentSignature,
   type DocumentSignature,
   type DocumentSignatureClaims,
+} from "../protocol/document-signature.js";
+export {
+  verifyDocumentSignature,
   type DocumentSignatureFailure,
   type DocumentSignatureVerification,
   type VerifyDocumentSignatureOptions,
-} from "../protocol/document-signature.js";
+} from "../protocol/document-signature-verify.js";

@@ -1,9 +1,10 @@
 /**
  * The web pages the services serve (docs/WEB.md). A page is a folder `web/<name>/`: `main.ts` (its script, bundled
  * for the browser by esbuild), optionally `sw.ts` (its service worker) and `static/` (index.html, style.css,
- * manifest, icons: served as they are). `npm run build:web` writes dist/web/<page>/; the services build in memory
- * at start when esbuild is installed (a development checkout), so a page never lags its source. A production
- * install without dev dependencies serves the dist/web/ that `npm run build:web` wrote.
+ * manifest, icons: served as they are). `npm run build:web` writes dist/web/<page>/, minified with linked source
+ * maps; the services build in memory at start when esbuild is installed (a development checkout: unminified, so a
+ * page never lags its source and reads as written). A production install without dev dependencies serves the
+ * dist/web/ that `npm run build:web` wrote.
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -34,6 +35,7 @@ const CONTENT_TYPES: Record<string, string> = {
   ".js": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",
   ".json": "application/json; charset=utf-8",
+  ".map": "application/json; charset=utf-8",
   ".webmanifest": "application/manifest+json; charset=utf-8",
   ".svg": "image/svg+xml",
   ".png": "image/png",
@@ -68,11 +70,20 @@ export async function canBuildFromSource(): Promise<boolean> {
   }
 }
 
+export interface PageBuildOptions {
+  /**
+   * The production build (`npm run build:web`): minified, each script with a linked source map (`main.js.map`,
+   * fetched by a browser's developer tools only). Default false: the in-memory development build, unminified.
+   */
+  readonly production?: boolean;
+}
+
 /**
  * Bundles one page from source, in memory: `main.ts` (and, when present, `sw.ts`: a service worker, served at the
  * page's root so its scope is the page) plus every file under `static/`.
  */
-export async function buildPageFromSource(name: PageName): Promise<BuiltPage> {
+export async function buildPageFromSource(name: PageName, options: PageBuildOptions = {}): Promise<BuiltPage> {
+  const production = options.production === true;
   const esbuild = await import("esbuild");
   const dir = path.join(WEB_ROOT, name);
   const files = new Map<string, PageFile>();
@@ -86,7 +97,8 @@ export async function buildPageFromSource(name: PageName): Promise<BuiltPage> {
     platform: "browser",
     write: false,
     outdir: "/",
-    sourcemap: false,
+    minify: production,
+    sourcemap: production ? "linked" : false,
     legalComments: "none",
     logLevel: "silent",
   });
@@ -130,13 +142,13 @@ export function loadPage(name: PageName): Promise<BuiltPage> {
   return page;
 }
 
-/** `npm run build:web`: every page that has a folder, into dist/web/<page>/. */
+/** `npm run build:web`: every page that has a folder, into dist/web/<page>/ (the production build). */
 export async function writePages(root = WEB_DIST): Promise<string[]> {
   await rm(root, { recursive: true, force: true });
   const written: string[] = [];
   for (const name of PAGES) {
     if (!existsSync(path.join(WEB_ROOT, name, "main.ts"))) continue;
-    const page = await buildPageFromSource(name);
+    const page = await buildPageFromSource(name, { production: true });
     for (const [rel, file] of page) {
       const target = path.join(root, name, rel);
       await mkdir(path.dirname(target), { recursive: true });

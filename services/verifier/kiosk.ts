@@ -23,7 +23,8 @@ import { z } from "zod";
 import { errorResponses, type ServiceApp } from "../common/app.js";
 import type { StaffDirectory, StaffMember } from "../common/auth.js";
 import { ServiceError } from "../common/errors.js";
-import type { LedgerHealth, LedgerHealthMonitor } from "./ledger-health.js";
+import { LEDGER_HEALTH_STATES, type LedgerHealth } from "../../web/common/ledger-health.js";
+import type { LedgerHealthMonitor } from "./ledger-health.js";
 import type { PresentationService } from "./presentations.js";
 import type { VerifierStore } from "./store.js";
 import type { TerminalRole } from "./routes.js";
@@ -142,7 +143,7 @@ function equal(a: string, b: string): boolean {
 
 const healthSchema = z
   .object({
-    state: z.enum(["ok", "stale", "unavailable"]),
+    state: z.enum(LEDGER_HEALTH_STATES),
     block: z.number(),
     stalenessMs: z.number().nullable(),
     maxStalenessMs: z.number(),
@@ -152,7 +153,7 @@ const healthSchema = z
     syncedAt: z.string().nullable(),
     lastError: z.string().optional(),
   })
-  .meta({ id: "LedgerHealth" });
+  .meta({ id: "LedgerHealth" }) satisfies z.ZodType<LedgerHealth>;
 
 const idSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/, "a presentation id");
 

@@ -1,35 +1,32 @@
 /**
  * The gate's view of its own ledger connection, for the kiosk's health strip and the fail-closed rule "never green
- * on doubt": a background probe asks the verifier's node quorum for the head it agrees on, every `intervalMs`.
- * Staleness is the local time since the last probe a quorum answered (not the block's timestamp: an idle
- * consortium chain may mint no block for a while and is still current). Beyond `maxStalenessMs`, or when the
- * last probe failed, the health is not "ok" and the verifier refuses every presentation with INDEX_STALE or
- * LEDGER_UNAVAILABLE instead of judging it on a view it cannot vouch for.
+ * on doubt": the head the verifier's node quorum agrees on, read at least every `intervalMs`. Staleness is the local
+ * time since the last read a quorum answered (not the block's timestamp: an idle consortium chain may mint no block
+ * for a while and is still current). Beyond `maxStalenessMs`, or when the last read failed, the health is not "ok"
+ * and the verifier refuses every presentation with INDEX_STALE or LEDGER_UNAVAILABLE instead of judging it on a
+ * view it cannot vouch for.
+ *
+ * One head reading for both: given the verifier's own ledger view (`head`), every head read a verification makes
+ * counts as a probe, and the timer reads the head itself only when no read finished within the last interval, so a
+ * busy gate does not ask its nodes for the same head twice (once per tap, once per probe).
  */
+import type { HeadReading } from "../../sdk/status/ledger-view.js";
 import type { NodeQuorum } from "../../sdk/status/quorum.js";
 import type { RefusalCode } from "../../sdk/verifier/results.js";
+// The API shape is declared once, where the gate page can import it too.
+import type { LedgerHealth, LedgerHealthState } from "../../web/common/ledger-health.js";
 
-export type LedgerHealthState = "ok" | "stale" | "unavailable";
-
-export interface LedgerHealth {
-  readonly state: LedgerHealthState;
-  /** The newest block a quorum of nodes agreed on at the last successful probe (-1 before the first). */
-  readonly block: number;
-  /** Milliseconds since the last successful probe (null before the first). */
-  readonly stalenessMs: number | null;
-  readonly maxStalenessMs: number;
-  /** Nodes currently usable / configured, and how many must agree. */
-  readonly nodesUsable: number;
-  readonly nodesTotal: number;
-  readonly quorum: number;
-  /** ISO 8601 of the last successful probe, null before the first. */
-  readonly syncedAt: string | null;
-  /** Why the last probe failed (operators' detail), when it did. */
-  readonly lastError?: string;
+/** Where the head is read when it is shared with the verifier's own reads (OnlineLedgerView). */
+export interface SharedHead {
+  agreedHead(): Promise<number>;
+  onHeadRead(listener: (reading: HeadReading) => void): () => void;
 }
 
 export interface LedgerHealthOptions {
+  /** The nodes (described in the health) and how many must agree. */
   readonly quorum: NodeQuorum;
+  /** The verifier's ledger view, whose head reads are shared; default: the probe reads `quorum.head()` itself. */
+  readonly head?: SharedHead;
   /** Probe interval (ms). Default 1 000. */
   readonly intervalMs?: number;
   /** Staleness bound (ms). Default 10 000. */
@@ -40,18 +37,23 @@ export interface LedgerHealthOptions {
 
 export class LedgerHealthMonitor {
   private readonly quorum: NodeQuorum;
+  private readonly head: SharedHead | undefined;
   private readonly intervalMs: number;
   private readonly maxStalenessMs: number;
   private readonly clock: () => number;
   private block = -1;
   private lastOkAt: number | undefined;
   private lastError: string | undefined;
+  /** When the last head read finished, ours or a verification's (performance.now(): the timer's clock, not `clock`). */
+  private lastReadAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
   private probing: Promise<LedgerHealth> | undefined;
   private readonly listeners = new Set<(health: LedgerHealth) => void>();
 
   constructor(options: LedgerHealthOptions) {
     this.quorum = options.quorum;
+    this.head = options.head;
     this.intervalMs = options.intervalMs ?? 1_000;
     this.maxStalenessMs = options.maxStalenessMs ?? 10_000;
     this.clock = options.clock ?? Date.now;
@@ -59,36 +61,53 @@ export class LedgerHealthMonitor {
     if (!(this.maxStalenessMs >= this.intervalMs)) throw new Error("ledger health: maxStalenessMs must be at least the probe interval");
   }
 
-  /** One probe now (concurrent callers share it); never throws: a failure is recorded in the health. */
+  /** One probe now (concurrent callers share it, and it joins a head read already on its way); never throws. */
   probe(): Promise<LedgerHealth> {
-    this.probing ??= this.quorum
-      .head()
+    this.probing ??= (this.head?.agreedHead() ?? this.quorum.head())
       .then(
-        (block) => {
-          this.block = Math.max(this.block, block);
-          this.lastOkAt = this.clock();
-          this.lastError = undefined;
-        },
-        (error: unknown) => {
-          this.lastError = error instanceof Error ? error.message.slice(0, 300) : String(error).slice(0, 300);
-        },
+        (block) => this.record({ block }),
+        (error: unknown) => this.record({ error }),
       )
-      .then(() => {
-        const health = this.current();
-        for (const listener of this.listeners) listener(health);
-        return health;
-      })
       .finally(() => {
         this.probing = undefined;
       });
     return this.probing;
   }
 
-  /** Probes every `intervalMs` until `stop()`. */
+  /** A finished head read, the probe's or a verification's: the health it gives is told to the listeners. */
+  private record(reading: HeadReading): LedgerHealth {
+    this.lastReadAt = performance.now();
+    if ("block" in reading) {
+      this.block = Math.max(this.block, reading.block);
+      this.lastOkAt = this.clock();
+      this.lastError = undefined;
+    } else {
+      const { error } = reading;
+      this.lastError = error instanceof Error ? error.message.slice(0, 300) : String(error).slice(0, 300);
+    }
+    const health = this.current();
+    for (const listener of this.listeners) listener(health);
+    return health;
+  }
+
+  /**
+   * Keeps the health current until `stop()`: a probe whenever no head read finished for `intervalMs` (with a
+   * shared head, the verifications' reads count).
+   */
   start(): void {
     if (this.timer !== undefined) return;
+    // A read the probe itself made is recorded by the probe (it may have joined a verification's read).
+    this.unsubscribe = this.head?.onHeadRead((reading) => {
+      if (this.probing === undefined) this.record(reading);
+    });
     // The probe never keeps a process alive by itself (the service's server does, while it listens).
     const tick = () => {
+      if (this.timer === undefined) return;
+      const idleFor = this.lastReadAt === undefined ? Infinity : performance.now() - this.lastReadAt;
+      if (idleFor < this.intervalMs) {
+        this.timer = setTimeout(tick, this.intervalMs - idleFor).unref();
+        return;
+      }
       void this.probe().finally(() => {
         if (this.timer !== undefined) this.timer = setTimeout(tick, this.intervalMs).unref();
       });
@@ -99,6 +118,8 @@ export class LedgerHealthMonitor {
   stop(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 
   /** Called after every probe with the new health (the kiosk's live stream). Returns the unsubscribe function. */

@@ -105,7 +105,7 @@ export async function buildVerifierService(input: VerifierServiceInput): Promise
   const store = await openVerifierStore(config, input.dataDir);
   try {
     const ledger = input.ledger ?? new OnlineLedgerView(connectLedger(input.deployment, input.provider), input.provider);
-    const health = new LedgerHealthMonitor({ quorum: ledger.quorum, intervalMs: config.ledgerHealth.intervalMs, maxStalenessMs: config.ledgerHealth.maxStalenessSeconds * 1000 });
+    const health = new LedgerHealthMonitor({ quorum: ledger.quorum, head: ledger, intervalMs: config.ledgerHealth.intervalMs, maxStalenessMs: config.ledgerHealth.maxStalenessSeconds * 1000 });
     const answered = new Set<(id: string) => void>();
     const presentations = new PresentationService({
       store,

@@ -13,21 +13,13 @@
  */
 import { h, render } from "../common/dom.js";
 import { HttpStatusError, readEventStream } from "../common/event-stream.js";
+import type { LedgerHealth } from "../common/ledger-health.js";
 import { refusalTexts, type Bilingual } from "../common/refusals.js";
 
 interface Session {
   readonly token: string;
   readonly terminalId: string;
   readonly expiresAt: string;
-}
-interface Health {
-  readonly state: "ok" | "stale" | "unavailable";
-  readonly block: number;
-  readonly stalenessMs: number | null;
-  readonly maxStalenessMs: number;
-  readonly nodesUsable: number;
-  readonly nodesTotal: number;
-  readonly quorum: number;
 }
 interface Created {
   readonly id: string;
@@ -71,7 +63,7 @@ const clock = document.getElementById("clock")!;
 let session: Session | undefined;
 let use = query.get("use") ?? "";
 let view: View = { kind: "starting" };
-let health: Health | undefined;
+let health: LedgerHealth | undefined;
 let healthAt = -Infinity;
 let generation = 0;
 /** Aborts the event stream of the tap being followed when a new cycle (or a re-pairing) replaces it. */
@@ -231,7 +223,7 @@ function show(next: View): void {
 }
 
 function onHealth(data: unknown): void {
-  health = data as Health;
+  health = data as LedgerHealth;
   healthAt = performance.now();
   renderHealth();
   renderStage();

@@ -8,10 +8,15 @@
  */
 import { p256 } from "@noble/curves/p256";
 import { CivilIdError } from "../../sdk/errors.js";
-import { base64url, fromBase64url, sha256 } from "./jws.js";
+import { fromBase64url, toBase64url } from "../../sdk/util/base64url.js";
 import type { BiometricEnrolment } from "./store.js";
 
 const TIMEOUT_MS = 60_000;
+
+async function sha256(data: Uint8Array | string): Promise<Uint8Array> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : new Uint8Array(data);
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+}
 
 export function biometricsAvailable(): boolean {
   return typeof PublicKeyCredential !== "undefined" && typeof navigator.credentials?.create === "function";
@@ -42,12 +47,12 @@ export async function enrolBiometric(holderLabel: string): Promise<BiometricEnro
   const response = credential.response as AuthenticatorAttestationResponse;
   const spki = response.getPublicKey();
   if (spki === null || response.getPublicKeyAlgorithm() !== -7) throw new CivilIdError("BIOMETRIC_REFUSED", "The authenticator did not make a P-256 (ES256) key.");
-  const enrolment: BiometricEnrolment = { credentialId: base64url(new Uint8Array(credential.rawId)), publicKey: base64url(new Uint8Array(spki)) };
+  const enrolment: BiometricEnrolment = { credentialId: toBase64url(new Uint8Array(credential.rawId)), publicKey: toBase64url(new Uint8Array(spki)) };
   const extensions = credential.getClientExtensionResults() as { prf?: { enabled?: boolean } };
   if (extensions.prf?.enabled !== true) return enrolment;
   // Some authenticators answer PRF only on assertions: take the secret once now, keep only its hash.
   const secret = await assertion(enrolment, prfSalt);
-  return secret.prf === undefined ? enrolment : { ...enrolment, prf: { salt: base64url(prfSalt), check: base64url(await sha256(secret.prf)) } };
+  return secret.prf === undefined ? enrolment : { ...enrolment, prf: { salt: toBase64url(prfSalt), check: toBase64url(await sha256(secret.prf)) } };
 }
 
 async function assertion(enrolment: BiometricEnrolment, prfSalt: Uint8Array | undefined): Promise<{ prf: Uint8Array | undefined }> {
@@ -72,8 +77,8 @@ async function assertion(enrolment: BiometricEnrolment, prfSalt: Uint8Array | un
   const refuse = (why: string): never => {
     throw new CivilIdError("BIOMETRIC_REFUSED", `Biometric verification failed: ${why}.`);
   };
-  if (base64url(new Uint8Array(credential.rawId)) !== enrolment.credentialId) refuse("another authenticator answered");
-  if (clientData.type !== "webauthn.get" || clientData.challenge !== base64url(challenge) || clientData.origin !== location.origin) refuse("the answer is not for this challenge");
+  if (toBase64url(new Uint8Array(credential.rawId)) !== enrolment.credentialId) refuse("another authenticator answered");
+  if (clientData.type !== "webauthn.get" || clientData.challenge !== toBase64url(challenge) || clientData.origin !== location.origin) refuse("the answer is not for this challenge");
   const authData = new Uint8Array(response.authenticatorData);
   const rpIdHash = await sha256(location.hostname);
   if (authData.length < 37 || !rpIdHash.every((b, i) => authData[i] === b)) refuse("the answer is for another site");
@@ -93,7 +98,7 @@ export async function verifyBiometric(enrolment: BiometricEnrolment): Promise<vo
   const salt = enrolment.prf === undefined ? undefined : fromBase64url(enrolment.prf.salt);
   const { prf } = await assertion(enrolment, salt);
   if (enrolment.prf !== undefined) {
-    if (prf === undefined || base64url(await sha256(prf)) !== enrolment.prf.check) {
+    if (prf === undefined || toBase64url(await sha256(prf)) !== enrolment.prf.check) {
       throw new CivilIdError("BIOMETRIC_REFUSED", "Biometric verification failed: the authenticator's secret does not match the enrolment.");
     }
   }

@@ -5,7 +5,9 @@
  * makes it the holder's did:jwk); a deferred answer is polled. Every answer is checked for the fields used.
  */
 import { CivilIdError } from "../../sdk/errors.js";
-import { signJws, type P256PublicJwk } from "./jws.js";
+import { signJws } from "../../sdk/credential/jws.js";
+import type { P256Jwk } from "../../sdk/did/jwk-format.js";
+import { webCryptoSigner } from "./device-key.js";
 
 const PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
 export const CREDENTIAL_CONFIGURATION_ID = "CivilServantIdCredential";
@@ -174,11 +176,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Proves possession of the device key over a fresh nonce and collects the credential (polling a deferred answer
  * at the issuer's interval). `notify` tells the issuer `credential_accepted`: call it once the credential is stored.
  */
-export async function collectCredential(metadata: IssuerMetadata, accessToken: string, key: CryptoKey, publicJwk: P256PublicJwk): Promise<{ jwt: string; notify: () => Promise<void> }> {
+export async function collectCredential(metadata: IssuerMetadata, accessToken: string, key: CryptoKey, publicJwk: P256Jwk): Promise<{ jwt: string; notify: () => Promise<void> }> {
   const { body: nonceBody } = await call(metadata.nonceEndpoint, { method: "POST" });
-  const proof = await signJws(key, { typ: "openid4vci-proof+jwt", jwk: publicJwk }, {
+  const proof = await signJws({ typ: "openid4vci-proof+jwt", jwk: publicJwk }, {
     aud: metadata.credentialIssuer, iat: Math.floor(Date.now() / 1000), nonce: text(nonceBody.c_nonce, "c_nonce"),
-  });
+  }, webCryptoSigner(key));
   const authorised = { authorization: `Bearer ${accessToken}`, "content-type": "application/json" };
   let answer = await call(metadata.credentialEndpoint, {
     method: "POST", headers: authorised, body: JSON.stringify({ credential_configuration_id: CREDENTIAL_CONFIGURATION_ID, proofs: { jwt: [proof] } }),

@@ -11,7 +11,7 @@
  */
 import { CivilIdError } from "../../sdk/errors.js";
 import { MAX_FAILED_ATTEMPTS, assertStrongPin, isWellFormedPin } from "../../sdk/wallet/pin.js";
-import { base64url, fromBase64url } from "./jws.js";
+import { fromBase64url, toBase64url } from "../../sdk/util/base64url.js";
 import { saveWallet, type PinVerifier, type WalletRecord } from "./store.js";
 
 export { MAX_FAILED_ATTEMPTS };
@@ -26,7 +26,7 @@ async function derive(pin: string, salt: Uint8Array, iterations: number): Promis
 export async function newPinVerifier(pin: string, forbidden: readonly string[] = []): Promise<PinVerifier> {
   assertStrongPin(pin, { forbidden });
   const salt = crypto.getRandomValues(new Uint8Array(16));
-  return { salt: base64url(salt), hash: base64url(await derive(pin, salt, PBKDF2_ITERATIONS)), iterations: PBKDF2_ITERATIONS };
+  return { salt: toBase64url(salt), hash: toBase64url(await derive(pin, salt, PBKDF2_ITERATIONS)), iterations: PBKDF2_ITERATIONS };
 }
 
 function lockedError(record: WalletRecord): CivilIdError {

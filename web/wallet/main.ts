@@ -9,12 +9,14 @@ import "./buffer-shim.js";
 import { CivilIdError } from "../../sdk/errors.js";
 import { h, languageOf, render, translator, type Child, type Language, type Messages } from "../common/dom.js";
 import { biometricsAvailable, enrolBiometric, verifyBiometric } from "./biometric.js";
-import { signDocument } from "./document.js";
+import { decodeCompactJws } from "../../sdk/credential/jws.js";
+import { MAX_CREDENTIAL_JWT_LENGTH } from "../../sdk/credential/model.js";
+import { signDocumentJwt } from "../../sdk/protocol/document-signature.js";
+import { generateDeviceKey, webCryptoSigner } from "./device-key.js";
 import {
   collectCredential, fetchIssuerMetadata, fetchOffer, offerUriOf, redeemOffer, ServiceRefusal, startIdentityRecheck, verifyIdentityRecheck,
   type CredentialOffer,
 } from "./issuance.js";
-import { didJwkOf, generateDeviceKey, jwtPayload } from "./jws.js";
 import { MAX_FAILED_ATTEMPTS, newPinVerifier, tryPin } from "./lock.js";
 import { MESSAGES, type MessageKey } from "./messages.js";
 import { buildPresentation, checkRequest, loadSettings, submitPresentation, type HeldRequest, type WalletSettings } from "./presentation.js";
@@ -63,7 +65,10 @@ function value(id: string): string {
 }
 
 function claimsOf(jwt: string): { subject: Record<string, unknown>; statusId: string | undefined; exp: number | undefined } {
-  const payload = jwtPayload(jwt);
+  // The wallet's own credential, only read for display (its issuer signature is the verifiers' to check).
+  const decoded = decodeCompactJws(jwt, MAX_CREDENTIAL_JWT_LENGTH);
+  if (decoded === undefined) throw new CivilIdError("MALFORMED_JWT", "The stored credential is not a compact JWS: activate the wallet again.");
+  const { payload } = decoded;
   const vc = (payload.vc ?? {}) as { credentialSubject?: Record<string, unknown>; credentialStatus?: { id?: unknown } };
   return {
     subject: vc.credentialSubject ?? {},
@@ -227,10 +232,10 @@ async function activate(offer: CredentialOffer, issuerName: string, txCode: stri
     page(h("p", { id: "progress", role: "status" }, t("activating")));
     const metadata = await fetchIssuerMetadata(offer.credentialIssuer);
     const accessToken = await redeemOffer(metadata, offer, txCode);
-    const { privateKey, publicJwk } = await generateDeviceKey();
+    const { privateKey, publicJwk, did } = await generateDeviceKey();
     const { jwt, notify } = await collectCredential(metadata, accessToken, privateKey, publicJwk);
     record = {
-      ...emptyWallet(), deviceKey: privateKey, publicJwk, did: didJwkOf(publicJwk), pin: verifier,
+      ...emptyWallet(), deviceKey: privateKey, publicJwk, did, pin: verifier,
       credential: { jwt, issuerUrl: metadata.credentialIssuer, issuerName, receivedAt: new Date().toISOString() },
     };
     await saveWallet(record);
@@ -430,9 +435,9 @@ function showSign(failure?: unknown, done?: Child): void {
       const key = await unlock("pin", value("sign-pin"));
       const held = record.credential!;
       const purpose = value("doc-purpose").trim();
-      const signature = await signDocument({
-        key, did: record.did!, credential: held.jwt, statusId: claimsOf(held.jwt).statusId, document: new Uint8Array(await file.arrayBuffer()),
-        ...(purpose === "" ? {} : { purpose }),
+      const signature = await signDocumentJwt({
+        signer: webCryptoSigner(key), signerDid: record.did!, credential: held.jwt, credentialStatusId: claimsOf(held.jwt).statusId,
+        document: new Uint8Array(await file.arrayBuffer()), now: Math.floor(Date.now() / 1000), ...(purpose === "" ? {} : { purpose }),
       });
       const json = JSON.stringify(signature, null, 2);
       const link = h("a", { id: "docsig-download", href: URL.createObjectURL(new Blob([json], { type: "application/json" })), download: `${file.name}.sig.json` }, t("download"));

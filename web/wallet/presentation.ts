@@ -2,16 +2,16 @@
  * OpenID4VP 1.0 from the browser. The request is checked by the SDK's own wallet-side check
  * (sdk/relying-party/presentation-request.ts: signed request object, ES256K signature recovered to the did:ethr in
  * `client_id`, the on-chain listing read through this wallet's own read-only RPC, the use's claims) — never by
- * what the verifier says about itself. The answer is a VP JWT (VC-JWT 1.1, the format sdk/protocol/presentation.ts
- * defines) signed by the device key, posted `direct_post` with `state`.
+ * what the verifier says about itself. The answer is a VP JWT built by the SDK's own `signPresentation`
+ * (sdk/protocol/presentation.ts, VC-JWT 1.1) and signed by the device key, posted `direct_post` with `state`.
  */
 import { setGlobalConfig } from "@openid4vc/utils";
 import { JsonRpcProvider } from "ethers";
 import { RelyingPartyRegistry__factory } from "../../sdk/chain/contracts.js";
-import { VC_CONTEXT_V1 } from "../../sdk/credential/model.js";
 import { checkPresentationRequest, type CheckedPresentationRequest } from "../../sdk/relying-party/presentation-request.js";
 import { OnChainRelyingPartyDirectory } from "../../sdk/relying-party/registry.js";
-import { signJws } from "./jws.js";
+import { DEFAULT_PRESENTATION_LIFETIME_SECONDS, signPresentation } from "../../sdk/protocol/presentation.js";
+import { webCryptoSigner } from "./device-key.js";
 
 /** The wallet service's settings (GET /api/config). */
 export interface WalletSettings {
@@ -19,9 +19,6 @@ export interface WalletSettings {
   readonly relyingPartyRegistry: string;
   readonly rpcPath: string;
 }
-
-/** Lifetime of a presentation the wallet signs (s): one tap. sdk/protocol/presentation.ts's default. */
-const PRESENTATION_LIFETIME_SECONDS = 60;
 
 /** What the wallet keeps of a checked request: enough to show it and answer it later (offline too, until it expires). */
 export interface HeldRequest {
@@ -73,12 +70,10 @@ export async function checkRequest(authorizationRequest: string, settings: Walle
 }
 
 /** The VP JWT for a held request: the holder DID as `iss`, the verifier's `client_id` as `aud`, its nonce. */
-export async function buildPresentation(request: HeldRequest, holder: { did: string; key: CryptoKey }, credentialJwt: string): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return signJws(holder.key, { typ: "JWT" }, {
-    iss: holder.did,
-    vp: { "@context": [VC_CONTEXT_V1], type: ["VerifiablePresentation"], verifiableCredential: [credentialJwt] },
-    nonce: request.nonce, aud: request.clientId, iat: now, nbf: now, exp: now + PRESENTATION_LIFETIME_SECONDS,
+export function buildPresentation(request: HeldRequest, holder: { did: string; key: CryptoKey }, credentialJwt: string): Promise<string> {
+  return signPresentation({
+    holder: holder.did, signer: webCryptoSigner(holder.key), credential: credentialJwt,
+    challenge: request.nonce, audience: request.clientId, expiresInSeconds: DEFAULT_PRESENTATION_LIFETIME_SECONDS, now: Math.floor(Date.now() / 1000),
   });
 }
 

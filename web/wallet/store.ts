@@ -2,7 +2,7 @@
  * The wallet's state in IndexedDB (one record): it survives reloads and works offline. The device key is stored
  * as the CryptoKey object itself (structured clone keeps it non-extractable); destroying the record destroys the key.
  */
-import type { P256PublicJwk } from "./jws.js";
+import type { P256Jwk } from "../../sdk/did/jwk-format.js";
 
 export interface PinVerifier {
   /** PBKDF2-SHA-256 of the PIN (WebCrypto), with its salt and iteration count. */
@@ -38,7 +38,7 @@ export interface PresentationRecord {
 export interface WalletRecord {
   readonly version: 1;
   readonly deviceKey: CryptoKey | null;
-  readonly publicJwk: P256PublicJwk | null;
+  readonly publicJwk: P256Jwk | null;
   readonly did: string | null;
   readonly pin: PinVerifier | null;
   readonly failedAttempts: number;

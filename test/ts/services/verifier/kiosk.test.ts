@@ -14,6 +14,8 @@ import { LedgerHealthMonitor } from "../../../../services/verifier/ledger-health
 import { SqliteVerifierStore } from "../../../../services/verifier/store.js";
 import { verifierServeDefinition } from "../../../../services/verifier/service.js";
 import type { NodeQuorum } from "../../../../sdk/status/quorum.js";
+import { OnlineLedgerView } from "../../../../sdk/status/ledger-view.js";
+import { connectLedger } from "../../../../sdk/chain/contracts.js";
 import { HOLDER_SECRET } from "../../helpers/world.js";
 import { FORM, directPost, injectFetch, verifierWorld } from "./helpers.js";
 
@@ -205,6 +207,47 @@ describe("gate kiosks: pairing, kiosk sessions, ledger health, live events", fun
     unsubscribe();
     expect(seen).to.deep.equal(["ok"]);
     expect(() => new LedgerHealthMonitor({ quorum: fake.quorum, intervalMs: 1_000, maxStalenessMs: 500 })).to.throw(/at least the probe interval/);
+  });
+
+  it("one head reading for the gate: a verification's head read is the health probe's too (no second RPC for the same head)", async function () {
+    const view = new OnlineLedgerView(connectLedger(w.ledger.deployment, w.provider), w.provider);
+    const quorum = view.quorum as unknown as { head: () => Promise<number> };
+    const realHead = quorum.head.bind(quorum);
+    let rpcReads = 0;
+    quorum.head = () => (rpcReads++, realHead());
+    let probeReads = 0;
+    const shared = { agreedHead: () => (probeReads++, view.agreedHead()), onHeadRead: view.onHeadRead.bind(view) };
+    const monitor = new LedgerHealthMonitor({ quorum: view.quorum, head: shared, intervalMs: 500, maxStalenessMs: 10_000 });
+    const healths: number[] = [];
+    monitor.subscribe((h) => healths.push(h.block));
+    // A probe that starts while a verification's read is on its way joins it: one RPC, both answered.
+    const [read, probed] = await Promise.all([view.agreedHead(), monitor.probe()]);
+    expect(rpcReads).to.equal(1);
+    expect(probed).to.include({ state: "ok", block: read });
+    monitor.start();
+    try {
+      // The timer's own first probe comes an interval after the last read (the joined one above), not at once.
+      while (probeReads < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+      // Then verifications read the head every 25 ms for 1.2 s (the interval is 500 ms), after a new block.
+      const probesBefore = probeReads;
+      await (await w.ethers.getSigners())[0]!.sendTransaction({ to: Wallet.createRandom().address, value: 1n }).then((tx) => tx.wait());
+      const head = await w.provider.getBlockNumber();
+      const until = performance.now() + 1_200;
+      while (performance.now() < until) {
+        await view.agreedHead();
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      // The verifications' reads kept the health current (the new block, staleness reset) and the timer read nothing itself.
+      expect(probeReads).to.equal(probesBefore);
+      expect(monitor.current()).to.include({ state: "ok", block: head });
+      expect(monitor.current().stalenessMs).to.be.below(500);
+      expect(healths).to.include(head);
+      // Idle again: the timer probes by itself after an interval without reads.
+      while (probeReads === probesBefore) await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      monitor.stop();
+      quorum.head = realHead;
+    }
   });
 
   it("a tap while the ledger is unavailable is refused by the verifier itself (LEDGER_UNAVAILABLE), not only on screen", async function () {
