@@ -19,6 +19,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
+# Node 22 (the project's pinned one, in node_modules/.bin) first, as under npm: Hardhat refuses the machines' Node 20.
+export PATH="$repo/node_modules/.bin:$PATH"
 story=false
 for arg in "$@"; do
   case "$arg" in
