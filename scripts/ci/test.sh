@@ -41,6 +41,8 @@ run_start=$(date +%s%N)
 # Every other mocha suite, including any new one, runs in the coverage lane.
 plain_suites=(test/ts/cli/*.test.ts test/ts/browser/*.test.ts test/ts/main-job.test.ts)
 
+# The children's user + system seconds from the second line of `times` (e.g. "1m2.300s 0m3.100s").
+cpu_seconds() { awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.1f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$1"; }
 seconds() { awk -v ns="$1" 'BEGIN { printf "%.1f", ns / 1e9 }'; }
 
 # step NAME COMMAND... — runs COMMAND with its output in NAME.log; prints the log and the times when it ends.
@@ -52,7 +54,9 @@ step() {
     "$@"
     rc=$?
     # CPU seconds of everything the command ran (children are reaped, so their time is counted here).
-    times | awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.1f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' >"$log.cpu"
+    # (`times` into a file first: in a pipeline it would run in a subshell of its own, with no children.)
+    times >"$log.times"
+    cpu_seconds "$log.times" >"$log.cpu"
     exit $rc
   ) </dev/null >"$log" 2>&1
   rc=$?
