@@ -66,9 +66,9 @@ step() {
   [ "$rc" -eq 0 ] || verdict="FAILED (exit $rc)"
   (
     flock 9
-    printf '\n━━ %s\n' "$name"
+    printf '\n── step %s\n' "$name"
     cat "$log"
-    printf '━━ %s: %s, %s s wall, %s s CPU\n' "$name" "$verdict" "$wall" "$cpu"
+    printf '── step %s: %s, %s s wall, %s s CPU\n' "$name" "$verdict" "$wall" "$cpu"
     printf '%-22s %-8s %7s s wall %7s s CPU\n' "$name" "${verdict%% *}" "$wall" "$cpu" >>"$logs/times"
     [ "$rc" -eq 0 ] || echo "$name" >>"$logs/failed"
   ) 9>"$logs/.print-lock"
@@ -140,7 +140,7 @@ coverage=$!
 wait "$main"
 wait "$coverage"
 
-printf '\n━━ npm test: step times (%s s wall in all)\n' "$(seconds $(($(date +%s%N) - run_start)))"
+printf '\n── npm test: step times (%s s wall in all)\n' "$(seconds $(($(date +%s%N) - run_start)))"
 cat "$logs/times"
 if [ -s "$logs/failed" ]; then
   printf '\nFAILED: %s (logs in .tmp/ci-logs/)\n' "$(paste -sd' ' "$logs/failed")" >&2
