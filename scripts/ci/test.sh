@@ -137,8 +137,9 @@ main_lane &
 main=$!
 coverage_lane &
 coverage=$!
-wait "$main"
-wait "$coverage"
+# A lane that stops outside a step (e.g. a missing directory) fails the run too.
+wait "$main" || [ -s "$logs/failed" ] || echo "main lane (exit status without a failed step)" >>"$logs/failed"
+wait "$coverage" || [ -s "$logs/failed" ] || echo "coverage lane (exit status without a failed step)" >>"$logs/failed"
 
 printf '\n── npm test: step times (%s s wall in all)\n' "$(seconds $(($(date +%s%N) - run_start)))"
 cat "$logs/times"
