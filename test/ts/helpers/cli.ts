@@ -53,6 +53,11 @@ function builtCli(): Promise<string> {
   return cliBuild;
 }
 
+// Node's on-disk compile cache for every process the CLI suites spawn (they inherit this environment): each spawned
+// command parses and compiles the same ethers, did-jwt, fastify… modules; from the second spawn on, V8 reads them
+// from cache/ (about 0.2–0.3 s of CPU less per command). Node keeps the cache consistent across processes.
+process.env.NODE_COMPILE_CACHE ??= path.join(REPO, "cache", "node-compile-cache");
+
 export const CENTRAL = 1741000; // 행정안전부: e-사람
 export const LOCAL = 6110000; //   서울특별시: 차세대 인사랑
 export const DEV_PASSWORD = "dev-password";
