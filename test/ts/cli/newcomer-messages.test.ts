@@ -1,0 +1,65 @@
+/**
+ * What a newcomer sees when following README.md literally: `npm run serve -- --demo` lists the web pages it serves,
+ * and `npm start` refuses a wrong flag or a node that is not running with one clear line (exit 2), not a stack trace.
+ */
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { createServer } from "node:net";
+import path from "node:path";
+import { readyLines } from "../../../scripts/serve.js";
+import { REPO } from "../helpers/cli.js";
+
+function startStory(args: readonly string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", "tsx", path.join(REPO, "scripts", "main.ts"), ...args], {
+    cwd: REPO, encoding: "utf8", timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe("newcomer-facing messages (README's first commands)", function () {
+  this.timeout(120_000);
+
+  it("serve's ready text names every web page with its URL, and the demo's offer", () => {
+    const lines = readyLines(
+      { issuer: "http://127.0.0.1:1001", verifier: "http://127.0.0.1:1002" },
+      { gate: "http://127.0.0.1:1002/gate/#pair=abc", officer: "http://localhost:1001/officer/", wallet: "http://localhost:1003/wallet/#offer=x" },
+      { chainId: 31337, demo: { txCode: "12345678", staffTokens: { admin: "mcid_x" } } },
+      undefined,
+    );
+    const text = lines.join("\n");
+    expect(text).to.contain("issuer     http://127.0.0.1:1001   (OpenAPI: http://127.0.0.1:1001/openapi.json)");
+    expect(text).to.contain("chain id   31337 (embedded Hardhat chain");
+    expect(text).to.match(/gate kiosk +http:\/\/127\.0\.0\.1:1002\/gate\/#pair=abc/);
+    expect(text).to.match(/officer console +http:\/\/localhost:1001\/officer\//);
+    expect(text).to.match(/holder web wallet +http:\/\/localhost:1003\/wallet\/#offer=x/);
+    expect(text).to.contain("  txCode: 12345678");
+    expect(text).to.contain('  staffTokens: {"admin":"mcid_x"}');
+    expect(readyLines({ issuer: "http://h:1" }, {}, { chainId: 2026 }, "http://node:8545").join("\n")).to.contain("chain id   2026 at http://node:8545").and.not.contain("Pages");
+  });
+
+  it("npm start refuses an unknown flag with its usage, without a stack trace", () => {
+    const r = startStory(["--rpc", "http://127.0.0.1:8545"]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain("npm start: Unknown option '--rpc'").and.contain("usage: npm start [-- --rpc-url");
+    expect(r.stderr).to.not.match(/\n\s+at /);
+  });
+
+  it("npm start -- --rpc-url without a node says no node answers and how to start one", async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const r = startStory(["--rpc-url", url]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain(`no JSON-RPC node answers at ${url}`).and.contain("anvil --block-time 2");
+    expect(r.stderr).to.not.match(/\n\s+at /);
+    const notUrl = startStory(["--rpc-url", "localhost:8545"]);
+    expect(notUrl.code).to.equal(2);
+    expect(notUrl.stderr).to.contain('--rpc-url "localhost:8545" is not an http(s) URL.');
+  });
+});
