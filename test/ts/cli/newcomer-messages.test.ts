@@ -1,6 +1,7 @@
 /**
  * What a newcomer sees when following README.md literally: `npm run serve -- --demo` lists the web pages it serves,
- * and `npm start` refuses a wrong flag or a node that is not running with one clear line (exit 2), not a stack trace.
+ * `npm start` refuses a wrong flag or a node that is not running, and `npm run node` a busy port, with one clear line
+ * (exit 2), not a stack trace.
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
@@ -9,12 +10,13 @@ import path from "node:path";
 import { readyLines } from "../../../scripts/serve.js";
 import { REPO } from "../helpers/cli.js";
 
-function startStory(args: readonly string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", "tsx", path.join(REPO, "scripts", "main.ts"), ...args], {
+function runScript(script: string, args: readonly string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", "tsx", path.join(REPO, "scripts", script), ...args], {
     cwd: REPO, encoding: "utf8", timeout: 60_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+const startStory = (args: readonly string[]) => runScript("main.ts", args);
 
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -61,5 +63,19 @@ describe("newcomer-facing messages (README's first commands)", function () {
     const notUrl = startStory(["--rpc-url", "localhost:8545"]);
     expect(notUrl.code).to.equal(2);
     expect(notUrl.stderr).to.contain('--rpc-url "localhost:8545" is not an http(s) URL.');
+  });
+
+  it("npm run node on a busy port says so and how to start it elsewhere, without a stack trace", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const { port } = taken.address() as { port: number };
+    try {
+      const r = runScript("node.ts", ["--port", String(port)]);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr).to.contain(`port ${port} on 127.0.0.1 is already in use`).and.contain(`npm run node -- --port ${port + 1}`);
+      expect(r.stderr).to.not.match(/\n\s+at /);
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
   });
 });
