@@ -12,7 +12,7 @@ import { Output } from "../output.js";
 export function registerServe(program: Command): void {
   program
     .command("serve")
-    .description("Run the HTTP services (issuer, verifier, login): embedded chain with a development consortium, or --rpc-url for production")
+    .description("Run the HTTP services (issuer, status, verifier, login, wallet): embedded chain with a development consortium, or --rpc-url for production")
     .argument("[services...]", "only these services (default: all)")
     .option("--config <file>", "JSON configuration: one section per service (see docs/SERVICES.md)", process.env.MCID_CONFIG || undefined)
     .option("--demo", "embedded chain: seed one invited request and print a ready credential offer", false)
@@ -20,7 +20,7 @@ export function registerServe(program: Command): void {
     .option("--log-level <level>", "fatal | error | warn | info | debug | trace | silent")
     .addHelpText("after", "\nExamples:\n  mcid serve --demo\n  mcid serve issuer --rpc-url https://node.mois.go.kr --chain-id 2026 --config /etc/mcid/services.json")
     .action(async (services: string[], opts: { config?: string; demo: boolean; host?: string; logLevel?: string }, command: Command) => {
-      const global = command.optsWithGlobals<GlobalOptions>();
+      const global = command.optsWithGlobals<GlobalOptions & { config?: string }>();
       const out = new Output(Boolean(global.json));
       try {
         const localhost = global.network === "localhost";
@@ -30,10 +30,13 @@ export function registerServe(program: Command): void {
         if (global.rpcUrl !== undefined && global.rpcUrl.includes(",")) {
           throw new CivilIdError("INVALID_INPUT", "mcid serve connects to one --rpc-url; the verifier service's several nodes and quorum are set in its configuration file (docs/SERVICES.md).");
         }
+        // `--config` is also a global option (named networks), and commander gives the flag to the program wherever
+        // it is typed: serve has no named networks, so the file given there is the services' configuration.
+        const configFile = opts.config ?? global.config;
         const chainId = global.chainId === undefined ? (localhost ? 31337 : undefined) : Number(global.chainId);
         const handle = await startServe({
           demo: opts.demo,
-          ...(opts.config === undefined ? {} : { configFile: opts.config }),
+          ...(configFile === undefined ? {} : { configFile }),
           ...(opts.host === undefined ? {} : { host: opts.host }),
           ...(services.length === 0 ? {} : { only: services }),
           ...(global.rpcUrl !== undefined ? { rpcUrl: global.rpcUrl } : localhost ? { rpcUrl: "http://127.0.0.1:8545" } : {}),

@@ -65,6 +65,15 @@ describe("newcomer-facing messages (README's first commands)", function () {
     expect(notUrl.stderr).to.contain('--rpc-url "localhost:8545" is not an http(s) URL.');
   });
 
+  it("mcid serve --config reads the services' configuration file (not swallowed by the global --config of named networks)", () => {
+    const missing = path.join(REPO, "data", "no-such-services-config.json");
+    const r = spawnSync(process.execPath, [path.join(REPO, "bin", "mcid.js"), "serve", "issuer", "--rpc-url", "http://127.0.0.1:9", "--chain-id", "31337", "--config", missing], {
+      cwd: REPO, encoding: "utf8", timeout: 60_000,
+    });
+    expect(r.status, r.stderr).to.equal(2);
+    expect(r.stderr).to.contain(`Cannot read the configuration file ${missing}`);
+  });
+
   it("npm run node on a busy port says so and how to start it elsewhere, without a stack trace", async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
