@@ -68,12 +68,9 @@ export function readyLines(
   const lines = ["mobile-civil-id services are up (Ctrl-C stops them):"];
   for (const [name, url] of Object.entries(urls)) lines.push(`  ${name.padEnd(10)} ${url}   (OpenAPI: ${url}/openapi.json)`);
   lines.push(`  chain id   ${String(ready.chainId)}${rpcUrl === undefined ? " (embedded Hardhat chain, development consortium)" : ` at ${rpcUrl}`}`);
+  // The same "page <name> <url>" lines as `mcid serve`; docs/WEB.md walks through the pages.
   const pageNames: Record<string, string> = { gate: "gate kiosk", wallet: "holder web wallet", officer: "officer console" };
-  const shown = Object.entries(pages);
-  if (shown.length > 0) {
-    lines.push("Pages (open them in a browser; docs/WEB.md walks through them):");
-    for (const [name, url] of shown) lines.push(`  ${(pageNames[name] ?? name).padEnd(18)} ${url}`);
-  }
+  for (const [name, url] of Object.entries(pages)) lines.push(`  page ${name.padEnd(7)} ${url}   (${pageNames[name] ?? name})`);
   const demo = ready.demo as Record<string, unknown> | undefined;
   if (demo !== undefined) {
     lines.push("Demo: one invited request is waiting for a wallet.");
