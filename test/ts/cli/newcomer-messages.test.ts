@@ -5,9 +5,12 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import path from "node:path";
 import { readyLines } from "../../../scripts/serve.js";
+import { startServe } from "../../../services/serve.js";
+import { isCivilIdError } from "../../../sdk/errors.js";
 import { REPO } from "../helpers/cli.js";
 
 function runScript(script: string, args: readonly string[]): { code: number | null; stdout: string; stderr: string } {
@@ -72,6 +75,38 @@ describe("newcomer-facing messages (README's first commands)", function () {
     });
     expect(r.status, r.stderr).to.equal(2);
     expect(r.stderr).to.contain(`Cannot read the configuration file ${missing}`);
+  });
+
+  it("serve against a node refuses a node that is not running, and a node of another chain, before anything starts", async () => {
+    const refusal = async (rpcUrl: string, chainId: number) => {
+      try {
+        const handle = await startServe({ rpcUrl, chainId, env: {} });
+        await handle.close();
+      } catch (error) {
+        if (isCivilIdError(error)) return `${error.code}: ${error.message}`;
+        throw error;
+      }
+      return "started";
+    };
+    const down = `http://127.0.0.1:${await closedPort()}`;
+    expect(await refusal(down, 31337)).to.match(new RegExp(`^CHAIN_UNREACHABLE: No JSON-RPC node answers at ${down.replace(/\./g, "\\.")}`));
+    // A node of chain 31337 (what `npm run node` runs) given as the consortium's chain 2026.
+    const node = createHttpServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      req.on("end", () => {
+        const { id } = JSON.parse(body) as { id: number };
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ jsonrpc: "2.0", id, result: "0x7a69" }));
+      });
+    });
+    await new Promise<void>((resolve) => node.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(node.address() as { port: number }).port}`;
+      expect(await refusal(url, 2026)).to.equal(`CHAIN_ID_MISMATCH: ${url} serves chain 31337, not 2026: check --rpc-url and --chain-id.`);
+    } finally {
+      await new Promise<void>((resolve) => node.close(() => resolve()));
+    }
   });
 
   it("npm run node on a busy port says so and how to start it elsewhere, without a stack trace", async () => {
