@@ -24,11 +24,15 @@ function refuse(message: string): never {
   process.exit(2);
 }
 
-let values: { "rpc-url"?: string | undefined };
+let values: { "rpc-url"?: string | undefined; help?: boolean | undefined };
 try {
-  ({ values } = parseArgs({ options: { "rpc-url": { type: "string" } }, strict: true, allowPositionals: false }));
+  ({ values } = parseArgs({ options: { "rpc-url": { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false }));
 } catch (error) {
   refuse(error instanceof Error ? error.message : String(error));
+}
+if (values.help === true) {
+  process.stdout.write(`${USAGE}\nRuns the whole story of one ID and exits non-zero if any step misbehaves; see README.md, Quickstart.\n`);
+  process.exit(0);
 }
 
 interface Chain {

@@ -50,11 +50,14 @@ describe("newcomer-facing messages (README's first commands)", function () {
     expect(readyLines({ issuer: "http://h:1" }, {}, { chainId: 2026 }, "http://node:8545").join("\n")).to.contain("chain id   2026 at http://node:8545").and.not.contain("page ");
   });
 
-  it("npm start refuses an unknown flag with its usage, without a stack trace", () => {
+  it("npm start refuses an unknown flag with its usage, without a stack trace; --help prints the usage", () => {
     const r = startStory(["--rpc", "http://127.0.0.1:8545"]);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.contain("npm start: Unknown option '--rpc'").and.contain("usage: npm start [-- --rpc-url");
     expect(r.stderr).to.not.match(/\n\s+at /);
+    const help = startStory(["--help"]);
+    expect(help.code).to.equal(0);
+    expect(help.stdout).to.contain("usage: npm start [-- --rpc-url");
   });
 
   it("npm start -- --rpc-url without a node says no node answers and how to start one", async () => {
