@@ -30,6 +30,10 @@ function refuse(message: string): never {
   process.exit(2);
 }
 
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  process.stdout.write(`${USAGE}\nA local Hardhat chain with the consortium deployed and development keys; see docs/CLI.md, Walkthrough.\n`);
+  process.exit(0);
+}
 let values: { port: string; deployments: string; keys: string };
 try {
   ({ values } = parseArgs({

@@ -81,8 +81,13 @@ export function readyLines(
 
 const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("scripts/serve.ts") === true;
 if (isMain) {
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`${SERVE_USAGE}\nWithout --rpc-url: an embedded chain with a development consortium. See docs/SERVICES.md.\n`);
+    process.exit(0);
+  }
   try {
-    await runServe(process.argv.slice(2));
+    await runServe(argv);
   } catch (error) {
     process.stderr.write(`${isCivilIdError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error)}\n${SERVE_USAGE}\n`);
     process.exit(2);

@@ -112,6 +112,15 @@ describe("newcomer-facing messages (README's first commands)", function () {
     }
   });
 
+  it("npm run serve -- --help and npm run node -- --help print their usage and exit 0", () => {
+    const serve = runScript("serve.ts", ["--help"]);
+    expect(serve.code, serve.stderr).to.equal(0);
+    expect(serve.stdout).to.contain("usage: npm run serve -- [--demo] [--json]").and.contain("--only issuer,status,verifier,login,wallet");
+    const node = runScript("node.ts", ["-h"]);
+    expect(node.code, node.stderr).to.equal(0);
+    expect(node.stdout).to.contain("usage: npm run node [-- --port <8545>");
+  });
+
   it("npm run node on a busy port says so and how to start it elsewhere, without a stack trace", async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
