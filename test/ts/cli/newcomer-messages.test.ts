@@ -9,6 +9,7 @@ import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import path from "node:path";
 import { readyLines } from "../../../scripts/serve.js";
+import { serveOptionsOf } from "../../../scripts/cli/commands/serve.js";
 import { startServe } from "../../../services/serve.js";
 import { isCivilIdError } from "../../../sdk/errors.js";
 import { REPO } from "../helpers/cli.js";
@@ -78,6 +79,16 @@ describe("newcomer-facing messages (README's first commands)", function () {
     });
     expect(r.status, r.stderr).to.equal(2);
     expect(r.stderr).to.contain(`Cannot read the configuration file ${missing}`);
+  });
+
+  it("mcid serve on a node keeps the configuration file's dataDir unless --data-dir / MCID_DATA_DIR was given", () => {
+    const global = { network: "localhost", deployments: "deployments", dataDir: "data", txTimeout: "120s", json: false, config: "docs/examples/services-localhost.json" };
+    const defaults = serveOptionsOf(["issuer"], { demo: false }, global, false);
+    expect(defaults).to.include({ rpcUrl: "http://127.0.0.1:8545", chainId: 31337, configFile: "docs/examples/services-localhost.json" });
+    expect(defaults).to.not.have.property("dataDir");
+    expect(defaults.only).to.deep.equal(["issuer"]);
+    expect(serveOptionsOf([], { demo: false }, { ...global, dataDir: "/srv/mcid" }, true)).to.include({ dataDir: "/srv/mcid" });
+    expect(() => serveOptionsOf([], { demo: false }, { ...global, network: "sejong" }, false)).to.throw(/Unknown --network "sejong"/);
   });
 
   it("serve against a node refuses a node that is not running, and a node of another chain, before anything starts", async () => {
