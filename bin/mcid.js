@@ -12,7 +12,7 @@ const [major, minor] = process.versions.node.split(".").map(Number);
 if (major < 22 || (major === 22 && minor < 13)) {
   const node22 = path.join(root, "node_modules", ".bin", "node");
   if (!existsSync(node22)) {
-    process.stderr.write("mcid needs Node >= 22.13; run `npx -y -p node@22 npm ci` in the project first.\n");
+    process.stderr.write("mcid needs Node >= 22.13; run `npx -y -p node@22.23.3 npm ci` in the project first (README.md, Quickstart).\n");
     process.exit(3);
   }
   // Asynchronous, so a signal sent to this process alone (kill, a supervisor's SIGTERM) reaches the real command too

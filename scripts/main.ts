@@ -15,8 +15,25 @@ import { pollingIntervalFor } from "./cli/transactions.js";
 import { runStory } from "./story/story.js";
 
 const STORY_ACCOUNTS = 10;
+const USAGE = "usage: npm start [-- --rpc-url <http(s) URL of a JSON-RPC node>]   (without --rpc-url: an embedded Hardhat chain)";
 const started = performance.now();
-const { values } = parseArgs({ options: { "rpc-url": { type: "string" } } });
+
+/** A newcomer's mistake (a wrong flag, no node at the URL) ends with one clear line and exit code 2, not a stack trace. */
+function refuse(message: string): never {
+  process.stderr.write(`npm start: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+let values: { "rpc-url"?: string | undefined; help?: boolean | undefined };
+try {
+  ({ values } = parseArgs({ options: { "rpc-url": { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false }));
+} catch (error) {
+  refuse(error instanceof Error ? error.message : String(error));
+}
+if (values.help === true) {
+  process.stdout.write(`${USAGE}\nRuns the whole story of one ID and exits non-zero if any step misbehaves; see README.md, Quickstart.\n`);
+  process.exit(0);
+}
 
 interface Chain {
   readonly name: string;
@@ -27,11 +44,15 @@ interface Chain {
 
 /** A node at `url`: its unlocked accounts, or accounts of MCID_STORY_MNEMONIC; polling matched to its block time. */
 async function nodeChain(url: string): Promise<Chain> {
-  if (!/^https?:\/\/\S+$/.test(url)) throw new Error(`--rpc-url ${JSON.stringify(url)} is not an http(s) URL.`);
+  if (!/^https?:\/\/\S+$/.test(url)) refuse(`--rpc-url ${JSON.stringify(url)} is not an http(s) URL.`);
   const probe = new JsonRpcProvider(url, undefined, { staticNetwork: true });
   let chainId: bigint;
   try {
     chainId = (await probe.getNetwork()).chainId;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    refuse(`no JSON-RPC node answers at ${url} (${reason}). Start one first, e.g. ` +
+      "`node_modules/.bin/anvil --block-time 2 --gas-price 0 --block-base-fee-per-gas 0 --chain-id 2026 &`, or run `npm run story:anvil`.");
   } finally {
     probe.destroy();
   }
@@ -43,7 +64,7 @@ async function nodeChain(url: string): Promise<Chain> {
     signers = await Promise.all(accounts.slice(0, STORY_ACCOUNTS).map((a) => provider.getSigner(a)));
   } else {
     const mnemonic = process.env.MCID_STORY_MNEMONIC;
-    if (!mnemonic) throw new Error(`The node at ${url} has ${accounts.length} unlocked account(s); the story needs ${STORY_ACCOUNTS}: set MCID_STORY_MNEMONIC to a mnemonic of funded accounts.`);
+    if (!mnemonic) refuse(`The node at ${url} has ${accounts.length} unlocked account(s); the story needs ${STORY_ACCOUNTS}: set MCID_STORY_MNEMONIC to a mnemonic of funded accounts.`);
     const phrase = Mnemonic.fromPhrase(mnemonic);
     signers = Array.from({ length: STORY_ACCOUNTS }, (_, i) => new NonceManager(HDNodeWallet.fromMnemonic(phrase, `m/44'/60'/0'/0/${i}`).connect(provider)));
   }

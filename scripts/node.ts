@@ -9,6 +9,7 @@ import path from "node:path";
 import { mkdir, stat } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
 import { network } from "hardhat";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, encryptKeystoreJson } from "ethers";
 import { deployConsortium } from "../sdk/chain/deploy.js";
@@ -21,15 +22,43 @@ const ROLES = [
 ];
 const DEV_PASSWORD = "dev-password";
 
-const { values } = parseArgs({
-  options: {
-    port: { type: "string", default: "8545" },
-    deployments: { type: "string", default: "deployments" },
-    keys: { type: "string", default: path.join("data", "dev-keys") },
-  },
-});
+const USAGE = "usage: npm run node [-- --port <8545> --deployments <deployments> --keys <data/dev-keys>]";
+
+/** A wrong flag or a busy port ends with one clear line and exit code 2, not a stack trace. */
+function refuse(message: string): never {
+  process.stderr.write(`npm run node: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  process.stdout.write(`${USAGE}\nA local Hardhat chain with the consortium deployed and development keys; see docs/CLI.md, Walkthrough.\n`);
+  process.exit(0);
+}
+let values: { port: string; deployments: string; keys: string };
+try {
+  ({ values } = parseArgs({
+    options: {
+      port: { type: "string", default: "8545" },
+      deployments: { type: "string", default: "deployments" },
+      keys: { type: "string", default: path.join("data", "dev-keys") },
+    },
+  }));
+} catch (error) {
+  refuse(error instanceof Error ? error.message : String(error));
+}
 const port = Number(values.port);
-if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port ${values.port} is not a TCP port.`);
+if (!Number.isInteger(port) || port < 1 || port > 65535) refuse(`--port ${values.port} is not a TCP port.`);
+
+// Hardhat's server reports a busy port as an unhandled 'error' event (a stack trace): probe the port first.
+const probe = createServer();
+const busy = await new Promise<boolean>((resolve) => {
+  probe.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "EADDRINUSE"));
+  probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(false)));
+});
+if (busy) {
+  refuse(`port ${port} on 127.0.0.1 is already in use: another node (npm run node, anvil) is probably running there. ` +
+    `Stop it, or start this one elsewhere with \`npm run node -- --port ${port + 1}\` and give mcid --rpc-url http://127.0.0.1:${port + 1} --chain-id 31337.`);
+}
 
 // Blocks may share a timestamp, so the chain's clock follows the wall clock like a QBFT chain's does (otherwise a
 // burst of transactions runs it ahead, and a credential issued "now" predates an issuer key added a moment ago).

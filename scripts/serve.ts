@@ -9,7 +9,7 @@ import { closeOnSignals } from "../services/common/registry.js";
 import { startServe, type ServeOptions } from "../services/serve.js";
 import { isCivilIdError } from "../sdk/errors.js";
 
-export const SERVE_USAGE = `usage: npm run serve -- [--demo] [--json] [--config <file>] [--host <addr>] [--only issuer,verifier,login]
+export const SERVE_USAGE = `usage: npm run serve -- [--demo] [--json] [--config <file>] [--host <addr>] [--only issuer,status,verifier,login,wallet]
                        [--rpc-url <url> --chain-id <id> [--deployments <dir>] [--data-dir <dir>]] [--log-level <level>]`;
 
 export function parseServeArgs(argv: string[]): ServeOptions & { json: boolean } {
@@ -55,20 +55,39 @@ export async function runServe(argv: string[], out: (line: string) => void = (l)
     out(JSON.stringify(handle.ready));
     return;
   }
-  out("mobile-civil-id services are up (Ctrl-C stops them):");
-  for (const [name, url] of Object.entries(handle.running.urls)) out(`  ${name.padEnd(10)} ${url}   (OpenAPI: ${url}/openapi.json)`);
-  out(`  chain id   ${String(handle.ready.chainId)}${options.rpcUrl === undefined ? " (embedded Hardhat chain, development consortium)" : ` at ${options.rpcUrl}`}`);
-  const demo = handle.ready.demo as Record<string, unknown> | undefined;
+  for (const line of readyLines(handle.running.urls, handle.pages, handle.ready, options.rpcUrl)) out(line);
+}
+
+/** What the services print for people once they are up: each service, the web pages to open, and the demo's offer. */
+export function readyLines(
+  urls: Readonly<Record<string, string>>,
+  pages: Readonly<Record<string, string>>,
+  ready: Readonly<Record<string, unknown>>,
+  rpcUrl: string | undefined,
+): string[] {
+  const lines = ["mobile-civil-id services are up (Ctrl-C stops them):"];
+  for (const [name, url] of Object.entries(urls)) lines.push(`  ${name.padEnd(10)} ${url}   (OpenAPI: ${url}/openapi.json)`);
+  lines.push(`  chain id   ${String(ready.chainId)}${rpcUrl === undefined ? " (embedded Hardhat chain, development consortium)" : ` at ${rpcUrl}`}`);
+  // The same "page <name> <url>" lines as `mcid serve`; docs/WEB.md walks through the pages.
+  const pageNames: Record<string, string> = { gate: "gate kiosk", wallet: "holder web wallet", officer: "officer console" };
+  for (const [name, url] of Object.entries(pages)) lines.push(`  page ${name.padEnd(7)} ${url}   (${pageNames[name] ?? name})`);
+  const demo = ready.demo as Record<string, unknown> | undefined;
   if (demo !== undefined) {
-    out("Demo: one invited request is waiting for a wallet.");
-    for (const [k, v] of Object.entries(demo)) out(`  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
+    lines.push("Demo: one invited request is waiting for a wallet.");
+    for (const [k, v] of Object.entries(demo)) lines.push(`  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
   }
+  return lines;
 }
 
 const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("scripts/serve.ts") === true;
 if (isMain) {
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`${SERVE_USAGE}\nWithout --rpc-url: an embedded chain with a development consortium. See docs/SERVICES.md.\n`);
+    process.exit(0);
+  }
   try {
-    await runServe(process.argv.slice(2));
+    await runServe(argv);
   } catch (error) {
     process.stderr.write(`${isCivilIdError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error)}\n${SERVE_USAGE}\n`);
     process.exit(2);

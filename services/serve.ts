@@ -92,8 +92,15 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
       if (options.chainId === undefined) throw new CivilIdError("INVALID_INPUT", "--rpc-url needs --chain-id (the chain the deployment file belongs to).");
       const rpc = new JsonRpcProvider(options.rpcUrl, options.chainId, { staticNetwork: true });
       closers.push(() => Promise.resolve(rpc.destroy()));
-      const actual = Number((await rpc.getNetwork()).chainId);
-      if (actual !== options.chainId) throw new CivilIdError("CHAIN_ID_MISMATCH", `${options.rpcUrl} serves chain ${actual}, not ${options.chainId}.`);
+      // Asked of the node itself: a static network's getNetwork() only echoes the chain id it was given.
+      let answered: unknown;
+      try {
+        answered = await rpc.send("eth_chainId", []);
+      } catch (error) {
+        throw new CivilIdError("CHAIN_UNREACHABLE", `No JSON-RPC node answers at ${options.rpcUrl} (${error instanceof Error ? error.message.split("\n")[0] : String(error)}): check the URL and that the node is running.`, { cause: error });
+      }
+      const actual = typeof answered === "string" && /^0x[0-9a-f]+$/i.test(answered) ? Number(BigInt(answered)) : Number.NaN;
+      if (actual !== options.chainId) throw new CivilIdError("CHAIN_ID_MISMATCH", `${options.rpcUrl} serves chain ${Number.isNaN(actual) ? String(answered) : actual}, not ${options.chainId}: check --rpc-url and --chain-id.`);
       provider = rpc;
       chainId = options.chainId;
       deployment = await loadDeployment(options.deployments ?? "deployments", chainId);

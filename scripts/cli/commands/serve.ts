@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { CivilIdError } from "../../../sdk/errors.js";
 import { closeOnSignals } from "../../../services/common/registry.js";
-import { startServe } from "../../../services/serve.js";
+import { startServe, type ServeOptions } from "../../../services/serve.js";
 import type { GlobalOptions } from "../context.js";
 import { Output } from "../output.js";
 
@@ -9,39 +9,66 @@ import { Output } from "../output.js";
  * `mcid serve [service...]`: the HTTP services (all, or the ones named) with a configuration file — the same
  * runner as `npm run serve` (services/serve.ts). Stays in the foreground until SIGINT/SIGTERM.
  */
+interface ServeFlags {
+  readonly config?: string;
+  readonly demo: boolean;
+  readonly host?: string;
+  readonly logLevel?: string;
+}
+
+/**
+ * What `mcid serve` asks of services/serve.ts, from its flags and the global options. `dataDirGiven`: the operator
+ * typed --data-dir or set MCID_DATA_DIR (the CLI's own default, "data", must not override the configuration file's
+ * dataDir nor serve's default, data/services).
+ */
+export function serveOptionsOf(services: readonly string[], opts: ServeFlags, global: GlobalOptions & { config?: string }, dataDirGiven: boolean): ServeOptions {
+  const localhost = global.network === "localhost";
+  if (global.rpcUrl === undefined && !localhost && global.network !== "embedded") {
+    throw new CivilIdError("INVALID_INPUT", `Unknown --network ${JSON.stringify(global.network)}: use embedded, localhost, or --rpc-url with --chain-id.`);
+  }
+  if (global.rpcUrl !== undefined && global.rpcUrl.includes(",")) {
+    throw new CivilIdError("INVALID_INPUT", "mcid serve connects to one --rpc-url; the verifier service's several nodes and quorum are set in its configuration file (docs/SERVICES.md).");
+  }
+  // `--config` is also a global option (named networks), and commander gives the flag to the program wherever it is
+  // typed: serve has no named networks, so the file given there is the services' configuration.
+  const configFile = opts.config ?? global.config;
+  const chainId = global.chainId === undefined ? (localhost ? 31337 : undefined) : Number(global.chainId);
+  const onNode = global.rpcUrl !== undefined || localhost;
+  return {
+    demo: opts.demo,
+    ...(configFile === undefined ? {} : { configFile }),
+    ...(opts.host === undefined ? {} : { host: opts.host }),
+    ...(services.length === 0 ? {} : { only: [...services] }),
+    ...(global.rpcUrl !== undefined ? { rpcUrl: global.rpcUrl } : localhost ? { rpcUrl: "http://127.0.0.1:8545" } : {}),
+    ...(chainId === undefined ? {} : { chainId }),
+    deployments: global.deployments,
+    ...(onNode && dataDirGiven ? { dataDir: global.dataDir } : {}),
+    logLevel: opts.logLevel ?? (global.json ? "warn" : "info"),
+  };
+}
+
+function dataDirGiven(command: Command): boolean {
+  let root = command;
+  while (root.parent) root = root.parent;
+  const source = root.getOptionValueSource("dataDir");
+  return source === "cli" || source === "env";
+}
+
 export function registerServe(program: Command): void {
   program
     .command("serve")
-    .description("Run the HTTP services (issuer, verifier, login): embedded chain with a development consortium, or --rpc-url for production")
+    .description("Run the HTTP services (issuer, status, verifier, login, wallet): embedded chain with a development consortium, or --rpc-url for production")
     .argument("[services...]", "only these services (default: all)")
     .option("--config <file>", "JSON configuration: one section per service (see docs/SERVICES.md)", process.env.MCID_CONFIG || undefined)
     .option("--demo", "embedded chain: seed one invited request and print a ready credential offer", false)
     .option("--host <address>", "listen address of every service (default 127.0.0.1)")
     .option("--log-level <level>", "fatal | error | warn | info | debug | trace | silent")
     .addHelpText("after", "\nExamples:\n  mcid serve --demo\n  mcid serve issuer --rpc-url https://node.mois.go.kr --chain-id 2026 --config /etc/mcid/services.json")
-    .action(async (services: string[], opts: { config?: string; demo: boolean; host?: string; logLevel?: string }, command: Command) => {
-      const global = command.optsWithGlobals<GlobalOptions>();
+    .action(async (services: string[], opts: ServeFlags, command: Command) => {
+      const global = command.optsWithGlobals<GlobalOptions & { config?: string }>();
       const out = new Output(Boolean(global.json));
       try {
-        const localhost = global.network === "localhost";
-        if (global.rpcUrl === undefined && !localhost && global.network !== "embedded") {
-          throw new CivilIdError("INVALID_INPUT", `Unknown --network ${JSON.stringify(global.network)}: use embedded, localhost, or --rpc-url with --chain-id.`);
-        }
-        if (global.rpcUrl !== undefined && global.rpcUrl.includes(",")) {
-          throw new CivilIdError("INVALID_INPUT", "mcid serve connects to one --rpc-url; the verifier service's several nodes and quorum are set in its configuration file (docs/SERVICES.md).");
-        }
-        const chainId = global.chainId === undefined ? (localhost ? 31337 : undefined) : Number(global.chainId);
-        const handle = await startServe({
-          demo: opts.demo,
-          ...(opts.config === undefined ? {} : { configFile: opts.config }),
-          ...(opts.host === undefined ? {} : { host: opts.host }),
-          ...(services.length === 0 ? {} : { only: services }),
-          ...(global.rpcUrl !== undefined ? { rpcUrl: global.rpcUrl } : localhost ? { rpcUrl: "http://127.0.0.1:8545" } : {}),
-          ...(chainId === undefined ? {} : { chainId }),
-          deployments: global.deployments,
-          ...(global.rpcUrl !== undefined || localhost ? { dataDir: global.dataDir } : {}),
-          logLevel: opts.logLevel ?? (global.json ? "warn" : "info"),
-        });
+        const handle = await startServe(serveOptionsOf(services, opts, global, dataDirGiven(command)));
         closeOnSignals(() => handle.close());
         out.result(handle.ready, [
           ...Object.entries(handle.running.urls).map(([name, url]) => `${name.padEnd(10)} ${url}   (OpenAPI: ${url}/openapi.json)`),
