@@ -47,6 +47,11 @@ export function collectFigures(sections: { gas?: GasResults; gate?: GateResults;
     lock_gas: round(gas("lock (single)"), 0),
     revoke_gas: round(gas("revoke (single)"), 0),
     register_supersede_gas: round(gas("supersede on reissue"), 0),
+    // The SDK sends the single lock and register under mined low selectors; these are the plain selectors' costs
+    // and the steady state (the mean above includes the 1-in-32 registration that primes a new status word).
+    register_supersede_steady_gas: round(gas("register superseding, steady state"), 0),
+    register_supersede_plain_selector_gas: round(gas("register superseding through the plain register selector (mean)"), 0),
+    lock_plain_selector_gas: round(gas("lock through the plain lock selector"), 0),
     batch_revoke_marginal_gas: round(gas("revokeBatch marginal per item"), 0),
     status_list_entries: sections.statusLists ? sections.statusLists.runs[0]!.credentials : null,
     status_list_national_kib_1pct: round((lists(0.01)?.nationalListLstBytes ?? NaN) / 1024),

@@ -79,7 +79,8 @@ export class StatusClient {
   async register(holderRef: string, credentialDigest: string): Promise<RegistrationOutcome> {
     checkBytes32(holderRef, "holder reference");
     checkBytes32(credentialDigest, "credential digest");
-    const receipt = await this.send("Registration", () => this.registry.register(holderRef, credentialDigest));
+    // `register_8wReb` is `register` under a name whose selector the contract's dispatcher compares first (~200 gas less).
+    const receipt = await this.send("Registration", () => this.registry.register_8wReb(holderRef, credentialDigest));
     const event = this.registrations(receipt.logs)[0];
     if (!event) throw new CivilIdError("CONTRACT_REVERTED", "Registration mined without a CredentialRegistered event.");
     return { ...receipt.outcome, credentialId: event.credentialId, supersededId: event.supersededId };
@@ -109,7 +110,8 @@ export class StatusClient {
 
   async lock(credentialId: bigint, reason: ReasonName | number): Promise<StatusChangeOutcome> {
     return this.change("Lock", [credentialId], parseReason(reason, LOCK_OR_REVOKE_REASONS), (ids, r) =>
-      ids.length === 1 ? this.registry.lock(ids[0]!, r) : this.registry.lockBatchPacked(packCredentialIds(ids), r));
+      // `lock_kvt72` is `lock` under a name whose selector the contract's dispatcher compares second (~390 gas less).
+      ids.length === 1 ? this.registry.lock_kvt72(ids[0]!, r) : this.registry.lockBatchPacked(packCredentialIds(ids), r));
   }
 
   async unlock(credentialId: bigint, reason: ReasonName | number): Promise<StatusChangeOutcome> {

@@ -10,13 +10,17 @@ import { ReasonCode, makeCredentialId } from "../../../sdk/chain/codes.js";
 import { packCredentialIds } from "../../../sdk/chain/batches.js";
 
 const REGISTERED = 1000;
-// Asserted bounds: issue #13's goal where it is met (revoke, batches); where it is not (lock, register superseding),
-// today's measurement plus a small margin, so a regression fails. docs/PERFORMANCE.md (gas section) gives the
-// measured reason for the two that miss: solc's linear selector dispatch and the storage/event floor.
+// Asserted bounds: issue #13's goal where it is met (lock and register through the SDK's entry points, revoke,
+// batches); where it is not (register superseding), today's measurement plus a small margin, so a regression fails.
+// The SDK sends the single lock and register under second names whose selectors solc's linear dispatcher compares
+// first (`lock_kvt72`, `register_8wReb`); the plain `lock` and `register` stay for every other caller and are bounded
+// too. docs/PERFORMANCE.md (gas section) gives the measured reasons.
 const TARGET = {
-  lock: 31_250n,
+  lock: 31_000n,
+  lockPlainSelector: 31_250n,
   revoke: 31_000n,
-  registerSuperseding: 42_450n,
+  registerSuperseding: 42_150n,
+  registerSupersedingPlainSelector: 42_450n,
   batchMarginalPerCredential: 650n,
 };
 // Issue #13's goals, printed beside the measurement (met or not).
@@ -39,10 +43,16 @@ describe("@gas-target: targets (upper bounds on receipt.gasUsed; excluded from t
     for (const [name, value] of Object.entries(measured)) console.log(`        ${name.padEnd(44)} ${value}`);
   });
 
-  it(`single lock <= ${TARGET.lock}`, async function () {
-    const { gasUsed } = await mined(reg().connect(fx.f.actors.helpDesk).lock(central(517), ReasonCode.LOST_DEVICE));
-    measured["lock (help desk, LOST_DEVICE)"] = vsGoal(gasUsed, GOAL.lock);
+  it(`single lock through the SDK's entry point lock_kvt72 <= ${TARGET.lock}, through the plain lock selector <= ${TARGET.lockPlainSelector}`, async function () {
+    const helpDesk = reg().connect(fx.f.actors.helpDesk);
+    const tx = helpDesk.lock_kvt72(central(517), ReasonCode.LOST_DEVICE);
+    await expect(tx).to.emit(reg(), "CredentialLocked").withArgs(central(517), ReasonCode.LOST_DEVICE, fx.f.actors.helpDesk.address);
+    const { gasUsed } = await mined(tx);
+    measured["lock (help desk, LOST_DEVICE; lock_kvt72)"] = vsGoal(gasUsed, GOAL.lock);
+    const plain = await mined(helpDesk.lock(central(518), ReasonCode.LOST_DEVICE));
+    measured["lock, plain lock selector"] = vsGoal(plain.gasUsed, GOAL.lock);
     expect(gasUsed).to.be.at.most(TARGET.lock);
+    expect(plain.gasUsed).to.be.at.most(TARGET.lockPlainSelector);
   });
 
   it(`single revoke from Active in an already-used status word <= ${TARGET.revoke}`, async function () {
@@ -53,15 +63,20 @@ describe("@gas-target: targets (upper bounds on receipt.gasUsed; excluded from t
     expect(gasUsed).to.be.at.most(TARGET.revoke);
   });
 
-  it(`register superseding the holder's previous credential (steady state) <= ${TARGET.registerSuperseding}`, async function () {
+  it(`register superseding the holder's previous credential (steady state) through register_8wReb <= ${TARGET.registerSuperseding}, through the plain register selector <= ${TARGET.registerSupersedingPlainSelector}`, async function () {
     const r = reg().connect(fx.f.actors.registrar);
     // Sequence 1000 shares the status word primed by sequence 992; the superseded credential's word is primed too.
     expect(await reg().nextSequence(CENTRAL_AGENCY)).to.equal(BigInt(REGISTERED));
-    const tx = r.register(holderRef("g-10"), jwtDigest("g-10-reissue"));
+    const tx = r.register_8wReb(holderRef("g-10"), jwtDigest("g-10-reissue"));
     await expect(tx).to.emit(reg(), "CredentialRegistered").withArgs(central(REGISTERED), holderRef("g-10"), jwtDigest("g-10-reissue"), central(10));
     const { gasUsed } = await mined(tx);
-    measured["register superseding"] = vsGoal(gasUsed, GOAL.registerSuperseding);
+    measured["register superseding (register_8wReb)"] = vsGoal(gasUsed, GOAL.registerSuperseding);
+    const plainTx = r.register(holderRef("g-11"), jwtDigest("g-11-reissue"));
+    await expect(plainTx).to.emit(reg(), "CredentialRegistered").withArgs(central(REGISTERED + 1), holderRef("g-11"), jwtDigest("g-11-reissue"), central(11));
+    const plain = await mined(plainTx);
+    measured["register superseding, plain register selector"] = vsGoal(plain.gasUsed, GOAL.registerSuperseding);
     expect(gasUsed).to.be.at.most(TARGET.registerSuperseding);
+    expect(plain.gasUsed).to.be.at.most(TARGET.registerSupersedingPlainSelector);
   });
 
   for (const [fn, operator] of [["lockBatchPacked", "helpDesk"], ["revokeBatchPacked", "registrar"]] as const) {
