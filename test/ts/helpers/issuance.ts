@@ -155,16 +155,16 @@ export async function issuanceEnv() {
   /** A device with a fresh key that activates with the invitation of `requestId`. */
   async function activateDevice(wf: IssuanceWorkflow, requestId: string, device = Wallet.createRandom()) {
     const { token, code } = sms.invitation(requestId);
-    const challenge = wf.activationChallenge(token);
+    const challenge = await wf.activationChallenge(token);
     const did = didForAddress(chainId, device.address);
     const signature = await device.signMessage(activationMessage(challenge, did));
-    const record = wf.activate({ token, code, did, publicKey: device.signingKey.publicKey, signature });
+    const record = await wf.activate({ token, code, did, publicKey: device.signingKey.publicKey, signature });
     return { record, device, did };
   }
 
   /** Runs a requested request through approval, identity verification and invitation. */
   async function toInvited(wf: IssuanceWorkflow, requestId: string, row: HrRow = hrRow()) {
-    wf.approve(requestId, "dept-head:7001");
+    await wf.approve(requestId, "dept-head:7001");
     await wf.startIdentityVerification(requestId);
     await wf.verifyIdentity(requestId, { name: row.name, employeeRef: row.employeeRef, code: sms.otp(requestId) });
     await wf.invite(requestId);

@@ -33,8 +33,8 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
     env = await issuanceEnv();
     wf = await env.workflow();
   });
-  afterEach(() => {
-    wf.close();
+  afterEach(async () => {
+    await wf.close();
     env.cleanup();
   });
 
@@ -43,7 +43,7 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
     const report = await wf.importRequests("e-saram", eSaramExport([row]), "hr-batch");
     expect(report).to.deep.include({ rows: 1, created: ["e-saram:REQ-0001"], duplicates: [], refused: [], conflicts: [] });
     const id = "e-saram:REQ-0001";
-    const requested = wf.get(id);
+    const requested = await wf.get(id);
     expect(requested).to.deep.include({ state: "requested", name: "홍길동", mobile: "+821012345678", agencyCode: CENTRAL_AGENCY, kind: "new" });
     expect(requested.holderRef).to.equal(holderReference(env.holderSecret, "9001011234567"));
     expect(requested.requestedAt).to.equal("2026-01-05T00:00:00.000Z");
@@ -60,12 +60,12 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
     const { token, code } = env.sms.invitation(id);
     expect(code).to.match(/^[0-9]{8}$/);
     // Only keyed hashes of the secrets are stored; delivered SMS keep only their redacted text.
-    const outbox = wf.outbox(id);
+    const outbox = await wf.outbox(id);
     expect(outbox.map((m) => m.status)).to.deep.equal(["sent", "sent"]);
     expect(outbox.every((m) => m.body === null)).to.equal(true);
     expect(JSON.stringify(outbox)).not.to.include(token);
     expect(JSON.stringify(outbox)).not.to.include(code);
-    expect(JSON.stringify(wf.audit(id))).not.to.include(token);
+    expect(JSON.stringify(await wf.audit(id))).not.to.include(token);
 
     const { record: activated, did, device } = await env.activateDevice(wf, id);
     expect(activated).to.deep.include({ state: "activated", subjectDid: did });
@@ -100,7 +100,7 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
     expect((await status.status(issued.credentialId!)).stateName).to.equal("active");
     expect(await env.ledger.statusRegistry.latestCredentialOf(issued.holderRef)).to.equal(issued.credentialId);
 
-    const trail = wf.audit(id);
+    const trail = await wf.audit(id);
     expect(trail.map((e) => [e.action, e.from ?? null, e.to ?? null, e.actor])).to.deep.equal([
       ["import", null, "requested", "hr-batch"],
       ["approve", "requested", "approved", "dept-head:7001"],
@@ -115,17 +115,17 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       ["issue", "registered", "issued", "system"],
     ]);
     expect(trail.find((e) => e.action === "register")!.details).to.deep.include({ credentialId: issued.credentialId!.toString(), supersededId: null });
-    expect(wf.audit().map((e) => e.action)).to.deep.equal(["import"]);
+    expect((await wf.audit()).map((e) => e.action)).to.deep.equal(["import"]);
   });
 
   it("local government: 인사랑 CSV → issued with the local organisation's issuer key and credential id", async () => {
-    wf.close();
+    await wf.close();
     wf = await env.workflow({ agency: LOCAL_GOV });
     const row = hrRow({ requestId: "IS-77", name: "김, \"철수\"", personId: "8002022345678", organisationName: "서울특별시" }, LOCAL_GOV);
     const report = await wf.importRequests("insarang", insarangCsv([row]), "insarang-sync");
     expect(report.created).to.deep.equal(["insarang:IS-77"]);
     const id = "insarang:IS-77";
-    expect(wf.get(id).name).to.equal('김, "철수"');
+    expect((await wf.get(id)).name).to.equal('김, "철수"');
     await env.toInvited(wf, id, row);
     await env.activateDevice(wf, id);
     const issued = await wf.issue(id);
@@ -146,16 +146,16 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       expect(report.refused).to.have.length(1);
       expect(report.refused[0]).to.deep.include({ id: "e-saram:REQ-0001", row: 1, code: "ORGANISATION_NOT_PARTICIPATING" });
       expect(report.refused[0]!.reason).to.match(/^SUSPENDED: organisation 1741000/);
-      const record = wf.get("e-saram:REQ-0001");
+      const record = await wf.get("e-saram:REQ-0001");
       expect(record.state).to.equal("refused");
       expect(record.refusal?.code).to.equal("ORGANISATION_NOT_PARTICIPATING");
-      expect(wf.audit("e-saram:REQ-0001").map((e) => e.action)).to.deep.equal(["import-refused-request"]);
+      expect((await wf.audit("e-saram:REQ-0001")).map((e) => e.action)).to.deep.equal(["import-refused-request"]);
       await rejects(() => wf.approve("e-saram:REQ-0001", "dept-head:7001"), "INVALID_WORKFLOW_STATE", /is refused; approve needs requested\. Next step: none/);
       // Refused is final: a re-import of the same request is a duplicate that stays refused, even once reinstated.
       await (await governedCall(env, await reg.getAddress(), reg.interface.encodeFunctionData("reinstate", [CENTRAL_AGENCY]))).wait();
       const again = await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
       expect(again.duplicates).to.deep.equal(["e-saram:REQ-0001"]);
-      expect(wf.get("e-saram:REQ-0001").state).to.equal("refused");
+      expect((await wf.get("e-saram:REQ-0001")).state).to.equal("refused");
     });
 
     it("refuses a whole export whose rows name the organisation otherwise than the issuer registry (row and field named)", async () => {
@@ -170,7 +170,7 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
     });
 
     it("refuses requests for an organisation that was never accredited", async () => {
-      wf.close();
+      await wf.close();
       wf = await env.workflow({ agency: 1234567 });
       const report = await wf.importRequests("e-saram", eSaramExport([hrRow({}, 1234567)]), "hr-batch");
       expect(report.refused[0]?.code).to.equal("ORGANISATION_NOT_PARTICIPATING");
@@ -180,11 +180,11 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
     it("refuses a source that does not match the organisation's kind on chain", async () => {
       const central = await wf.importRequests("insarang", insarangCsv([hrRow()]), "hr-batch");
       expect(central.refused[0]?.reason).to.match(/^SOURCE_KIND_MISMATCH: organisation 1741000 is accredited as CentralAgency/);
-      wf.close();
+      await wf.close();
       wf = await env.workflow({ agency: LOCAL_GOV });
       const local = await wf.importRequests("e-saram", eSaramExport([hrRow({}, LOCAL_GOV)]), "hr-batch");
       expect(local.refused[0]?.reason).to.match(/^SOURCE_KIND_MISMATCH: organisation 6110000 is accredited as LocalGovernment/);
-      expect(wf.get("e-saram:REQ-0001").state).to.equal("refused");
+      expect((await wf.get("e-saram:REQ-0001")).state).to.equal("refused");
     });
 
     it("refuses to issue once the organisation was suspended after approval, and records it", async () => {
@@ -195,8 +195,8 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       const reg = env.ledger.issuerRegistry;
       await (await governedCall(env, await reg.getAddress(), reg.interface.encodeFunctionData("suspend", [CENTRAL_AGENCY]))).wait();
       await rejects(wf.issue(id), "ORGANISATION_NOT_PARTICIPATING");
-      expect(wf.get(id).state).to.equal("activated");
-      expect(wf.audit(id).at(-1)).to.deep.include({ action: "issue-refused", from: "activated", to: "activated" });
+      expect((await wf.get(id)).state).to.equal("activated");
+      expect((await wf.audit(id)).at(-1)).to.deep.include({ action: "issue-refused", from: "activated", to: "activated" });
       expect(await env.ledger.statusRegistry.nextSequence(CENTRAL_AGENCY)).to.equal(0n);
     });
 
@@ -204,8 +204,8 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       await wf.importRequests("e-saram", eSaramExport([hrRow({ requestId: "REQ-FIRST", personId: "7001011234567" })]), "hr-batch");
       const error = await rejects(wf.importRequests("e-saram", eSaramExport([hrRow(), hrRow({ requestId: "REQ-2" }, LOCAL_GOV)]), "hr-batch"), "INVALID_INPUT", /row 2 agencyCode: 6110000 is not served/);
       expect(error.details?.errors).to.deep.equal([{ row: 2, field: "agencyCode", reason: "6110000 is not served by this issuing server (1741000)" }]);
-      expect(wf.list().map((r) => r.id)).to.deep.equal(["e-saram:REQ-FIRST"]);
-      const refused = wf.audit().at(-1)!;
+      expect((await wf.list()).map((r) => r.id)).to.deep.equal(["e-saram:REQ-FIRST"]);
+      const refused = (await wf.audit()).at(-1)!;
       expect(refused.action).to.equal("import-refused");
       expect(refused.details).to.deep.include({ source: "e-saram", problems: 1 });
     });
@@ -219,14 +219,14 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       await wf.approve("e-saram:REQ-0001", "dept-head:7001");
       const second = await wf.importRequests("e-saram", eSaramExport(rows), "hr-batch");
       expect(second).to.deep.include({ created: [], duplicates: ["e-saram:REQ-0001", "e-saram:REQ-0002"], conflicts: [] });
-      expect(wf.get("e-saram:REQ-0001").state).to.equal("approved");
-      expect(wf.list()).to.have.length(2);
+      expect((await wf.get("e-saram:REQ-0001")).state).to.equal("approved");
+      expect(await wf.list()).to.have.length(2);
       const changed = await wf.importRequests("e-saram", eSaramExport([hrRow({ mobile: "010-9999-0000" })]), "hr-batch");
       expect(changed.conflicts).to.deep.equal([{ id: "e-saram:REQ-0001", row: 1 }]);
-      expect(wf.get("e-saram:REQ-0001").mobile).to.equal("+821012345678");
-      expect(wf.audit("e-saram:REQ-0001").at(-1)?.action).to.equal("import-conflict");
+      expect((await wf.get("e-saram:REQ-0001")).mobile).to.equal("+821012345678");
+      expect((await wf.audit("e-saram:REQ-0001")).at(-1)?.action).to.equal("import-conflict");
       // The same request id from the other HR source is another request.
-      expect(wf.list({ source: "e-saram" })).to.have.length(2);
+      expect(await wf.list({ source: "e-saram" })).to.have.length(2);
     });
 
     it("refuses (and records) a second request for a holder whose earlier request is still in progress", async () => {
@@ -244,7 +244,7 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       const csv = insarangCsv([hrRow(), hrRow({ requestId: "B 2", mobile: "02-123-4567" }), hrRow({ requestId: "C3", requestKind: "reissue" })]);
       const error = await rejects(wf.importRequests("e-saram", csv, "hr-batch"), "INVALID_INPUT", /not valid JSON/);
       expect(error.details?.errors).to.deep.equal([{ row: 0, field: "", reason: "not valid JSON" }]);
-      wf.close();
+      await wf.close();
       wf = await env.workflow({ agency: LOCAL_GOV });
       // The database exists once an import succeeded (a refused first import creates none): refusals are audited in it.
       await wf.importRequests("insarang", insarangCsv([hrRow({ requestId: "L-OK", personId: "7001011234567" }, LOCAL_GOV)]), "hr-batch");
@@ -262,8 +262,8 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
         { row: 3, field: "mobile", reason: "must be a Korean mobile number (010-1234-5678 or +82 10-1234-5678)" },
         { row: 4, field: "reissueReason", reason: "is required for a reissue (lost-device, pin-lockout, app-deleted, device-replaced)" },
       ]);
-      expect(wf.list().map((r) => r.id)).to.deep.equal(["insarang:L-OK"]);
-      expect(wf.audit().map((e) => e.action)).to.deep.equal(["import", "import-refused"]);
+      expect((await wf.list()).map((r) => r.id)).to.deep.equal(["insarang:L-OK"]);
+      expect((await wf.audit()).map((e) => e.action)).to.deep.equal(["import", "import-refused"]);
     });
   });
 
@@ -276,13 +276,13 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       const id = "e-saram:REQ-0001";
       await rejects(() => wf.reject(id, "dept-head:7001", "   "), "INVALID_INPUT", /reason is required/);
       await rejects(() => wf.approve(id, ""), "INVALID_INPUT", /actor/);
-      expect(wf.get(id).state).to.equal("requested");
+      expect((await wf.get(id)).state).to.equal("requested");
       const rejected = await wf.reject(id, "dept-head:7001", "not in this department");
       expect(rejected).to.deep.include({ state: "rejected", approver: "dept-head:7001", rejectionReason: "not in this department" });
-      expect(wf.audit(id).at(-1)).to.deep.include({ action: "reject", from: "requested", to: "rejected", actor: "dept-head:7001" });
+      expect((await wf.audit(id)).at(-1)).to.deep.include({ action: "reject", from: "requested", to: "rejected", actor: "dept-head:7001" });
       const error = await rejects(() => wf.approve(id, "dept-head:7001"), "INVALID_WORKFLOW_STATE");
       expect(error.details).to.deep.include({ state: "rejected", allowed: ["requested"] });
-      expect(wf.list({ state: "rejected" }).map((r) => r.id)).to.deep.equal([id]);
+      expect((await wf.list({ state: "rejected" })).map((r) => r.id)).to.deep.equal([id]);
     });
 
     it("refuses every step out of order with the current state and the allowed next step", async () => {
@@ -318,12 +318,12 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       expect(e.details).to.deep.equal({ reason: "HR_RECORD_MISMATCH", attemptsLeft: 2 });
       e = await rejects(wf.verifyIdentity(id, "garbage"), "IDENTITY_NOT_VERIFIED");
       expect(e.details).to.deep.equal({ reason: "MALFORMED_EVIDENCE", attemptsLeft: 1 });
-      expect(wf.get(id).state).to.equal("approved");
+      expect((await wf.get(id)).state).to.equal("approved");
       expect((await wf.verifyIdentity(id, { name: "홍길동", employeeRef: "E-20240001", code: otp })).state).to.equal("identity_verified");
-      expect(wf.audit(id).filter((a) => a.action === "identity-check-failed").map((a) => a.details.reason))
+      expect((await wf.audit(id)).filter((a) => a.action === "identity-check-failed").map((a) => a.details.reason))
         .to.deep.equal(["WRONG_CODE", "HR_RECORD_MISMATCH", "HR_RECORD_MISMATCH", "MALFORMED_EVIDENCE"]);
       // The code is stored only as a keyed hash.
-      expect(JSON.stringify(wf.audit(id))).not.to.include(otp);
+      expect(JSON.stringify(await wf.audit(id))).not.to.include(otp);
     });
 
     it("a code expires; exhausting every session's attempts fails the request for good", async () => {
@@ -341,8 +341,8 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
           await rejects(wf.verifyIdentity(id, { name: "홍길동", employeeRef: "E-20240001", code: otp }), "IDENTITY_NOT_VERIFIED", /startIdentityVerification/);
         }
       }
-      expect(wf.get(id).state).to.equal("identity_failed");
-      expect(wf.audit(id).at(-1)).to.deep.include({ action: "identity-failed", from: "approved", to: "identity_failed" });
+      expect((await wf.get(id)).state).to.equal("identity_failed");
+      expect((await wf.audit(id)).at(-1)).to.deep.include({ action: "identity-failed", from: "approved", to: "identity_failed" });
       await rejects(wf.startIdentityVerification(id), "INVALID_WORKFLOW_STATE", /is identity_failed/);
     });
 
@@ -379,7 +379,7 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       const challenge = await wf.activationChallenge(token);
       const did = overrides.did ?? didForAddress(env.chainId, device.address);
       const signature = await (overrides.signWith ?? device).signMessage(activationMessage(challenge, did));
-      return wf.activate({ token: overrides.token ?? token, code: overrides.code ?? code, did, publicKey: overrides.publicKey ?? device.signingKey.publicKey, signature });
+      return await wf.activate({ token: overrides.token ?? token, code: overrides.code ?? code, did, publicKey: overrides.publicKey ?? device.signingKey.publicKey, signature });
     }
 
     it("refuses a wrong code, a signature by another key and a key that is not the DID's, then locks the link", async () => {
@@ -404,8 +404,8 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       const message = activationMessage({ chainId: env.chainId, requestId: id, challenge: firstChallenge }, did);
       const signature = await device.signMessage(message);
       await rejects(() => wf.activate({ token, code, did, publicKey: device.signingKey.publicKey, signature }), "INVITATION_INVALID", /Too many/);
-      expect(wf.get(id).state).to.equal("invited");
-      expect(wf.audit(id).filter((a) => a.action === "activation-refused").map((a) => a.details.reason))
+      expect((await wf.get(id)).state).to.equal("invited");
+      expect((await wf.audit(id)).filter((a) => a.action === "activation-refused").map((a) => a.details.reason))
         .to.deep.equal(["WRONG_CODE", "BAD_SIGNATURE", "KEY_NOT_OF_DID", "WRONG_CHAIN", "WRONG_CODE", "NO_ATTEMPTS_LEFT", "NO_ATTEMPTS_LEFT"]);
       // A new invitation makes activation possible again.
       await wf.invite(id);
@@ -418,8 +418,8 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       await rejects(() => wf.activationChallenge(old.token), "INVITATION_INVALID", /replaced/);
       env.clock.advance(72 * 3600);
       await rejects(attempt(), "INVITATION_INVALID", /expired/);
-      expect(wf.audit(id).at(-1)).to.deep.include({ action: "activation-refused", from: "invited", to: "invited", actor: "device" });
-      expect(wf.audit(id).at(-1)?.details.reason).to.equal("EXPIRED");
+      expect((await wf.audit(id)).at(-1)).to.deep.include({ action: "activation-refused", from: "invited", to: "invited", actor: "device" });
+      expect((await wf.audit(id)).at(-1)?.details.reason).to.equal("EXPIRED");
       await wf.invite(id, "hr-desk");
       const fresh = env.sms.invitation(id);
       expect((await attempt()).state).to.equal("activated");
@@ -433,17 +433,17 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       env.sms.failNext = 1;
       const invitation = await wf.invite(id);
       expect(invitation.sms).to.deep.include({ delivered: false, error: "carrier unavailable" });
-      const pending = wf.outbox(id).at(-1)!;
+      const pending = (await wf.outbox(id)).at(-1)!;
       expect(pending.status).to.equal("failed");
       expect(pending.body).to.match(/활성화 코드/);
       const delivered = await wf.reconcile();
       expect(delivered.sms).to.deep.equal({ delivered: 1, failed: 0, expired: 0 });
-      expect(wf.outbox(id).at(-1)).to.deep.include({ status: "sent", body: null, attempts: 2 });
+      expect((await wf.outbox(id)).at(-1)).to.deep.include({ status: "sent", body: null, attempts: 2 });
       env.sms.failNext = 1;
       await wf.invite(id);
       env.clock.advance(72 * 3600 + 1);
       expect((await wf.deliverOutbox())).to.deep.equal({ delivered: 0, failed: 0, expired: 1 });
-      expect(wf.outbox(id).at(-1)).to.deep.include({ status: "expired", body: null });
+      expect((await wf.outbox(id)).at(-1)).to.deep.include({ status: "expired", body: null });
     });
   });
 
@@ -455,12 +455,12 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       const { token } = env.sms.invitation(id);
       env.sms.failNext = 1;
       await wf.invite(id);
-      expect(wf.outbox(id).at(-1)?.status).to.equal("failed");
+      expect((await wf.outbox(id)).at(-1)?.status).to.equal("failed");
       await rejects(() => wf.cancel(id, "hr-desk", ""), "INVALID_INPUT", /reason is required/);
       const cancelled = await wf.cancel(id, "hr-desk", "phone lost before activation");
       expect(cancelled.state).to.equal("cancelled");
-      expect(wf.audit(id).at(-1)).to.deep.include({ action: "cancel", from: "invited", to: "cancelled", actor: "hr-desk" });
-      expect(wf.outbox(id).at(-1)).to.deep.include({ status: "expired", body: null });
+      expect((await wf.audit(id)).at(-1)).to.deep.include({ action: "cancel", from: "invited", to: "cancelled", actor: "hr-desk" });
+      expect((await wf.outbox(id)).at(-1)).to.deep.include({ status: "expired", body: null });
       const refused = await rejects(() => wf.activationChallenge(token), "INVITATION_INVALID");
       expect(refused.details?.reason).to.equal("REPLACED");
       expect((await wf.reconcile()).sms).to.deep.equal({ delivered: 0, failed: 0, expired: 0 });
@@ -471,12 +471,12 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       const rows = ["A", "B", "C"].map((r, i) => hrRow({ requestId: r, personId: `90010112345${i}0`, employeeRef: `E-${i}` }));
       await wf.importRequests("e-saram", eSaramExport(rows), "hr-batch");
       await wf.approve("e-saram:B", "dept-head:7001");
-      expect(wf.list().map((r) => r.id)).to.deep.equal(["e-saram:A", "e-saram:B", "e-saram:C"]);
-      expect(wf.list({ state: "requested" }).map((r) => r.id)).to.deep.equal(["e-saram:A", "e-saram:C"]);
-      expect(wf.list({ state: ["approved", "issued"] }).map((r) => r.id)).to.deep.equal(["e-saram:B"]);
-      expect(wf.list({ limit: 1, offset: 1 }).map((r) => r.id)).to.deep.equal(["e-saram:B"]);
-      expect(wf.list({ source: "insarang" })).to.deep.equal([]);
-      expect(wf.get("e-saram:B").nextStep).to.match(/^verify the applicant's identity/);
+      expect((await wf.list()).map((r) => r.id)).to.deep.equal(["e-saram:A", "e-saram:B", "e-saram:C"]);
+      expect((await wf.list({ state: "requested" })).map((r) => r.id)).to.deep.equal(["e-saram:A", "e-saram:C"]);
+      expect((await wf.list({ state: ["approved", "issued"] })).map((r) => r.id)).to.deep.equal(["e-saram:B"]);
+      expect((await wf.list({ limit: 1, offset: 1 })).map((r) => r.id)).to.deep.equal(["e-saram:B"]);
+      expect(await wf.list({ source: "insarang" })).to.deep.equal([]);
+      expect((await wf.get("e-saram:B")).nextStep).to.match(/^verify the applicant's identity/);
       await rejects(() => wf.list({ limit: 0 }), "INVALID_INPUT");
     });
 
@@ -487,8 +487,8 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       await env.activateDevice(wf, id);
       await (await env.ledger.issuerRegistry.connect(env.actors.orgAdmin).retireIssuerKey(CENTRAL_AGENCY, env.centralKey.address, false)).wait();
       await rejects(wf.issue(id), "NOT_AUTHORISED", /is not a trusted issuer key of 1741000/);
-      expect(wf.get(id).state).to.equal("activated");
-      expect(wf.audit(id).at(-1)?.details.code).to.equal("NOT_AUTHORISED");
+      expect((await wf.get(id)).state).to.equal("activated");
+      expect((await wf.audit(id)).at(-1)?.details.code).to.equal("NOT_AUTHORISED");
       expect(await env.ledger.statusRegistry.nextSequence(CENTRAL_AGENCY)).to.equal(0n);
     });
 
@@ -525,7 +525,7 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       const again = hrRow({ requestId: "REQ-0002", requestKind: "reissue", reissueReason: "lost-device", requestedAt: "2026-01-06T09:00:00+09:00" });
       await wf.importRequests("e-saram", eSaramExport([again]), "hr-batch");
       const newId = "e-saram:REQ-0002";
-      expect(wf.get(newId)).to.deep.include({ kind: "reissue", reissueReason: "lost-device", holderRef: old.holderRef });
+      expect(await wf.get(newId)).to.deep.include({ kind: "reissue", reissueReason: "lost-device", holderRef: old.holderRef });
       await env.toInvited(wf, newId, again);
       // The old device key cannot be bound again: a reissue needs a fresh device key.
       const reused = await rejects(env.activateDevice(wf, newId, oldDevice), "ACTIVATION_FAILED");
@@ -535,8 +535,8 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
 
       expect(reissued.supersededId).to.equal(old.credentialId);
       expect(reissued.credentialId).to.equal(makeCredentialId(CENTRAL_AGENCY, 1n));
-      expect(wf.get(oldId).supersededBy).to.equal(reissued.credentialId);
-      expect(wf.audit(oldId).at(-1)).to.deep.include({ action: "superseded" });
+      expect((await wf.get(oldId)).supersededBy).to.equal(reissued.credentialId);
+      expect((await wf.audit(oldId)).at(-1)).to.deep.include({ action: "superseded" });
       const status = new StatusClient(env.ledger.statusRegistry);
       const before = await status.status(old.credentialId!);
       expect(before.state).to.equal(CredentialState.Revoked);
@@ -555,11 +555,11 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       await rejects(() => wf.reissueExport(oldId, { reason: "lost-device", hrRequestId: "REQ-0002", personId: "7001011234567" }), "INVALID_INPUT", /not the holder of e-saram:REQ-0001/);
       await rejects(() => wf.reissueExport(oldId, { reason: "stolen" as never, hrRequestId: "REQ-0002", personId: first.personId }), "INVALID_INPUT", /must be one of lost-device/);
       await rejects(() => wf.reissueExport(oldId, { reason: "lost-device", hrRequestId: "bad id", personId: first.personId }), "INVALID_INPUT", /requestId/);
-      const exported = wf.reissueExport(oldId, { reason: "pin-lockout", hrRequestId: "REQ-0002", personId: first.personId });
+      const exported = await wf.reissueExport(oldId, { reason: "pin-lockout", hrRequestId: "REQ-0002", personId: first.personId });
       expect(exported).to.deep.include({ source: "e-saram", requestId: "e-saram:REQ-0002" });
       const report = await wf.importRequests(exported.source, exported.text, "hr-batch");
       expect(report.created).to.deep.equal(["e-saram:REQ-0002"]);
-      expect(wf.get("e-saram:REQ-0002")).to.deep.include({ kind: "reissue", reissueReason: "pin-lockout", holderRef: wf.get(oldId).holderRef, name: first.name });
+      expect(await wf.get("e-saram:REQ-0002")).to.deep.include({ kind: "reissue", reissueReason: "pin-lockout", holderRef: (await wf.get(oldId)).holderRef, name: first.name });
     });
 
     it("a contract refusal (holder active at another organisation) returns the request to activated and records why", async () => {
@@ -574,15 +574,15 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
         await env.toInvited(local, "insarang:IS-1", moved);
         await env.activateDevice(local, "insarang:IS-1");
         await rejects(local.issue("insarang:IS-1"), "CONTRACT_REVERTED", /HolderActiveElsewhere/);
-        expect(local.get("insarang:IS-1").state).to.equal("activated");
-        const trail = local.audit("insarang:IS-1").slice(-2);
+        expect((await local.get("insarang:IS-1")).state).to.equal("activated");
+        const trail = (await local.audit("insarang:IS-1")).slice(-2);
         expect(trail.map((a) => [a.action, a.from, a.to])).to.deep.equal([
           ["registration-intent", "activated", "registering"],
           ["registration-refused", "registering", "activated"],
         ]);
         expect(trail[1]!.details.error).to.equal("HolderActiveElsewhere");
       } finally {
-        local.close();
+        await local.close();
       }
     });
   });

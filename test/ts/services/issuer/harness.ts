@@ -93,7 +93,7 @@ export { seedDemoRequest };
 export async function recheckIdentity(h: IssuerHarness, agency: number, requestId: string, token: string, evidence: { name: string; employeeRef: string }): Promise<void> {
   const started = await h.issuer.app.inject({ method: "POST", url: "/credential-offer/identity", payload: { token } });
   if (started.statusCode !== 200) throw new Error(`identity re-check refused: ${started.body}`);
-  const sms = h.issuer.agencies.get(agency).workflow.undeliveredSms().filter((m) => m.requestId === requestId && m.purpose === "identity-code").at(-1)!;
+  const sms = (await h.issuer.agencies.get(agency).workflow.undeliveredSms()).filter((m) => m.requestId === requestId && m.purpose === "identity-code").at(-1)!;
   const code = /([0-9]{6})/.exec(sms.body)![1]!;
   const verified = await h.issuer.app.inject({ method: "POST", url: "/credential-offer/identity/verify", payload: { token, ...evidence, code } });
   if (verified.statusCode !== 200) throw new Error(`identity re-check failed: ${verified.body}`);
