@@ -86,9 +86,13 @@ export class WorkflowContext {
     this.location = options.store ?? { kind: "sqlite", file: options.dbPath };
   }
 
-  /** Opens the organisation's database when it exists (a missing one is created by the first successful import). */
+  /**
+   * Opens the organisation's database. SQLite: when the file exists (a missing one is created by the first
+   * successful import, atomically). PostgreSQL: always — the schema is created and bound at once, so every
+   * instance sharing it opens the same database whichever imports first.
+   */
   async openStore(): Promise<void> {
-    if (await WorkflowStore.exists(this.location)) this.storeRef = await WorkflowStore.open(this.location, this.binding);
+    if (this.location.kind === "postgres" || (await WorkflowStore.exists(this.location))) this.storeRef = await WorkflowStore.open(this.location, this.binding);
     else if (this.options.create === false) {
       throw new CivilIdError("INVALID_INPUT", `No issuance database of organisation ${this.agencyCode} at ${this.where}: import its HR requests first, or check the agency and the data directory.`);
     }

@@ -10,9 +10,9 @@ import type { IssuanceWorkflow } from "../../../sdk/issuer/workflow.js";
 
 const PIN = "482915";
 
-function refusal(fn: () => unknown, code: ErrorCode): { message: string; reason: unknown } {
+async function refusal(fn: () => unknown, code: ErrorCode): Promise<{ message: string; reason: unknown }> {
   try {
-    fn();
+    await fn();
   } catch (error) {
     if (!isCivilIdError(error, code)) throw error;
     return { message: error.message, reason: error.details?.reason };
@@ -42,7 +42,7 @@ describe("issuer/collection: the activated device collects its issued credential
   });
 
   it("hands the issued credential to the wallet that proves its key, and again on a later collection", async () => {
-    expect(refusal(() => wf.collectionChallenge(wallet.did), "INVALID_WORKFLOW_STATE").message).to.match(/is activated; credential collection needs issued\. Next step: issue/);
+    expect((await refusal(() => wf.collectionChallenge(wallet.did), "INVALID_WORKFLOW_STATE")).message).to.match(/is activated; credential collection needs issued\. Next step: issue/);
     const issued = await wf.issue(id);
 
     const challenge = await wf.collectionChallenge(wallet.did);
@@ -77,10 +77,10 @@ describe("issuer/collection: the activated device collects its issued credential
       [{ ...challenge, challenge: "not hex" }, signature, "BAD_CHALLENGE"],
     ];
     for (const [c, s, reason] of attempts) {
-      expect(refusal(() => wf.collectCredential({ did: wallet.did, challenge: c, signature: s }), "NOT_AUTHORISED").reason, reason).to.equal(reason);
+      expect((await refusal(() => wf.collectCredential({ did: wallet.did, challenge: c, signature: s }), "NOT_AUTHORISED")).reason, reason).to.equal(reason);
     }
     env.clock.advance(COLLECTION_TTL_MS / 1000);
-    expect(refusal(() => wf.collectCredential({ did: wallet.did, challenge, signature }), "NOT_AUTHORISED").reason).to.equal("EXPIRED");
+    expect((await refusal(() => wf.collectCredential({ did: wallet.did, challenge, signature }), "NOT_AUTHORISED")).reason).to.equal("EXPIRED");
     const refusals = (await wf.audit(id)).filter((a) => a.action === "collection-refused").map((a) => a.details.reason);
     expect(refusals).to.deep.equal(["BAD_SIGNATURE", "BAD_SIGNATURE", "BAD_CHALLENGE", "BAD_CHALLENGE", "BAD_CHALLENGE", "BAD_CHALLENGE", "EXPIRED"]);
     expect((await wf.audit(id)).some((a) => a.action === "credential-collected")).to.equal(false);
@@ -89,12 +89,12 @@ describe("issuer/collection: the activated device collects its issued credential
   it("knows only devices that activated one of its requests", async () => {
     await wf.issue(id);
     const stranger = didForAddress(env.chainId, Wallet.createRandom().address);
-    expect(refusal(() => wf.collectionChallenge(stranger), "REQUEST_NOT_FOUND").message).to.match(/No request of organisation 1741000 was activated/);
-    expect(refusal(() => wf.collectionChallenge(didForAddress(1, wallet.address)), "INVALID_INPUT").message).to.match(/not on chain 31337/);
-    expect(refusal(() => wf.collectionChallenge("did:web:example.org"), "INVALID_INPUT").message).to.match(/not a did:ethr DID/);
+    expect((await refusal(() => wf.collectionChallenge(stranger), "REQUEST_NOT_FOUND")).message).to.match(/No request of organisation 1741000 was activated/);
+    expect((await refusal(() => wf.collectionChallenge(didForAddress(1, wallet.address)), "INVALID_INPUT")).message).to.match(/not on chain 31337/);
+    expect((await refusal(() => wf.collectionChallenge("did:web:example.org"), "INVALID_INPUT")).message).to.match(/not a did:ethr DID/);
     // A challenge made for this device does not let another DID collect.
     const challenge = await wf.collectionChallenge(wallet.did);
-    expect(refusal(() => wf.collectCredential({ did: stranger, challenge, signature: "0x" + "00".repeat(65) }), "REQUEST_NOT_FOUND")).to.exist;
+    expect(await refusal(() => wf.collectCredential({ did: stranger, challenge, signature: "0x" + "00".repeat(65) }), "REQUEST_NOT_FOUND")).to.exist;
   });
 
   it("the wallet checks the challenge before asking for the PIN", async () => {

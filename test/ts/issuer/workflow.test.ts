@@ -163,7 +163,7 @@ describe("issuer/workflow: issuance from HR request to credential", function () 
       await (await governedCall(env, await reg.getAddress(), reg.interface.encodeFunctionData("setOrganisationName", [CENTRAL_AGENCY, "행정안전부"]))).wait();
       const rows = [hrRow({ requestId: "REQ-NAME-1", personId: "7001011234567" }), hrRow({ requestId: "REQ-NAME-2", personId: "7002021234567", organisationName: "국가정보원" })];
       await rejects(() => wf.importRequests("e-saram", eSaramExport(rows), "hr-batch"), "INVALID_INPUT", /row 2 organisationName: "국가정보원" is not the issuer registry's official name of organisation 1741000/);
-      expect(() => wf.get("e-saram:REQ-NAME-1")).to.throw();
+      await rejects(() => wf.get("e-saram:REQ-NAME-1"), "REQUEST_NOT_FOUND");
       // The registry's name, in any Unicode composition, is accepted.
       const report = await wf.importRequests("e-saram", eSaramExport([hrRow({ requestId: "REQ-NAME-3", personId: "7003031234567", organisationName: "행정안전부".normalize("NFD") })]), "hr-batch");
       expect(report.created).to.deep.equal(["e-saram:REQ-NAME-3"]);
