@@ -56,7 +56,7 @@ export const issuerConfigSchema = listenConfigSchema
       .discriminatedUnion("kind", [
         z.object({ kind: z.literal("sqlite"), dir: z.string().min(1).optional() }).strict(),
         z.object({ kind: z.literal("postgres"), url: z.string().regex(/^postgres(ql)?:\/\/[^\s]+$/, "a postgres://user@host:port/database URL") }).strict(),
-      ])
+      ], { error: 'kind must be "sqlite" (files in the data folder, one instance) or "postgres" (with url, shared by several instances)' })
       .default({ kind: "sqlite" }),
     /** Staff bearer credentials: hashes only (see `mcid`-independent `hashBearerToken`). */
     staff: z.array(staffMemberSchema(STAFF_ROLES)).default([]),
