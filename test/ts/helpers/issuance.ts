@@ -115,7 +115,8 @@ export class Clock {
   }
 }
 
-export async function issuanceEnv() {
+/** `postgresUrl`: the workflows live in that PostgreSQL database (one schema per `db` name) instead of SQLite files. */
+export async function issuanceEnv(options: { postgresUrl?: string } = {}) {
   const env = await deployFixture();
   const { ethers, ledger, actors } = env;
   const chainId = Number((await ethers.provider.getNetwork()).chainId);
@@ -130,6 +131,7 @@ export async function issuanceEnv() {
   const sms = new CapturingSms();
   const clock = new Clock(now * 1000 + 1000);
 
+  const postgresUrl = options.postgresUrl;
   const registrarFor = (agency: number) => (agency === LOCAL_GOV ? actors.localRegistrar : actors.registrar);
   const keyFor = (agency: number) => (agency === LOCAL_GOV ? localKey : centralKey);
 
@@ -139,6 +141,7 @@ export async function issuanceEnv() {
     const agency = options.agency ?? CENTRAL_AGENCY;
     return IssuanceWorkflow.open({
       dbPath: path.join(dir, options.db ?? `workflow-${agency}.sqlite`),
+      ...(postgresUrl === undefined ? {} : { store: { kind: "postgres" as const, url: postgresUrl, schema: (options.db ?? `workflow-${agency}`).replace(/\.sqlite$/, "").replace(/[^a-z0-9]/gi, "_").toLowerCase() } }),
       agencyCode: agency,
       ledger: connectLedger(ledger.deployment, registrarFor(agency)),
       issuer: issuerFromPrivateKey(chainId, keyFor(agency).privateKey),
