@@ -63,6 +63,21 @@ CREATE OR REPLACE TRIGGER ${table}_no_change BEFORE UPDATE OR DELETE ON ${table}
 CREATE OR REPLACE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION mcid_append_only();`;
 }
 
+/** What every store over this layer has: its database, `transaction` and `close`. */
+export abstract class SqlStore {
+  protected constructor(protected readonly db: SqlDatabase) {}
+
+  /** One transaction (joined by the store's calls inside it); any throw rolls it back. */
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.db.transaction(fn);
+  }
+
+  /** Closes the database (waiting for a transaction in progress). */
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
+
 /** Opens a store's database at `location` and applies `schema(dialect)` (idempotent; serialised across instances on PostgreSQL). */
 export async function openSqlDatabase(location: StoreLocation, schema: (dialect: SqlDialect) => string, name: string): Promise<SqlDatabase> {
   if (location.kind === "sqlite") return Promise.resolve(new SqliteDatabase(openDurableDatabase(location.file, schema("sqlite"))));

@@ -27,7 +27,7 @@ import {
   type RegistrationResponseJSON,
 } from "@simplewebauthn/server";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { openSqlDatabase, sqlTypes, type SqlDatabase, type SqlDialect, type StoreLocation } from "../../sdk/util/sql.js";
+import { openSqlDatabase, SqlStore, sqlTypes, type SqlDialect, type StoreLocation } from "../../sdk/util/sql.js";
 import { ServiceError, type StaffDirectory, type StaffMember, type StaffSessionAuthenticator } from "../common/index.js";
 
 export const ENROLMENT_TTL_MS = 24 * 3600_000;
@@ -172,19 +172,10 @@ export interface PasskeyInfo {
 }
 
 /** The passkey tables (SQLite file, or PostgreSQL shared by every issuer instance); every multi-row change is one transaction. */
-export class PasskeyStore {
-  private constructor(private readonly db: SqlDatabase) {}
-
+export class PasskeyStore extends SqlStore {
+  /** Opens the store at `location` (SQLite file, or PostgreSQL shared by every issuer instance). */
   static async open(location: StoreLocation): Promise<PasskeyStore> {
     return new PasskeyStore(await openSqlDatabase(location, passkeySchema, "staff-passkeys"));
-  }
-
-  close(): Promise<void> {
-    return this.db.close();
-  }
-
-  transaction<T>(fn: () => Promise<T>): Promise<T> {
-    return this.db.transaction(fn);
   }
 
   userHandle(staffId: string): Promise<string> {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { appendOnly, openSqlDatabase, sqlTypes, type SqlDatabase, type SqlDialect, type StoreLocation } from "../../sdk/util/sql.js";
+import { appendOnly, openSqlDatabase, SqlStore, sqlTypes, type SqlDialect, type StoreLocation } from "../../sdk/util/sql.js";
 
 /**
  * The issuer service's own state, beside each organisation's workflow database: OpenID4VCI pre-authorized
@@ -104,20 +104,10 @@ CREATE TRIGGER IF NOT EXISTS events_append_only_d BEFORE DELETE ON events BEGIN 
 `;
 }
 
-export class IssuerServiceStore {
-  private constructor(private readonly db: SqlDatabase) {}
-
+export class IssuerServiceStore extends SqlStore {
   /** Opens the store at `location` (SQLite file, or PostgreSQL shared by every issuer instance). */
   static async open(location: StoreLocation): Promise<IssuerServiceStore> {
     return new IssuerServiceStore(await openSqlDatabase(location, serviceSchema, "issuer-service"));
-  }
-
-  close(): Promise<void> {
-    return this.db.close();
-  }
-
-  transaction<T>(fn: () => Promise<T>): Promise<T> {
-    return this.db.transaction(fn);
   }
 
   // ------------------------------------------------------------ offers and pre-authorized codes

@@ -5,7 +5,7 @@ import { StatusClient } from "../../../../sdk/status/client.js";
 import { sequenceOfCredential } from "../../../../sdk/chain/codes.js";
 import { connectLedger } from "../../../../sdk/chain/contracts.js";
 import { parseCredentialJwt, type DeviceKeyJwk } from "../../../../sdk/credential/index.js";
-import { BASE_URL, recheckIdentity, startChain, startIssuer, seedDemoRequest, type Chain, type IssuerHarness } from "./harness.js";
+import { BASE_URL, PRE_AUTH, form, invited, preAuthorizedCode, recheckIdentity, startChain, startIssuer, type Chain, type IssuerHarness, type Offer } from "./harness.js";
 import { newDevice, type TestDevice } from "./proofs.js";
 import { Resolver } from "did-resolver";
 import { getResolver } from "ethr-did-resolver";
@@ -15,22 +15,6 @@ import { StatusListPublisher } from "../../../../services/status/publisher.js";
 import type { ServiceApp } from "../../../../services/common/index.js";
 import { stockVerifier } from "../../status-list/stock-verifier.js";
 
-const PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
-const form = (fields: Record<string, string>) => ({ payload: new URLSearchParams(fields).toString(), headers: { "content-type": "application/x-www-form-urlencoded" } });
-
-interface Offer { path: string; txCode: string; requestId: string }
-
-async function invited(h: IssuerHarness): Promise<Offer> {
-  const demo = await seedDemoRequest(h.issuer, BASE_URL);
-  const url = new URL(demo.credentialOfferUri as string);
-  return { path: url.pathname + url.search, txCode: demo.txCode as string, requestId: demo.requestId as string };
-}
-
-async function preAuthorizedCode(h: IssuerHarness, offer: Offer): Promise<string> {
-  const r = await h.issuer.app.inject({ method: "GET", url: offer.path });
-  expect(r.statusCode, r.body).to.equal(200);
-  return (r.json<{ grants: Record<string, { "pre-authorized_code": string }> }>().grants[PRE_AUTH]!)["pre-authorized_code"];
-}
 
 async function token(h: IssuerHarness, code: string, txCode?: string) {
   return h.issuer.app.inject({ method: "POST", url: "/token", ...form({ grant_type: PRE_AUTH, "pre-authorized_code": code, ...(txCode === undefined ? {} : { tx_code: txCode }) }) });

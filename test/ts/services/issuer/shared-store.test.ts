@@ -9,26 +9,10 @@ import { checkDeviceKeyJwk, holderDidForDeviceKey } from "../../../../sdk/creden
 import { isCivilIdError } from "../../../../sdk/errors.js";
 import { E_SARAM_FORMAT } from "../../../../sdk/issuer/hr-import.js";
 import { postgresServer } from "../verifier/postgres.js";
-import { BASE_URL, seedDemoRequest, startChain, startIssuer, type Chain, type IssuerHarness } from "./harness.js";
+import { BASE_URL, PRE_AUTH, form, invited, preAuthorizedCode, startChain, startIssuer, type Chain, type IssuerHarness } from "./harness.js";
 import { newDevice } from "./proofs.js";
 
 const AGENCY = 1741000;
-const PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
-const form = (fields: Record<string, string>) => ({ payload: new URLSearchParams(fields).toString(), headers: { "content-type": "application/x-www-form-urlencoded" } });
-
-interface Offer { path: string; txCode: string; requestId: string }
-
-async function invited(h: IssuerHarness): Promise<Offer> {
-  const demo = await seedDemoRequest(h.issuer, BASE_URL);
-  const url = new URL(demo.credentialOfferUri as string);
-  return { path: url.pathname + url.search, txCode: demo.txCode as string, requestId: demo.requestId as string };
-}
-
-async function preAuthorizedCode(h: IssuerHarness, offer: Offer): Promise<string> {
-  const r = await h.issuer.app.inject({ method: "GET", url: offer.path });
-  expect(r.statusCode, r.body).to.equal(200);
-  return (r.json<{ grants: Record<string, { "pre-authorized_code": string }> }>().grants[PRE_AUTH]!)["pre-authorized_code"];
-}
 
 function token(h: IssuerHarness, code: string, txCode: string) {
   return h.issuer.app.inject({ method: "POST", url: "/token", ...form({ grant_type: PRE_AUTH, "pre-authorized_code": code, tx_code: txCode }) });
