@@ -179,6 +179,18 @@ describe("issuer/workflow-store: transactions and binding (SQLite and PostgreSQL
     });
   }
 
+  it("refuses a PostgreSQL location it cannot use, by name: a schema name that is not an identifier, a URL that is not postgres://, a server that does not answer", async () => {
+    const messages = await Promise.all([
+      refusal(WorkflowStore.open({ kind: "postgres", url: server.pg!.url, schema: "x; DROP TABLE audit" }, binding)),
+      refusal(WorkflowStore.open({ kind: "postgres", url: "http://127.0.0.1:5432/db" }, binding)),
+      refusal(WorkflowStore.open({ kind: "postgres", url: "postgres://postgres@127.0.0.1:1/none" }, binding)),
+    ]);
+    expect(messages.map((e) => isCivilIdError(e, "INVALID_INPUT"))).to.deep.equal([true, true, true]);
+    expect(messages[0]!.message).to.match(/schema name .*lower-case letters, digits and _ only/);
+    expect(messages[1]!.message).to.match(/needs a postgres:\/\/user@host:port\/database URL/);
+    expect(messages[2]!.message).to.match(/Cannot open the PostgreSQL store issuance-workflow at 127\.0\.0\.1:1\/none: .*Check the URL and that the server runs/);
+  });
+
   it("sqlite: a database of the earlier schema (chain and registry only) adopts this deployment once, audited", async () => {
     const file = path.join(dir, "v1.sqlite");
     await (await WorkflowStore.open({ kind: "sqlite", file }, binding)).close();
