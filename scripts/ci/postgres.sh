@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A throw-away PostgreSQL server on loopback for the tests that need a real one (the verifier's shared
-# nonce/state store). Installs Debian's `postgresql` with apt-get when its binaries are missing, creates a
-# cluster in <dir> owned by a non-root account (initdb refuses root), starts it on 127.0.0.1 on a free port with
+# nonce/state store; the issuer's workflow, service and console stores, two service instances on one database).
+# Installs Debian's `postgresql` with apt-get when its binaries are missing, creates a cluster in <dir> owned by a
+# non-root account (initdb refuses root), starts it on 127.0.0.1 on a free port with
 # trust authentication (loopback only) and prints one line to eval:
 #
 #   eval "$(scripts/ci/postgres.sh start .tmp/pg)"   # exports MCID_TEST_PG_URL=postgres://postgres@127.0.0.1:<port>/postgres

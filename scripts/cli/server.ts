@@ -140,6 +140,6 @@ export async function withWorkflow<T>(ctx: CommandContext, o: ServerOptions, mod
   try {
     return await fn(wf);
   } finally {
-    wf.close();
+    await wf.close();
   }
 }

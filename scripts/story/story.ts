@@ -45,7 +45,7 @@ export interface StoryEnvironment {
 export async function runStory(env: StoryEnvironment): Promise<Narrator> {
   const n = new Narrator(env.write);
   const work = await mkdtemp(path.join(tmpdir(), "mcid-story-"));
-  const closers: (() => void)[] = [];
+  const closers: (() => Promise<void> | void)[] = [];
   try {
     await tell(n, env, work, closers);
   } catch (error) {
@@ -53,13 +53,13 @@ export async function runStory(env: StoryEnvironment): Promise<Narrator> {
     if (!(error instanceof StepFailed)) throw error;
     n.say("(the story stops here: the next steps depend on this one)");
   } finally {
-    for (const close of closers) close();
+    for (const close of closers) await close();
     await rm(work, { recursive: true, force: true });
   }
   return n;
 }
 
-async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (() => void)[]): Promise<void> {
+async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (() => Promise<void> | void)[]): Promise<void> {
   const [deployer, m1, m2, m3, m4, moisAdmin, seoulAdmin, moisRegistrar, moisHelpDesk, seoulRegistrar] = env.signers as Signer[];
   const chainId = Number((await env.provider.getNetwork()).chainId);
   const addr = (s: Signer) => s.getAddress();
@@ -164,7 +164,7 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
   /** The full issuance workflow for one HR request, ending with the credential in a new phone's wallet. */
   async function issueThroughWorkflow(wf: IssuanceWorkflow, requestId: string, row: HrRow, walletFile: string): Promise<{ wallet: HolderWallet; record: IssuanceRecord; lines: string[]; gas: bigint }> {
     const lines: string[] = [];
-    wf.approve(requestId, "dept-head:과장 김결재");
+    await wf.approve(requestId, "dept-head:과장 김결재");
     lines.push("approved by the department head (결재)");
     await wf.startIdentityVerification(requestId);
     const otp = /본인확인 코드 ([0-9]+)/.exec(lastSms(requestId, "identity-code").body)?.[1];
@@ -178,8 +178,8 @@ async function tell(n: Narrator, env: StoryEnvironment, work: string, closers: (
     const code = /활성화 코드 ([0-9]+)/.exec(invitation.body)?.[1];
     expect(token && code, "an install link and activation code in the SMS");
     const wallet = await HolderWallet.create(walletFile, { pin: PIN, chainId, biometricGate: { verify: () => Promise.resolve(true) } });
-    const proof = await wallet.activationProof({ pin: PIN, challenge: wf.activationChallenge(token) });
-    wf.activate({ token, code, ...proof });
+    const proof = await wallet.activationProof({ pin: PIN, challenge: await wf.activationChallenge(token) });
+    await wf.activate({ token, code, ...proof });
     lines.push(`app installed, PIN set, device DID ${wallet.did} activated (key possession proven)`);
     const record = await wf.issue(requestId);
     expect(record.state === "issued" && record.credentialJwt && record.credentialId !== undefined, "the credential is issued");

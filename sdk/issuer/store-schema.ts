@@ -1,9 +1,10 @@
 /**
- * The SQLite schema of the issuance workflow and the typed records read from it. Rows never leave the store:
+ * The schema of the issuance workflow (SQLite or PostgreSQL) and the typed records read from it. Rows never leave the store:
  * each read is validated column by column (type, enumerations, decimal ids) and mapped to a camelCase record, so
  * a damaged or hand-edited database is refused by name rather than flowing on as `as`-cast rows.
  */
 import { CivilIdError } from "../errors.js";
+import { appendOnly, sqlTypes, type SqlDialect } from "../util/sql.js";
 import { HR_SOURCES, REISSUE_REASONS, type HrSource, type ReissueReason, type RequestKind } from "./hr-import.js";
 import type { JsonObject } from "./identity.js";
 import { WORKFLOW_STATES, type WorkflowState } from "./transitions.js";
@@ -267,15 +268,21 @@ export class RowReader {
   }
 }
 
-export const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+/**
+ * The workflow's tables for either backend (sql.ts): the same columns and constraints; integers are INTEGER in
+ * STRICT SQLite tables and BIGINT in PostgreSQL; the audit table is append-only on both.
+ */
+export function workflowSchema(dialect: SqlDialect): string {
+  const t = sqlTypes(dialect);
+  return `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)${t.strict};
 CREATE TABLE IF NOT EXISTS requests (
   id TEXT PRIMARY KEY,
   source TEXT NOT NULL CHECK (source IN ('e-saram', 'insarang')),
   hr_request_id TEXT NOT NULL,
   fingerprint TEXT NOT NULL,
   state TEXT NOT NULL CHECK (state IN (${WORKFLOW_STATES.map((s) => `'${s}'`).join(", ")})),
-  agency_code INTEGER NOT NULL,
+  agency_code ${t.int} NOT NULL,
   organisation_name TEXT NOT NULL,
   department TEXT NOT NULL,
   position TEXT NOT NULL,
@@ -286,89 +293,89 @@ CREATE TABLE IF NOT EXISTS requests (
   kind TEXT NOT NULL CHECK (kind IN ('new', 'reissue')),
   reissue_reason TEXT,
   requested_at TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
+  created_at ${t.int} NOT NULL,
+  updated_at ${t.int} NOT NULL,
   refusal_code TEXT,
   refusal_reason TEXT,
   approver TEXT,
-  decided_at INTEGER,
+  decided_at ${t.int},
   rejection_reason TEXT,
   identity_method TEXT,
-  identity_verified_at INTEGER,
+  identity_verified_at ${t.int},
   subject_did TEXT,
   device_public_key TEXT,
-  activated_at INTEGER,
-  intent_block INTEGER,
-  intent_nonce INTEGER,
+  activated_at ${t.int},
+  intent_block ${t.int},
+  intent_nonce ${t.int},
   issuer_did TEXT,
-  issued_at_s INTEGER,
-  valid_from_s INTEGER,
-  valid_until_s INTEGER,
+  issued_at_s ${t.int},
+  valid_from_s ${t.int},
+  valid_until_s ${t.int},
   binding_digest TEXT,
   credential_id TEXT UNIQUE,
   superseded_id TEXT,
   superseded_by TEXT,
   tx_hash TEXT,
-  block_number INTEGER,
+  block_number ${t.int},
   credential_jwt TEXT,
-  issued_at INTEGER,
+  issued_at ${t.int},
   UNIQUE (source, hr_request_id)
-) STRICT;
+)${t.strict};
 CREATE INDEX IF NOT EXISTS requests_state ON requests (state);
 CREATE INDEX IF NOT EXISTS requests_holder ON requests (holder_ref);
 CREATE UNIQUE INDEX IF NOT EXISTS requests_subject ON requests (subject_did) WHERE subject_did IS NOT NULL;
 CREATE TABLE IF NOT EXISTS identity_sessions (
-  id INTEGER PRIMARY KEY,
+  id ${t.id},
   request_id TEXT NOT NULL REFERENCES requests (id),
   method TEXT NOT NULL,
   state TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  max_attempts INTEGER NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  closed_at INTEGER
-) STRICT;
+  created_at ${t.int} NOT NULL,
+  expires_at ${t.int} NOT NULL,
+  max_attempts ${t.int} NOT NULL,
+  attempts ${t.int} NOT NULL DEFAULT 0,
+  closed_at ${t.int}
+)${t.strict};
 CREATE INDEX IF NOT EXISTS identity_sessions_request ON identity_sessions (request_id);
 CREATE TABLE IF NOT EXISTS invitations (
-  id INTEGER PRIMARY KEY,
+  id ${t.id},
   request_id TEXT NOT NULL REFERENCES requests (id),
   token_hash TEXT NOT NULL UNIQUE,
   code_hash TEXT NOT NULL,
   challenge TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  max_attempts INTEGER NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  used_at INTEGER,
-  revoked_at INTEGER
-) STRICT;
+  created_at ${t.int} NOT NULL,
+  expires_at ${t.int} NOT NULL,
+  max_attempts ${t.int} NOT NULL,
+  attempts ${t.int} NOT NULL DEFAULT 0,
+  used_at ${t.int},
+  revoked_at ${t.int}
+)${t.strict};
 CREATE INDEX IF NOT EXISTS invitations_request ON invitations (request_id);
 CREATE TABLE IF NOT EXISTS outbox (
-  id INTEGER PRIMARY KEY,
+  id ${t.id},
   request_id TEXT NOT NULL REFERENCES requests (id),
   purpose TEXT NOT NULL,
   to_phone TEXT NOT NULL,
   body TEXT,
   redacted_body TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
+  created_at ${t.int} NOT NULL,
+  expires_at ${t.int} NOT NULL,
   status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'expired')),
-  attempts INTEGER NOT NULL DEFAULT 0,
-  sent_at INTEGER,
+  attempts ${t.int} NOT NULL DEFAULT 0,
+  sent_at ${t.int},
   last_error TEXT
-) STRICT;
+)${t.strict};
 CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status);
 CREATE TABLE IF NOT EXISTS audit (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq ${t.serial},
   request_id TEXT,
-  at INTEGER NOT NULL,
+  at ${t.int} NOT NULL,
   actor TEXT NOT NULL,
   action TEXT NOT NULL,
   from_state TEXT,
   to_state TEXT,
   details TEXT NOT NULL
-) STRICT;
+)${t.strict};
 CREATE INDEX IF NOT EXISTS audit_request ON audit (request_id, seq);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+${appendOnly(dialect, "audit")}
 `;
+}

@@ -1,6 +1,7 @@
 /** The public types of the issuance workflow (options, records, reports), shared by the facade and its phases. */
 import type { Issuer } from "did-jwt-vc";
 import type { LedgerContracts } from "../chain/contracts.js";
+import type { StoreLocation } from "../util/sql.js";
 import type { HrSource } from "./hr-import.js";
 import type { IdentityVerifier, JsonObject } from "./identity.js";
 import type { SmsGateway, SmsPurpose } from "./sms.js";
@@ -12,7 +13,7 @@ export type IssueStep = "intent-recorded" | "registered-on-chain" | "credential-
 
 export interface WorkflowHooks {
   /** Runs inside every transaction after its writes, before COMMIT: throwing rolls the whole transaction back. */
-  beforeCommit?(event: { readonly requestId: string | null; readonly action: string; readonly from: WorkflowState | null; readonly to: WorkflowState | null }): void;
+  beforeCommit?(event: { readonly requestId: string | null; readonly action: string; readonly from: WorkflowState | null; readonly to: WorkflowState | null }): void | Promise<void>;
   /** Runs after each durable step of an issuance; throwing there stops the issuance as a crash would. */
   afterIssueStep?(step: IssueStep, requestId: string): void | Promise<void>;
 }
@@ -20,6 +21,11 @@ export interface WorkflowHooks {
 export interface IssuanceWorkflowOptions {
   /** SQLite file (created with its directory by an HR import when missing, see `create`). One database per organisation. */
   readonly dbPath: string;
+  /**
+   * Where the database lives instead of `dbPath`: PostgreSQL for several issuer instances sharing it (one schema per
+   * organisation). Default: the SQLite file `dbPath`.
+   */
+  readonly store?: StoreLocation;
   /**
    * Whether a missing database may be created (default true). It is created only by an import that succeeds, so a
    * refused first import (a mistyped agency, an invalid file) leaves no file behind. false: a missing database is refused.

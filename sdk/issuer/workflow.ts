@@ -46,12 +46,14 @@ export class IssuanceWorkflow {
     const provider = options.ledger.statusRegistry.runner?.provider;
     if (!provider) throw new CivilIdError("INVALID_INPUT", "ledger.statusRegistry must be connected to the organisation's Registrar signer (with a provider).");
     const anchor = await deploymentAnchor(provider, options.ledger.deployment);
-    return new IssuanceWorkflow(new WorkflowContext(options, anchor));
+    const ctx = new WorkflowContext(options, anchor);
+    await ctx.openStore();
+    return new IssuanceWorkflow(ctx);
   }
 
   /** Closes the database. Pending chain work is not cancelled; `reconcile()` after reopening completes it. */
-  close(): void {
-    this.ctx.close();
+  close(): Promise<void> {
+    return this.ctx.close();
   }
 
   // ---------------------------------------------------------------- intake and approval (phases/intake.ts)
@@ -61,18 +63,18 @@ export class IssuanceWorkflow {
     return importRequests(this.ctx, source, text, actor);
   }
 
-  approve(id: string, approver: string): IssuanceRecord {
-    approve(this.ctx, id, approver);
+  async approve(id: string, approver: string): Promise<IssuanceRecord> {
+    await approve(this.ctx, id, approver);
     return this.get(id);
   }
 
-  reject(id: string, approver: string, reason: string): IssuanceRecord {
-    reject(this.ctx, id, approver, reason);
+  async reject(id: string, approver: string, reason: string): Promise<IssuanceRecord> {
+    await reject(this.ctx, id, approver, reason);
     return this.get(id);
   }
 
-  cancel(id: string, actor: string, reason: string): IssuanceRecord {
-    cancel(this.ctx, id, actor, reason);
+  async cancel(id: string, actor: string, reason: string): Promise<IssuanceRecord> {
+    await cancel(this.ctx, id, actor, reason);
     return this.get(id);
   }
 
@@ -93,7 +95,7 @@ export class IssuanceWorkflow {
     return invite(this.ctx, id, actor);
   }
 
-  activationChallenge(token: string, actor = "device"): ActivationChallenge & { readonly expiresAt: string } {
+  activationChallenge(token: string, actor = "device"): Promise<ActivationChallenge & { readonly expiresAt: string }> {
     return activationChallenge(this.ctx, token, actor);
   }
 
@@ -101,34 +103,34 @@ export class IssuanceWorkflow {
     return deliverOutbox(this.ctx);
   }
 
-  undeliveredSms(): UndeliveredSms[] {
+  undeliveredSms(): Promise<UndeliveredSms[]> {
     return undeliveredSms(this.ctx);
   }
 
   // ---------------------------------------------------------------- activation and collection (phases/activation.ts)
 
-  activate(input: ActivationInput, actor = "device"): IssuanceRecord {
-    return this.get(activate(this.ctx, input, actor));
+  async activate(input: ActivationInput, actor = "device"): Promise<IssuanceRecord> {
+    return this.get(await activate(this.ctx, input, actor));
   }
 
-  collectionChallenge(did: string): CollectionChallenge {
+  collectionChallenge(did: string): Promise<CollectionChallenge> {
     return collectionChallenge(this.ctx, did);
   }
 
-  collectCredential(input: { did: string; challenge: CollectionChallenge; signature: string }, actor = "device"): { requestId: string; credentialId: bigint; credentialJwt: string } {
+  collectCredential(input: { did: string; challenge: CollectionChallenge; signature: string }, actor = "device"): Promise<{ requestId: string; credentialId: bigint; credentialJwt: string }> {
     return collectCredential(this.ctx, input, actor);
   }
 
   // ---------------------------------------------------------------- activation through OpenID4VCI (phases/openid4vci.ts)
 
   /** The invitation behind an install link (the credential offer); INVITATION_INVALID with `reason` when not usable. */
-  invitationOfLink(token: string, actor = "wallet"): InvitationOfLink {
+  invitationOfLink(token: string, actor = "wallet"): Promise<InvitationOfLink> {
     return invitationOfLink(this.ctx, token, actor);
   }
 
   /** The token endpoint's `tx_code` check against the invitation's activation code (attempt counted). */
-  checkActivationCode(input: { requestId: string; invitationId: number; code: string }, actor = "wallet"): void {
-    checkActivationCode(this.ctx, input, actor);
+  checkActivationCode(input: { requestId: string; invitationId: number; code: string }, actor = "wallet"): Promise<void> {
+    return checkActivationCode(this.ctx, input, actor);
   }
 
   /** Opens an identity re-check of the invited holder (a one-time code to the HR phone) before the offer is released. */
@@ -140,13 +142,13 @@ export class IssuanceWorkflow {
     return verifyIdentityRecheck(this.ctx, input, actor);
   }
 
-  identityRechecked(requestId: string, invitationId: number): boolean {
+  identityRechecked(requestId: string, invitationId: number): Promise<boolean> {
     return identityRechecked(this.ctx, requestId, invitationId);
   }
 
   /** Binds a device key proven by the protocol's own proof (ES256K → did:ethr, ES256 → did:jwk) after `checkActivationCode`. */
-  activateProvenDevice(input: ProvenDevice, actor = "wallet"): IssuanceRecord {
-    return this.get(activateProvenDevice(this.ctx, input, actor));
+  async activateProvenDevice(input: ProvenDevice, actor = "wallet"): Promise<IssuanceRecord> {
+    return this.get(await activateProvenDevice(this.ctx, input, actor));
   }
 
   // ---------------------------------------------------------------- issuance, reissue, reconcile (phases/issuance.ts, reissue.ts, reconcile.ts)
@@ -159,7 +161,7 @@ export class IssuanceWorkflow {
     checkActor(actor);
     const ctx = this.ctx;
     return ctx.serial(async () => {
-      const request = ctx.requireState(id, statesFor("registration-intent", "register", "issue"), "issue");
+      const request = await ctx.requireState(id, statesFor("registration-intent", "register", "issue"), "issue");
       if (request.state === "activated") {
         await preflight(ctx, request, actor);
         await recordIntent(ctx, request, actor, "registration-intent");
@@ -177,7 +179,7 @@ export class IssuanceWorkflow {
   }
 
   /** The HR export of a reissue request for the holder of the issued request `fromId` (see phases/reissue.ts). */
-  reissueExport(fromId: string, input: { reason: ReissueReason; hrRequestId: string; personId: string }): ReissueExport {
+  reissueExport(fromId: string, input: { reason: ReissueReason; hrRequestId: string; personId: string }): Promise<ReissueExport> {
     return reissueExport(this.ctx, fromId, input);
   }
 
@@ -188,28 +190,28 @@ export class IssuanceWorkflow {
 
   // ---------------------------------------------------------------- reads
 
-  get(id: string): IssuanceRecord {
-    return issuanceRecord(this.ctx.request(id));
+  async get(id: string): Promise<IssuanceRecord> {
+    return issuanceRecord(await this.ctx.request(id));
   }
 
-  list(filter: { state?: WorkflowState | readonly WorkflowState[]; source?: HrSource; limit?: number; offset?: number } = {}): IssuanceRecord[] {
+  async list(filter: { state?: WorkflowState | readonly WorkflowState[]; source?: HrSource; limit?: number; offset?: number } = {}): Promise<IssuanceRecord[]> {
     const states = filter.state === undefined ? undefined : typeof filter.state === "string" ? [filter.state] : filter.state;
     const limit = boundedInt(filter.limit ?? 100, "limit", 1, 10_000);
     const offset = boundedInt(filter.offset ?? 0, "offset", 0, Number.MAX_SAFE_INTEGER);
     if (!this.ctx.hasStore) return [];
-    return this.ctx.store.listRequests({ ...(states ? { states } : {}), ...(filter.source ? { source: filter.source } : {}), limit, offset }).map(issuanceRecord);
+    return (await this.ctx.store.listRequests({ ...(states ? { states } : {}), ...(filter.source ? { source: filter.source } : {}), limit, offset })).map(issuanceRecord);
   }
 
   /** The audit trail of a request, oldest first; without an id, the import-level entries. */
-  audit(id?: string): AuditEntry[] {
-    if (id !== undefined) this.get(id);
+  async audit(id?: string): Promise<AuditEntry[]> {
+    if (id !== undefined) await this.get(id);
     if (!this.ctx.hasStore) return [];
-    return this.ctx.store.auditOf(id ?? null).map(auditEntry);
+    return (await this.ctx.store.auditOf(id ?? null)).map(auditEntry);
   }
 
   /** The SMS of a request as stored (delivered ones keep only their redacted text). */
-  outbox(id: string): { id: number; purpose: string; to: string; status: string; body: string | null; redactedBody: string; attempts: number }[] {
-    this.get(id);
-    return this.ctx.store.outboxOf(id).map((m) => ({ id: m.id, purpose: m.purpose, to: m.to, status: m.status, body: m.body ?? null, redactedBody: m.redactedBody, attempts: m.attempts }));
+  async outbox(id: string): Promise<{ id: number; purpose: string; to: string; status: string; body: string | null; redactedBody: string; attempts: number }[]> {
+    await this.get(id);
+    return (await this.ctx.store.outboxOf(id)).map((m) => ({ id: m.id, purpose: m.purpose, to: m.to, status: m.status, body: m.body ?? null, redactedBody: m.redactedBody, attempts: m.attempts }));
   }
 }

@@ -61,13 +61,7 @@ export class SqliteChallengeStore {
     this.retentionMs = options.retentionMs ?? 86_400_000;
     if (!Number.isSafeInteger(this.retentionMs) || this.retentionMs < 0) throw new CivilIdError("INVALID_INPUT", "retentionMs must be a non-negative integer.");
     this.now = options.now ?? Date.now;
-    this.db = openDurableDatabase(file);
-    try {
-      this.db.exec(SCHEMA);
-    } catch (error) {
-      this.db.close();
-      throw error;
-    }
+    this.db = openDurableDatabase(file, SCHEMA);
   }
 
   /** Issues a challenge for `scope`, valid for `ttlMs` (default: the store's), and drops rows past their retention. */

@@ -69,7 +69,7 @@ export class Agencies {
       if (this.opened.has(k.code)) continue;
       const workflow = await k.workflow();
       if (this.closed) {
-        workflow.close();
+        await workflow.close();
         return;
       }
       const statusClient = new StatusClient(k.ledger.statusRegistry.connect(k.statusOfficer));
@@ -95,9 +95,10 @@ export class Agencies {
     return this.codes().map((c) => this.get(c));
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
-    for (const a of this.opened.values()) a.workflow.close();
+    const open = [...this.opened.values()];
     this.opened.clear();
+    await Promise.all(open.map((a) => a.workflow.close()));
   }
 }

@@ -1,6 +1,11 @@
+import path from "node:path";
 import { z } from "zod";
+import type { StoreLocation } from "../../sdk/util/sql.js";
 import { listenConfigSchema, staffMemberSchema } from "../common/index.js";
 import { STAFF_ROLES } from "./staff.js";
+
+/** The console's passkey database file (SQLite). */
+export const PASSKEY_DB = "staff-passkeys.sqlite";
 
 /** An encrypted JSON keystore (the CLI's format) whose password is read from an environment variable. */
 const keystoreRef = z.object({ keystore: z.string().min(1), passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/) }).strict();
@@ -41,6 +46,18 @@ export const issuerConfigSchema = listenConfigSchema
     holderSecretFile: z.string().min(1).optional(),
     /** outbox: SMS wait for a carrier integration polling /staff/sms/undelivered | log: written to the service log as sent. */
     sms: z.enum(["outbox", "log"]).default("outbox"),
+    /**
+     * Where the issuer's databases live. sqlite (default): files in `dir` (default: the service's data folder) —
+     * `issuance-<agency>.sqlite` per organisation, `issuer-service.sqlite`, `staff-passkeys.sqlite`; one instance.
+     * postgres: one database shared by every issuer instance behind a load balancer — each organisation's workflow
+     * in schema `mcid_issuance_<agency>`, the service's and the console's tables in schema `mcid_issuer`.
+     */
+    store: z
+      .discriminatedUnion("kind", [
+        z.object({ kind: z.literal("sqlite"), dir: z.string().min(1).optional() }).strict(),
+        z.object({ kind: z.literal("postgres"), url: z.string().regex(/^postgres(ql)?:\/\/[^\s]+$/, "a postgres://user@host:port/database URL") }).strict(),
+      ], { error: 'kind must be "sqlite" (files in the data folder, one instance) or "postgres" (with url, shared by several instances)' })
+      .default({ kind: "sqlite" }),
     /** Staff bearer credentials: hashes only (see `mcid`-independent `hashBearerToken`). */
     staff: z.array(staffMemberSchema(STAFF_ROLES)).default([]),
     invitation: z
@@ -62,3 +79,27 @@ export const issuerConfigSchema = listenConfigSchema
   })
   .strict();
 export type IssuerConfig = z.output<typeof issuerConfigSchema>;
+
+/** The issuer's store configuration (see `store` above). */
+export type IssuerStoreConfig = IssuerConfig["store"];
+
+/** Where each of the issuer's stores lives, from the configuration and the service's data folder. */
+export function issuerStoreLocations(store: IssuerStoreConfig, dataDir: string): {
+  readonly service: StoreLocation;
+  readonly passkeys: StoreLocation;
+  readonly workflow: (agency: number) => StoreLocation;
+} {
+  if (store.kind === "postgres") {
+    return {
+      service: { kind: "postgres", url: store.url, schema: "mcid_issuer" },
+      passkeys: { kind: "postgres", url: store.url, schema: "mcid_issuer" },
+      workflow: (agency) => ({ kind: "postgres", url: store.url, schema: `mcid_issuance_${agency}` }),
+    };
+  }
+  const dir = store.dir ?? dataDir;
+  return {
+    service: { kind: "sqlite", file: path.join(dir, "issuer-service.sqlite") },
+    passkeys: { kind: "sqlite", file: path.join(dir, PASSKEY_DB) },
+    workflow: (agency) => ({ kind: "sqlite", file: path.join(dir, `issuance-${agency}.sqlite`) }),
+  };
+}

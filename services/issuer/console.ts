@@ -19,9 +19,12 @@ import type { Agencies } from "./agencies.js";
 import { PasskeyStore, relyingPartyFor, StaffPasskeys, type RelyingParty } from "./passkeys.js";
 import { STAFF_ROLES, type StaffRole } from "./staff.js";
 import type { IssuerServiceStore } from "./store.js";
+import type { StoreLocation } from "../../sdk/util/sql.js";
 
 export const OFFICER_MOUNT = "/officer";
-export const PASSKEY_DB = "staff-passkeys.sqlite";
+import { PASSKEY_DB } from "./config.js";
+
+export { PASSKEY_DB };
 
 /** What the console shows of one organisation's keys: addresses only (the keys stay on the server). */
 export interface ConsoleOrganisationKeys {
@@ -33,6 +36,8 @@ export interface ConsoleOrganisationKeys {
 
 export interface OfficerConsoleOptions {
   readonly dataDir: string;
+  /** The passkey tables (default: the SQLite file PASSKEY_DB in dataDir). */
+  readonly passkeyStore?: StoreLocation;
   readonly agencies: Agencies;
   readonly organisations: readonly ConsoleOrganisationKeys[];
   readonly store: IssuerServiceStore;
@@ -48,7 +53,7 @@ export interface OfficerConsoleOptions {
 export interface OfficerConsole {
   readonly passkeys: StaffPasskeys<StaffRole>;
   readonly relyingParty: () => RelyingParty;
-  close(): void;
+  close(): Promise<void>;
 }
 
 let pageOnce: Promise<BuiltPage> | undefined;
@@ -86,9 +91,13 @@ const OPERATOR_ROLES = ["none", "lock-only", "registrar"] as const;
 /** Registers the console page and its routes; makes the staff directory accept passkey sessions. */
 export async function registerOfficerConsole(app: ServiceApp, options: OfficerConsoleOptions): Promise<OfficerConsole> {
   const relyingParty = () => relyingPartyFor(options.baseUrl());
-  const store = new PasskeyStore(path.join(options.dataDir, PASSKEY_DB));
+  const store = await PasskeyStore.open(options.passkeyStore ?? { kind: "sqlite", file: path.join(options.dataDir, PASSKEY_DB) });
   const passkeys = new StaffPasskeys<StaffRole>({ store, directory: options.staff, relyingParty, now: options.now });
   options.staff.acceptSessions(passkeys);
+  // The staff directory checks sessions synchronously: read the cookie's session first (it may live in PostgreSQL).
+  app.addHook("onRequest", async (request) => {
+    if (request.headers.authorization === undefined && request.headers.cookie !== undefined) await passkeys.loadSession(request);
+  });
   const tags = ["issuing officer console"];
   const security = [{ bearer: [] }];
   const ALL = [...STAFF_ROLES];
@@ -182,7 +191,7 @@ export async function registerOfficerConsole(app: ServiceApp, options: OfficerCo
     { schema: { tags, summary: "Sign out: ends the session (needs its CSRF token) and clears the cookie", response: { 204: z.null(), ...errorResponses(401, 403) } } },
     async (request, reply) => {
       authorize(request, ALL); // a session's sign-out is a change: CSRF-checked like any other
-      passkeys.signOut(request, reply);
+      await passkeys.signOut(request, reply);
       return reply.code(204).send(null);
     },
   );
@@ -190,7 +199,7 @@ export async function registerOfficerConsole(app: ServiceApp, options: OfficerCo
   app.get(
     "/staff/passkeys",
     { schema: { tags, security, summary: "Your passkeys (admin: ?staffId= another member's)", querystring: z.object({ staffId: z.string().max(64).optional() }).strict(), response: { 200: z.object({ passkeys: z.array(passkeySchema) }), ...errorResponses(401, 403, 404) } } },
-    (request) => {
+    async (request) => {
       const member = authorize(request, ALL);
       const staffId = request.query.staffId ?? member.id;
       if (staffId !== member.id) {
@@ -199,7 +208,7 @@ export async function registerOfficerConsole(app: ServiceApp, options: OfficerCo
         if (target === undefined) throw new ServiceError(404, "not_found", `No staff member ${staffId} is configured.`);
         if (!mayManage(member, target)) throw new ServiceError(403, "insufficient_scope", `You do not manage ${staffId}.`);
       }
-      return { passkeys: passkeys.passkeysOf(staffId) };
+      return { passkeys: await passkeys.passkeysOf(staffId) };
     },
   );
 
@@ -208,14 +217,14 @@ export async function registerOfficerConsole(app: ServiceApp, options: OfficerCo
     { schema: { tags, security, summary: "Remove a passkey (yours, or as admin a member's you manage); its sessions end", params: z.object({ credentialId: z.string().regex(/^[A-Za-z0-9_-]{16,1400}$/) }).strict(), response: { 204: z.null(), ...errorResponses(401, 403, 404) } } },
     async (request, reply) => {
       const member = authorize(request, ALL);
-      const found = passkeys.passkey(request.params.credentialId);
+      const found = await passkeys.passkey(request.params.credentialId);
       if (found === undefined) throw new ServiceError(404, "not_found", "No such passkey.");
       if (found.staffId !== member.id) {
         authorize(request, ["admin"]);
         const target = options.staff.member(found.staffId);
         if (target !== undefined && !mayManage(member, target)) throw new ServiceError(403, "insufficient_scope", `You do not manage ${found.staffId}.`);
       }
-      passkeys.removePasskey(found.credentialId);
+      await passkeys.removePasskey(found.credentialId);
       return reply.code(204).send(null);
     },
   );
@@ -225,9 +234,10 @@ export async function registerOfficerConsole(app: ServiceApp, options: OfficerCo
   app.get(
     "/staff/members",
     { schema: { tags, security, summary: "Configured staff members you manage, with their passkey count (role: admin)", response: { 200: z.object({ members: z.array(memberSchema.extend({ passkeys: z.number().int() })) }), ...errorResponses(401, 403) } } },
-    (request) => {
+    async (request) => {
       const admin = authorize(request, ["admin"]);
-      return { members: options.staff.members().filter((m) => mayManage(admin, m)).map((m) => ({ ...memberJson(m), passkeys: passkeys.passkeysOf(m.id).length })) };
+      const members = options.staff.members().filter((m) => mayManage(admin, m));
+      return { members: await Promise.all(members.map(async (m) => ({ ...memberJson(m), passkeys: (await passkeys.passkeysOf(m.id)).length }))) };
     },
   );
 
@@ -240,12 +250,12 @@ export async function registerOfficerConsole(app: ServiceApp, options: OfficerCo
         response: { 200: z.object({ staffId: z.string(), code: z.string(), expiresAt: z.string() }), ...errorResponses(400, 401, 403, 404) },
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const admin = authorize(request, ["admin"]);
       const target = options.staff.member(request.body.staffId);
       if (target === undefined) throw new ServiceError(404, "not_found", `No staff member ${request.body.staffId} is configured.`);
       if (!mayManage(admin, target)) throw new ServiceError(403, "insufficient_scope", `You do not manage ${target.id}.`);
-      const issued = passkeys.issueEnrolmentCode(target.id, `staff:${admin.id}`);
+      const issued = await passkeys.issueEnrolmentCode(target.id, `staff:${admin.id}`);
       void reply.header("cache-control", "no-store");
       return { staffId: target.id, code: issued.code, expiresAt: new Date(issued.expiresAt).toISOString() };
     },
@@ -328,12 +338,12 @@ export async function registerOfficerConsole(app: ServiceApp, options: OfficerCo
       if (!mayActFor(member, agency)) throw new ServiceError(403, "insufficient_scope", `You are not authorised for organisation ${agency}.`);
       if (!options.agencies.has(agency)) throw new ServiceError(404, "not_found", `Organisation ${agency} is not served by this issuer service.`);
       const workflow = options.agencies.get(agency).workflow;
-      const exported = workflow.reissueExport(id, request.body);
+      const exported = await workflow.reissueExport(id, request.body);
       const report = await workflow.importRequests(exported.source, exported.text, `staff:${member.id}`);
       const refusal = report.refused[0];
       if (refusal !== undefined) throw new ServiceError(409, "conflict", `The reissue request was refused: ${refusal.reason}`);
       if (report.conflicts.length > 0) throw new ServiceError(409, "conflict", `Another request with the HR request id ${request.body.hrRequestId} exists.`);
-      options.store.appendEvent({ agency, requestId: id, at: options.now(), actor: `staff:${member.id}`, action: "reissue-requested", details: { reason: request.body.reason, newRequest: exported.requestId } });
+      await options.store.appendEvent({ agency, requestId: id, at: options.now(), actor: `staff:${member.id}`, action: "reissue-requested", details: { reason: request.body.reason, newRequest: exported.requestId } });
       return { requestId: exported.requestId, created: report.created.includes(exported.requestId) };
     },
   );

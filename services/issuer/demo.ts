@@ -31,21 +31,21 @@ export async function seedDemoRequest(issuer: IssuerApp, baseUrl: string): Promi
   const report = await wf.importRequests("e-saram", demoHrExport(agency.code, agency.name, randomInt(1, 999_999)), "demo:hr-sync");
   const id = report.created[0];
   if (id === undefined) throw new Error(`the demo request was not imported: ${JSON.stringify(report.refused)}`);
-  const record = wf.approve(id, "demo:dept-head");
+  const record = await wf.approve(id, "demo:dept-head");
   await wf.startIdentityVerification(id, "demo:hr-officer");
-  const otpSms = wf.undeliveredSms().filter((m) => m.requestId === id && m.purpose === "identity-code").at(-1);
+  const otpSms = (await wf.undeliveredSms()).filter((m) => m.requestId === id && m.purpose === "identity-code").at(-1);
   const otp = otpSms === undefined ? undefined : /([0-9]{6})/.exec(otpSms.body)?.[1];
   if (otp === undefined) throw new Error("the demo identity code SMS is missing");
   await wf.verifyIdentity(id, { name: record.name, employeeRef: record.employeeRef, code: otp }, "demo:applicant");
   await wf.invite(id, "demo:hr-officer");
-  const invitation = wf.undeliveredSms().filter((m) => m.requestId === id && m.purpose === "invitation").at(-1);
+  const invitation = (await wf.undeliveredSms()).filter((m) => m.requestId === id && m.purpose === "invitation").at(-1);
   const link = invitation === undefined ? undefined : /(https?:\/\/\S+)/.exec(invitation.body)?.[1];
   const txCode = invitation === undefined ? undefined : /활성화 코드 ([0-9]+)/.exec(invitation.body)?.[1];
   if (link === undefined || txCode === undefined) throw new Error("the demo invitation SMS is missing its link or code");
   // The holder's identity re-check in the app, done here so that a wallet can take the offer at once.
   const token = new URL(link).searchParams.get("token")!;
   await issuer.openid4vci.identityCheckStart(token);
-  const recheckSms = wf.undeliveredSms().filter((m) => m.requestId === id && m.purpose === "identity-code").at(-1);
+  const recheckSms = (await wf.undeliveredSms()).filter((m) => m.requestId === id && m.purpose === "identity-code").at(-1);
   const recheckCode = recheckSms === undefined ? undefined : /([0-9]{6})/.exec(recheckSms.body)?.[1];
   if (recheckCode === undefined) throw new Error("the demo identity re-check SMS is missing");
   await issuer.openid4vci.identityCheckVerify(token, { name: record.name, employeeRef: record.employeeRef, code: recheckCode });

@@ -16,7 +16,6 @@
  * State lives in its own SQLite file beside the issuer service's databases; secrets only as hashes.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import type { DatabaseSync } from "node:sqlite";
 import {
   generateAuthenticationOptions,
   generateRegistrationOptions,
@@ -28,7 +27,7 @@ import {
   type RegistrationResponseJSON,
 } from "@simplewebauthn/server";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { openDurableDatabase } from "../../sdk/util/sqlite.js";
+import { openSqlDatabase, SqlStore, sqlTypes, type SqlDialect, type StoreLocation } from "../../sdk/util/sql.js";
 import { ServiceError, type StaffDirectory, type StaffMember, type StaffSessionAuthenticator } from "../common/index.js";
 
 export const ENROLMENT_TTL_MS = 24 * 3600_000;
@@ -90,7 +89,9 @@ export function normaliseEnrolmentCode(input: string): string {
   return compact.match(/.{1,5}/g)?.join("-") ?? "";
 }
 
-const SCHEMA = `
+function passkeySchema(dialect: SqlDialect): string {
+  const t = sqlTypes(dialect);
+  return `
 CREATE TABLE IF NOT EXISTS staff_users (
   staff_id TEXT PRIMARY KEY,
   user_handle TEXT NOT NULL UNIQUE
@@ -99,27 +100,27 @@ CREATE TABLE IF NOT EXISTS staff_enrolments (
   code_hash TEXT PRIMARY KEY,
   staff_id TEXT NOT NULL,
   created_by TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  used_at INTEGER
+  created_at ${t.int} NOT NULL,
+  expires_at ${t.int} NOT NULL,
+  used_at ${t.int}
 );
 CREATE TABLE IF NOT EXISTS staff_challenges (
   challenge_hash TEXT PRIMARY KEY,
   purpose TEXT NOT NULL CHECK (purpose IN ('register', 'authenticate')),
   staff_id TEXT,
   enrolment_hash TEXT,
-  expires_at INTEGER NOT NULL,
-  used_at INTEGER
+  expires_at ${t.int} NOT NULL,
+  used_at ${t.int}
 );
 CREATE TABLE IF NOT EXISTS staff_passkeys (
   credential_id TEXT PRIMARY KEY,
   staff_id TEXT NOT NULL,
-  public_key BLOB NOT NULL,
-  counter INTEGER NOT NULL,
+  public_key ${dialect === "sqlite" ? "BLOB" : "BYTEA"} NOT NULL,
+  counter ${t.int} NOT NULL,
   transports TEXT NOT NULL,
   label TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  last_used_at INTEGER
+  created_at ${t.int} NOT NULL,
+  last_used_at ${t.int}
 );
 CREATE INDEX IF NOT EXISTS staff_passkeys_staff ON staff_passkeys (staff_id);
 CREATE TABLE IF NOT EXISTS staff_sessions (
@@ -127,11 +128,12 @@ CREATE TABLE IF NOT EXISTS staff_sessions (
   staff_id TEXT NOT NULL,
   csrf_token TEXT NOT NULL,
   credential_id TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  last_seen_at INTEGER NOT NULL,
-  ended_at INTEGER
+  created_at ${t.int} NOT NULL,
+  last_seen_at ${t.int} NOT NULL,
+  ended_at ${t.int}
 );
 `;
+}
 
 interface PasskeyRow {
   credential_id: string;
@@ -169,105 +171,82 @@ export interface PasskeyInfo {
   readonly lastUsedAt?: string;
 }
 
-/** The passkey tables (one SQLite file); every multi-row change is one transaction. */
-export class PasskeyStore {
-  private readonly db: DatabaseSync;
-
-  constructor(file: string) {
-    this.db = openDurableDatabase(file);
-    try {
-      this.db.exec(SCHEMA);
-    } catch (error) {
-      this.db.close();
-      throw error;
-    }
+/** The passkey tables (SQLite file, or PostgreSQL shared by every issuer instance); every multi-row change is one transaction. */
+export class PasskeyStore extends SqlStore {
+  /** Opens the store at `location` (SQLite file, or PostgreSQL shared by every issuer instance). */
+  static async open(location: StoreLocation): Promise<PasskeyStore> {
+    return new PasskeyStore(await openSqlDatabase(location, passkeySchema, "staff-passkeys"));
   }
 
-  close(): void {
-    if (this.db.isOpen) this.db.close();
-  }
-
-  transaction<T>(fn: () => T): T {
-    this.db.exec("BEGIN IMMEDIATE");
-    try {
-      const out = fn();
-      this.db.exec("COMMIT");
-      return out;
-    } catch (error) {
-      this.db.exec("ROLLBACK");
-      throw error;
-    }
-  }
-
-  userHandle(staffId: string): string {
-    return this.transaction(() => {
-      const row = this.db.prepare("SELECT user_handle FROM staff_users WHERE staff_id = ?").get(staffId) as { user_handle: string } | undefined;
+  userHandle(staffId: string): Promise<string> {
+    return this.transaction(async () => {
+      const row = (await this.db.one("SELECT user_handle FROM staff_users WHERE staff_id = ?", [staffId])) as { user_handle: string } | undefined;
       if (row !== undefined) return row.user_handle;
       const handle = randomBytes(32).toString("base64url");
-      this.db.prepare("INSERT INTO staff_users (staff_id, user_handle) VALUES (?, ?)").run(staffId, handle);
+      await this.db.run("INSERT INTO staff_users (staff_id, user_handle) VALUES (?, ?)", [staffId, handle]);
       return handle;
     });
   }
 
-  insertEnrolment(code: string, staffId: string, createdBy: string, at: number, expiresAt: number): void {
-    this.db.prepare("INSERT INTO staff_enrolments (code_hash, staff_id, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)").run(digest(code), staffId, createdBy, at, expiresAt);
+  async insertEnrolment(code: string, staffId: string, createdBy: string, at: number, expiresAt: number): Promise<void> {
+    await this.db.run("INSERT INTO staff_enrolments (code_hash, staff_id, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)", [digest(code), staffId, createdBy, at, expiresAt]);
   }
 
   /** The staff id of a live (unused, unexpired) enrolment code. */
-  enrolment(code: string, at: number): string | undefined {
-    const row = this.db.prepare("SELECT staff_id, expires_at, used_at FROM staff_enrolments WHERE code_hash = ?").get(digest(code)) as
+  async enrolment(code: string, at: number): Promise<string | undefined> {
+    const row = (await this.db.one("SELECT staff_id, expires_at, used_at FROM staff_enrolments WHERE code_hash = ?", [digest(code)])) as
       | { staff_id: string; expires_at: number; used_at: number | null }
       | undefined;
     if (row === undefined || row.used_at !== null || at >= row.expires_at) return undefined;
     return row.staff_id;
   }
 
-  insertChallenge(challenge: string, purpose: ChallengeRow["purpose"], staffId: string | null, enrolmentCode: string | null, expiresAt: number): void {
-    this.db
-      .prepare("INSERT INTO staff_challenges (challenge_hash, purpose, staff_id, enrolment_hash, expires_at) VALUES (?, ?, ?, ?, ?)")
-      .run(digest(challenge), purpose, staffId, enrolmentCode === null ? null : digest(enrolmentCode), expiresAt);
+  async insertChallenge(challenge: string, purpose: ChallengeRow["purpose"], staffId: string | null, enrolmentCode: string | null, expiresAt: number): Promise<void> {
+    await this.db.run("INSERT INTO staff_challenges (challenge_hash, purpose, staff_id, enrolment_hash, expires_at) VALUES (?, ?, ?, ?, ?)",
+      [digest(challenge), purpose, staffId, enrolmentCode === null ? null : digest(enrolmentCode), expiresAt]);
   }
 
-  /** Spends a challenge: its row once (purpose, staff), then never again; undefined when unknown, used or expired. */
-  consumeChallenge(challenge: string, purpose: ChallengeRow["purpose"], at: number): ChallengeRow | undefined {
-    return this.transaction(() => {
-      const row = this.db.prepare("SELECT purpose, staff_id, enrolment_hash, expires_at, used_at FROM staff_challenges WHERE challenge_hash = ?").get(digest(challenge)) as ChallengeRow | undefined;
-      if (row === undefined || row.purpose !== purpose || row.used_at !== null || at >= row.expires_at) return undefined;
-      this.db.prepare("UPDATE staff_challenges SET used_at = ? WHERE challenge_hash = ?").run(at, digest(challenge));
-      return row;
-    });
+  /**
+   * Spends a challenge: its row once (purpose, staff), then never again; undefined when unknown, used or expired.
+   * One conditional UPDATE … RETURNING: of two instances answering with the same assertion, one gets the row.
+   */
+  async consumeChallenge(challenge: string, purpose: ChallengeRow["purpose"], at: number): Promise<ChallengeRow | undefined> {
+    const row = (await this.db.one(
+      "UPDATE staff_challenges SET used_at = ? WHERE challenge_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ? RETURNING purpose, staff_id, enrolment_hash, expires_at, used_at",
+      [at, digest(challenge), purpose, at],
+    )) as ChallengeRow | undefined;
+    return row;
   }
 
   /**
    * Stores a new passkey and, when it was enrolled with a code, spends the code — together, or not at all (a code
    * spent meanwhile by another ceremony refuses this one).
    */
-  insertPasskey(row: { credentialId: string; staffId: string; publicKey: Uint8Array; counter: number; transports: readonly string[]; label: string; at: number }, enrolmentHash: string | null): boolean {
-    return this.transaction(() => {
+  insertPasskey(row: { credentialId: string; staffId: string; publicKey: Uint8Array; counter: number; transports: readonly string[]; label: string; at: number }, enrolmentHash: string | null): Promise<boolean> {
+    return this.transaction(async () => {
       if (enrolmentHash !== null) {
-        const spent = this.db.prepare("UPDATE staff_enrolments SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? AND staff_id = ?").run(row.at, enrolmentHash, row.at, row.staffId);
+        const spent = await this.db.run("UPDATE staff_enrolments SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? AND staff_id = ?", [row.at, enrolmentHash, row.at, row.staffId]);
         if (spent.changes !== 1) return false;
       }
-      this.db
-        .prepare("INSERT INTO staff_passkeys (credential_id, staff_id, public_key, counter, transports, label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .run(row.credentialId, row.staffId, row.publicKey, row.counter, JSON.stringify(row.transports), row.label, row.at);
+      await this.db.run("INSERT INTO staff_passkeys (credential_id, staff_id, public_key, counter, transports, label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [row.credentialId, row.staffId, row.publicKey, row.counter, JSON.stringify(row.transports), row.label, row.at]);
       return true;
     });
   }
 
-  passkey(credentialId: string): PasskeyRow | undefined {
-    return this.db.prepare("SELECT * FROM staff_passkeys WHERE credential_id = ?").get(credentialId) as PasskeyRow | undefined;
+  async passkey(credentialId: string): Promise<PasskeyRow | undefined> {
+    return (await this.db.one("SELECT * FROM staff_passkeys WHERE credential_id = ?", [credentialId])) as PasskeyRow | undefined;
   }
 
-  passkeysOf(staffId: string): PasskeyRow[] {
-    return this.db.prepare("SELECT * FROM staff_passkeys WHERE staff_id = ? ORDER BY created_at").all(staffId) as unknown as PasskeyRow[];
+  async passkeysOf(staffId: string): Promise<PasskeyRow[]> {
+    return (await this.db.all("SELECT * FROM staff_passkeys WHERE staff_id = ? ORDER BY created_at", [staffId])) as unknown as PasskeyRow[];
   }
 
   /** Removes a passkey and ends the sessions it opened. */
-  deletePasskey(credentialId: string, at: number): boolean {
-    return this.transaction(() => {
-      const gone = this.db.prepare("DELETE FROM staff_passkeys WHERE credential_id = ?").run(credentialId);
-      this.db.prepare("UPDATE staff_sessions SET ended_at = ? WHERE credential_id = ? AND ended_at IS NULL").run(at, credentialId);
+  deletePasskey(credentialId: string, at: number): Promise<boolean> {
+    return this.transaction(async () => {
+      const gone = await this.db.run("DELETE FROM staff_passkeys WHERE credential_id = ?", [credentialId]);
+      await this.db.run("UPDATE staff_sessions SET ended_at = ? WHERE credential_id = ? AND ended_at IS NULL", [at, credentialId]);
       return gone.changes === 1;
     });
   }
@@ -276,36 +255,35 @@ export class PasskeyStore {
    * Advances the passkey's counter from `expected` to `next` and opens a session, in one transaction. False when
    * the counter moved meanwhile (two sign-ins with one assertion race: only one wins).
    */
-  openSession(credentialId: string, expected: number, next: number, session: { token: string; csrf: string; staffId: string; at: number }): boolean {
-    return this.transaction(() => {
-      const moved = this.db.prepare("UPDATE staff_passkeys SET counter = ?, last_used_at = ? WHERE credential_id = ? AND counter = ?").run(next, session.at, credentialId, expected);
+  openSession(credentialId: string, expected: number, next: number, session: { token: string; csrf: string; staffId: string; at: number }): Promise<boolean> {
+    return this.transaction(async () => {
+      const moved = await this.db.run("UPDATE staff_passkeys SET counter = ?, last_used_at = ? WHERE credential_id = ? AND counter = ?", [next, session.at, credentialId, expected]);
       if (moved.changes !== 1) return false;
-      this.db
-        .prepare("INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, credential_id, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)")
-        .run(digest(session.token), session.staffId, session.csrf, credentialId, session.at, session.at);
+      await this.db.run("INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, credential_id, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [digest(session.token), session.staffId, session.csrf, credentialId, session.at, session.at]);
       return true;
     });
   }
 
-  session(token: string): SessionRow | undefined {
-    return this.db.prepare("SELECT token_hash, staff_id, csrf_token, created_at, last_seen_at, ended_at FROM staff_sessions WHERE token_hash = ?").get(digest(token)) as SessionRow | undefined;
+  async session(token: string): Promise<SessionRow | undefined> {
+    return (await this.db.one("SELECT token_hash, staff_id, csrf_token, created_at, last_seen_at, ended_at FROM staff_sessions WHERE token_hash = ?", [digest(token)])) as SessionRow | undefined;
   }
 
-  touchSession(tokenHash: string, at: number): void {
-    this.db.prepare("UPDATE staff_sessions SET last_seen_at = ? WHERE token_hash = ? AND ended_at IS NULL").run(at, tokenHash);
+  async touchSession(tokenHash: string, at: number): Promise<void> {
+    await this.db.run("UPDATE staff_sessions SET last_seen_at = ? WHERE token_hash = ? AND ended_at IS NULL", [at, tokenHash]);
   }
 
-  endSession(tokenHash: string, at: number): void {
-    this.db.prepare("UPDATE staff_sessions SET ended_at = ? WHERE token_hash = ? AND ended_at IS NULL").run(at, tokenHash);
+  async endSession(tokenHash: string, at: number): Promise<void> {
+    await this.db.run("UPDATE staff_sessions SET ended_at = ? WHERE token_hash = ? AND ended_at IS NULL", [at, tokenHash]);
   }
 
   /** Drops challenges and sessions that ended (or expired) more than a day ago, and spent enrolment codes. */
-  prune(at: number): void {
+  prune(at: number): Promise<void> {
     const before = at - 86_400_000;
-    this.transaction(() => {
-      this.db.prepare("DELETE FROM staff_challenges WHERE expires_at < ?").run(before);
-      this.db.prepare("DELETE FROM staff_sessions WHERE COALESCE(ended_at, last_seen_at + ?) < ? OR created_at + ? < ?").run(SESSION_IDLE_MS, before, SESSION_MAX_MS, before);
-      this.db.prepare("DELETE FROM staff_enrolments WHERE expires_at < ?").run(before);
+    return this.transaction(async () => {
+      await this.db.run("DELETE FROM staff_challenges WHERE expires_at < ?", [before]);
+      await this.db.run("DELETE FROM staff_sessions WHERE COALESCE(ended_at, last_seen_at + ?) < ? OR created_at + ? < ?", [SESSION_IDLE_MS, before, SESSION_MAX_MS, before]);
+      await this.db.run("DELETE FROM staff_enrolments WHERE expires_at < ?", [before]);
     });
   }
 }
@@ -351,6 +329,9 @@ export interface StaffPasskeysOptions<Role extends string> {
 
 /** The passkey ceremonies and sessions over a PasskeyStore; also the staff directory's session authenticator. */
 export class StaffPasskeys<Role extends string> implements StaffSessionAuthenticator {
+  /** Sessions read by loadSession, per request ("ended": a cookie whose session is over). */
+  private readonly sessions = new WeakMap<FastifyRequest, SessionRow | "ended">();
+
   constructor(private readonly options: StaffPasskeysOptions<Role>) {}
 
   private get store(): PasskeyStore {
@@ -362,23 +343,23 @@ export class StaffPasskeys<Role extends string> implements StaffSessionAuthentic
   }
 
   /** A one-time enrolment code for a configured staff member (shown once to whoever hands it over). */
-  issueEnrolmentCode(staffId: string, createdBy: string): { code: string; expiresAt: number } {
+  async issueEnrolmentCode(staffId: string, createdBy: string): Promise<{ code: string; expiresAt: number }> {
     if (this.options.directory.member(staffId) === undefined) throw new ServiceError(404, "not_found", `No staff member ${staffId} is configured.`);
     const at = this.options.now();
     const code = newEnrolmentCode();
-    this.store.insertEnrolment(code, staffId, createdBy, at, at + ENROLMENT_TTL_MS);
+    await this.store.insertEnrolment(code, staffId, createdBy, at, at + ENROLMENT_TTL_MS);
     return { code, expiresAt: at + ENROLMENT_TTL_MS };
   }
 
   /** Creation options for a new passkey of the member an enrolment code names (or of `self`, already signed in). */
   async registrationOptions(input: { code: string } | { self: StaffMember<Role> }): Promise<{ staffId: string; options: PublicKeyCredentialCreationOptionsJSON }> {
     const at = this.options.now();
-    this.store.prune(at);
+    await this.store.prune(at);
     let staffId: string;
     let code: string | null = null;
     if ("code" in input) {
       code = normaliseEnrolmentCode(input.code);
-      const found = this.store.enrolment(code, at);
+      const found = await this.store.enrolment(code, at);
       if (found === undefined) throw new ServiceError(401, "invalid_token", "This enrolment code is unknown, used or expired: ask an administrator for a new one.");
       staffId = found;
     } else {
@@ -391,13 +372,13 @@ export class StaffPasskeys<Role extends string> implements StaffSessionAuthentic
       rpID: rp.id,
       userName: staffId,
       userDisplayName: staffId,
-      userID: Buffer.from(this.store.userHandle(staffId), "base64url"),
+      userID: Buffer.from(await this.store.userHandle(staffId), "base64url"),
       attestationType: "none",
-      excludeCredentials: this.store.passkeysOf(staffId).map((p) => ({ id: p.credential_id, transports: JSON.parse(p.transports) as string[] })),
+      excludeCredentials: (await this.store.passkeysOf(staffId)).map((p) => ({ id: p.credential_id, transports: JSON.parse(p.transports) as string[] })),
       authenticatorSelection: { residentKey: "required", userVerification: "required" },
       timeout: CHALLENGE_TTL_MS,
     });
-    this.store.insertChallenge(options.challenge, "register", staffId, code, at + CHALLENGE_TTL_MS);
+    await this.store.insertChallenge(options.challenge, "register", staffId, code, at + CHALLENGE_TTL_MS);
     return { staffId, options };
   }
 
@@ -405,7 +386,7 @@ export class StaffPasskeys<Role extends string> implements StaffSessionAuthentic
   async register(response: RegistrationResponseJSON, label: string): Promise<PasskeyInfo> {
     const at = this.options.now();
     const challenge = challengeOf(response);
-    const row = this.store.consumeChallenge(challenge, "register", at);
+    const row = await this.store.consumeChallenge(challenge, "register", at);
     if (row === undefined || row.staff_id === null) throw new ServiceError(401, "invalid_token", "This enrolment ceremony is unknown, finished or expired: start again.");
     const rp = this.options.relyingParty();
     let verified;
@@ -416,8 +397,8 @@ export class StaffPasskeys<Role extends string> implements StaffSessionAuthentic
     }
     if (!verified.verified) throw new ServiceError(401, "access_denied", "The passkey could not be verified.");
     const credential = verified.registrationInfo.credential;
-    if (this.store.passkey(credential.id) !== undefined) throw new ServiceError(409, "conflict", "This passkey is already enrolled.");
-    const stored = this.store.insertPasskey(
+    if (await this.store.passkey(credential.id) !== undefined) throw new ServiceError(409, "conflict", "This passkey is already enrolled.");
+    const stored = await this.store.insertPasskey(
       { credentialId: credential.id, staffId: row.staff_id, publicKey: credential.publicKey, counter: credential.counter, transports: credential.transports ?? [], label, at },
       row.enrolment_hash,
     );
@@ -428,19 +409,19 @@ export class StaffPasskeys<Role extends string> implements StaffSessionAuthentic
   /** Request options for signing in: any enrolled passkey of this relying party (discoverable credentials). */
   async authenticationOptions(): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const at = this.options.now();
-    this.store.prune(at);
+    await this.store.prune(at);
     const options = await generateAuthenticationOptions({ rpID: this.options.relyingParty().id, userVerification: "required", timeout: CHALLENGE_TTL_MS });
-    this.store.insertChallenge(options.challenge, "authenticate", null, null, at + CHALLENGE_TTL_MS);
+    await this.store.insertChallenge(options.challenge, "authenticate", null, null, at + CHALLENGE_TTL_MS);
     return options;
   }
 
   /** Verifies a sign-in assertion, opens a session and sets its cookie on `reply`. */
   async signIn(response: AuthenticationResponseJSON, reply: FastifyReply): Promise<SignedIn> {
     const at = this.options.now();
-    const passkey = this.store.passkey(response.id);
+    const passkey = await this.store.passkey(response.id);
     // The challenge is spent before anything else: an assertion is worth one try, whatever the outcome.
     const challenge = challengeOf(response);
-    const row = this.store.consumeChallenge(challenge, "authenticate", at);
+    const row = await this.store.consumeChallenge(challenge, "authenticate", at);
     if (row === undefined) throw new ServiceError(401, "invalid_token", "This sign-in challenge is unknown, used or expired (an assertion counts once): sign in again.");
     if (passkey === undefined) throw new ServiceError(401, "access_denied", "This passkey is not enrolled here: enrol it with a code from your administrator.");
     const rp = this.options.relyingParty();
@@ -454,14 +435,14 @@ export class StaffPasskeys<Role extends string> implements StaffSessionAuthentic
       throw new ServiceError(401, "access_denied", `The passkey assertion was refused: ${(error as Error).message}`.slice(0, 300));
     }
     if (!verified.verified) throw new ServiceError(401, "access_denied", "The passkey assertion was refused.");
-    if (response.response.userHandle !== undefined && response.response.userHandle !== this.store.userHandle(passkey.staff_id)) {
+    if (response.response.userHandle !== undefined && response.response.userHandle !== await this.store.userHandle(passkey.staff_id)) {
       throw new ServiceError(401, "access_denied", "The passkey's user handle does not match its enrolment.");
     }
     const member = this.options.directory.member(passkey.staff_id);
     if (member === undefined) throw new ServiceError(403, "access_denied", `Staff member ${passkey.staff_id} is no longer configured.`);
     const token = randomBytes(32).toString("base64url");
     const csrf = randomBytes(32).toString("base64url");
-    if (!this.store.openSession(passkey.credential_id, passkey.counter, verified.authenticationInfo.newCounter, { token, csrf, staffId: member.id, at })) {
+    if (!await this.store.openSession(passkey.credential_id, passkey.counter, verified.authenticationInfo.newCounter, { token, csrf, staffId: member.id, at })) {
       throw new ServiceError(401, "access_denied", "The passkey was used by another sign-in at the same moment: sign in again.");
     }
     this.setCookie(reply, token, SESSION_MAX_MS);
@@ -474,12 +455,28 @@ export class StaffPasskeys<Role extends string> implements StaffSessionAuthentic
     void reply.header("set-cookie", attributes.join("; "));
   }
 
-  private live(request: FastifyRequest): SessionRow | undefined {
+  /**
+   * Reads the session of the request's cookie from the store (an onRequest hook, see console.ts): the staff
+   * directory's check is synchronous, and on PostgreSQL the session row lives in another instance's database too.
+   * A session refreshed more than 30 s ago is touched here.
+   */
+  async loadSession(request: FastifyRequest): Promise<void> {
     const token = parseCookies(request.headers.cookie).get(this.cookieName());
-    if (token === undefined) return undefined;
+    if (token === undefined) return;
     const at = this.options.now();
-    const row = /^[A-Za-z0-9_-]{43}$/.test(token) ? this.store.session(token) : undefined;
+    const row = /^[A-Za-z0-9_-]{43}$/.test(token) ? await this.store.session(token) : undefined;
     if (row === undefined || row.ended_at !== null || at >= row.last_seen_at + SESSION_IDLE_MS || at >= row.created_at + SESSION_MAX_MS) {
+      this.sessions.set(request, "ended");
+      return;
+    }
+    if (at - row.last_seen_at > 30_000) await this.store.touchSession(row.token_hash, at);
+    this.sessions.set(request, row);
+  }
+
+  /** The session loadSession found (none without the cookie; a request it did not see has none: fail closed). */
+  private live(request: FastifyRequest): SessionRow | undefined {
+    const row = this.sessions.get(request);
+    if (row === "ended") {
       throw new ServiceError(401, "invalid_token", "Your session has ended: sign in again with your passkey.", { headers: { "www-authenticate": 'Bearer realm="staff", error="invalid_token"' } });
     }
     return row;
@@ -496,8 +493,6 @@ export class StaffPasskeys<Role extends string> implements StaffSessionAuthentic
       const ok = typeof sent === "string" && timingSafeEqual(Buffer.from(digest(sent)), Buffer.from(digest(row.csrf_token)));
       if (!ok) throw new ServiceError(403, "access_denied", `Send the session's CSRF token in ${CSRF_HEADER} (from the sign-in answer or GET /staff/session).`);
     }
-    const at = this.options.now();
-    if (at - row.last_seen_at > 30_000) this.store.touchSession(row.token_hash, at);
     return row.staff_id;
   }
 
@@ -513,25 +508,25 @@ export class StaffPasskeys<Role extends string> implements StaffSessionAuthentic
   }
 
   /** Signs out: ends the session and clears its cookie. */
-  signOut(request: FastifyRequest, reply: FastifyReply): void {
+  async signOut(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const row = this.live(request);
-    if (row !== undefined) this.store.endSession(row.token_hash, this.options.now());
+    if (row !== undefined) await this.store.endSession(row.token_hash, this.options.now());
     this.setCookie(reply, "", 0);
   }
 
-  passkeysOf(staffId: string): PasskeyInfo[] {
-    return this.store.passkeysOf(staffId).map((p) => ({
+  async passkeysOf(staffId: string): Promise<PasskeyInfo[]> {
+    return (await this.store.passkeysOf(staffId)).map((p) => ({
       credentialId: p.credential_id, staffId: p.staff_id, label: p.label, createdAt: new Date(p.created_at).toISOString(),
       ...(p.last_used_at === null ? {} : { lastUsedAt: new Date(p.last_used_at).toISOString() }),
     }));
   }
 
-  passkey(credentialId: string): PasskeyInfo | undefined {
-    const p = this.store.passkey(credentialId);
-    return p === undefined ? undefined : this.passkeysOf(p.staff_id).find((x) => x.credentialId === credentialId);
+  async passkey(credentialId: string): Promise<PasskeyInfo | undefined> {
+    const p = await this.store.passkey(credentialId);
+    return p === undefined ? undefined : (await this.passkeysOf(p.staff_id)).find((x) => x.credentialId === credentialId);
   }
 
-  removePasskey(credentialId: string): boolean {
+  removePasskey(credentialId: string): Promise<boolean> {
     return this.store.deletePasskey(credentialId, this.options.now());
   }
 }

@@ -14,7 +14,8 @@ import type { ServiceLinks } from "../common/registry.js";
 import { Agencies } from "./agencies.js";
 import { OFFICER_MOUNT, registerOfficerConsole, type OfficerConsole } from "./console.js";
 import { consoleUrlFor } from "./passkeys.js";
-import { issuerConfigSchema, type IssuerConfig, type KeystoreRef } from "./config.js";
+import { issuerConfigSchema, issuerStoreLocations, type IssuerConfig, type KeystoreRef } from "./config.js";
+import type { StoreLocation } from "../../sdk/util/sql.js";
 import { seedDemoRequest } from "./demo.js";
 import { Openid4vciEndpoints } from "./openid4vci.js";
 import { registerStaffRoutes, STAFF_ROLES, type StaffRole } from "./staff.js";
@@ -35,7 +36,7 @@ export interface IssuerAppOptions {
   readonly config: IssuerConfig;
   readonly chainId: number;
   readonly deployment: Deployment;
-  /** Folder of the databases: `issuance-<agency>.sqlite` per organisation and `issuer-service.sqlite`. */
+  /** Folder of the databases: `issuance-<agency>.sqlite` per organisation and `issuer-service.sqlite` (config.store sqlite without `dir`). */
   readonly dataDir: string;
   readonly agencies: readonly AgencyKeyMaterial[];
   readonly holderSecret: Uint8Array;
@@ -83,8 +84,9 @@ export async function buildIssuerApp(options: IssuerAppOptions): Promise<IssuerA
       }
     },
   });
-  const store = new IssuerServiceStore(path.join(options.dataDir, "issuer-service.sqlite"));
-  store.prune(now()); // nonces and access tokens expired for more than a day: nothing live is touched
+  const locations = issuerStoreLocations(config.store, options.dataDir);
+  const store = await IssuerServiceStore.open(locations.service);
+  await store.prune(now()); // nonces and access tokens expired for more than a day: nothing live is touched
   const agencies = new Agencies(
     options.agencies.map((k) => {
       const ledger = connectLedger(options.deployment, k.registrar);
@@ -97,7 +99,7 @@ export async function buildIssuerApp(options: IssuerAppOptions): Promise<IssuerA
         workflow: () => {
           const statusListBaseUrl = options.statusListBaseUrl?.() ?? config.statusListBaseUrl;
           return IssuanceWorkflow.open({
-            dbPath: path.join(options.dataDir, `issuance-${k.code}.sqlite`),
+            ...workflowLocation(locations.workflow(k.code)),
             agencyCode: k.code,
             ledger,
             issuer: k.issuer,
@@ -120,7 +122,7 @@ export async function buildIssuerApp(options: IssuerAppOptions): Promise<IssuerA
   const provider = options.agencies.map((k) => k.registrar.provider).find((p) => p !== null);
   if (provider === undefined || provider === null) throw new CivilIdError("INVALID_INPUT", "The organisations' registrar keys must be connected to the chain.");
   const officer = await registerOfficerConsole(app, {
-    dataDir: options.dataDir, agencies, store, staff, deployment: options.deployment, provider, baseUrl: options.baseUrl, now,
+    dataDir: options.dataDir, passkeyStore: locations.passkeys, agencies, store, staff, deployment: options.deployment, provider, baseUrl: options.baseUrl, now,
     organisations: options.agencies.map((k) => ({
       code: k.code, name: k.name, issuerDid: k.issuer.did,
       operators: [
@@ -137,11 +139,16 @@ export async function buildIssuerApp(options: IssuerAppOptions): Promise<IssuerA
   });
   app.addHook("onClose", async () => {
     await openid4vci.drain();
-    agencies.close();
-    store.close();
-    officer.close();
+    await agencies.close();
+    await store.close();
+    await officer.close();
   });
   return { app, agencies, store, openid4vci, officer };
+}
+
+/** The workflow's options for its store: a SQLite file keeps `dbPath`; PostgreSQL adds `store` (dbPath names it in messages). */
+function workflowLocation(location: StoreLocation): { dbPath: string; store?: StoreLocation } {
+  return location.kind === "sqlite" ? { dbPath: location.file } : { dbPath: `postgres:${location.schema ?? "public"}`, store: location };
 }
 
 async function unlock(ref: KeystoreRef, provider: Provider | undefined, what: string): Promise<Wallet> {
@@ -251,10 +258,10 @@ export const issuerService: ServeDefinition = {
               staffTokens: demoStaff,
               // A first passkey per demo role: open the link (or type the code) in the console and register.
               officerEnrolment: Object.fromEntries(
-                STAFF_ROLES.map((role) => {
-                  const { code } = built.officer.passkeys.issueEnrolmentCode(`demo-${role}`, "demo:serve");
-                  return [role, { staffId: `demo-${role}`, code, link: `${consoleUrlFor(links.baseUrl("issuer"), OFFICER_MOUNT)}#enrol=${code}` }];
-                }),
+                await Promise.all(STAFF_ROLES.map(async (role) => {
+                  const { code } = await built.officer.passkeys.issueEnrolmentCode(`demo-${role}`, "demo:serve");
+                  return [role, { staffId: `demo-${role}`, code, link: `${consoleUrlFor(links.baseUrl("issuer"), OFFICER_MOUNT)}#enrol=${code}` }] as const;
+                })),
               ),
             }),
           }),

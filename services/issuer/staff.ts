@@ -130,13 +130,12 @@ export function registerStaffRoutes(app: ServiceApp, ctx: StaffContext): void {
         response: { 200: z.object({ requests: z.array(recordSchema) }), ...errorResponses(400, 401, 403) },
       },
     },
-    (request) => {
+    async (request) => {
       const member = authorize(request, ALL, request.query.agency);
       const codes = request.query.agency !== undefined ? [request.query.agency] : ctx.agencies.codes().filter((c) => member.agencies === undefined || member.agencies.includes(c));
       const { state, source, limit, offset } = request.query;
-      const requests = codes.flatMap((code) =>
-        agencyOf(code).workflow.list({ ...(state === undefined ? {} : { state }), ...(source === undefined ? {} : { source }), limit, offset }).map(recordJson),
-      );
+      const lists = await Promise.all(codes.map((code) => agencyOf(code).workflow.list({ ...(state === undefined ? {} : { state }), ...(source === undefined ? {} : { source }), limit, offset })));
+      const requests = lists.flat().map(recordJson);
       return { requests };
     },
   );
@@ -144,9 +143,9 @@ export function registerStaffRoutes(app: ServiceApp, ctx: StaffContext): void {
   app.get(
     "/staff/requests/:agency/:id",
     { schema: { tags, security, summary: "One request (roles: any staff)", params: requestParams, response: { 200: recordSchema, ...errorResponses(401, 403, 404) } } },
-    (request) => {
+    async (request) => {
       authorize(request, ALL, request.params.agency);
-      return recordJson(agencyOf(request.params.agency).workflow.get(request.params.id));
+      return recordJson(await agencyOf(request.params.agency).workflow.get(request.params.id));
     },
   );
 
@@ -192,7 +191,7 @@ export function registerStaffRoutes(app: ServiceApp, ctx: StaffContext): void {
   transition("cancel", "Cancel a request not yet registering", ["hr-officer", "admin"], withReason, (a, id, who, reason) => a.workflow.cancel(id, who, reason!));
   transition("invite", "Send (or resend) the invitation SMS: the credential offer link and tx_code", ["hr-officer"], undefined, async (a, id, who) => {
     await a.workflow.invite(id, who);
-    return a.workflow.get(id);
+    return await a.workflow.get(id);
   });
 
   app.post(
@@ -227,12 +226,12 @@ export function registerStaffRoutes(app: ServiceApp, ctx: StaffContext): void {
   app.get(
     "/staff/requests/:agency/:id/audit",
     { schema: { tags, security, summary: "Audit trail of a request: workflow transitions and service events, oldest first (roles: any staff)", params: requestParams, response: { 200: z.object({ entries: z.array(auditSchema) }), ...errorResponses(401, 403, 404) } } },
-    (request) => {
+    async (request) => {
       authorize(request, ALL, request.params.agency);
-      const workflowEntries = agencyOf(request.params.agency).workflow.audit(request.params.id).map((e: AuditEntry) => ({
+      const workflowEntries = (await agencyOf(request.params.agency).workflow.audit(request.params.id)).map((e: AuditEntry) => ({
         at: e.at, actor: e.actor, action: e.action, ...(e.from === undefined ? {} : { from: e.from }), ...(e.to === undefined ? {} : { to: e.to }), origin: "workflow" as const, details: { ...e.details },
       }));
-      const serviceEntries = ctx.store.events(request.params.agency, request.params.id).map((e) => ({
+      const serviceEntries = (await ctx.store.events(request.params.agency, request.params.id)).map((e) => ({
         at: new Date(e.at).toISOString(), actor: e.actor, action: e.action, origin: "service" as const, details: JSON.parse(e.details) as Record<string, unknown>,
       }));
       return { entries: [...workflowEntries, ...serviceEntries].sort((a, b) => a.at.localeCompare(b.at)) };
@@ -247,9 +246,9 @@ export function registerStaffRoutes(app: ServiceApp, ctx: StaffContext): void {
         response: { 200: z.object({ messages: z.array(z.object({ id: z.number().int(), purpose: z.string(), to: z.string(), status: z.string(), text: z.string(), attempts: z.number().int() })) }), ...errorResponses(401, 403, 404) },
       },
     },
-    (request) => {
+    async (request) => {
       authorize(request, ["hr-officer", "help-desk", "admin"], request.params.agency);
-      const messages = agencyOf(request.params.agency).workflow.outbox(request.params.id).map((m) => ({ id: m.id, purpose: m.purpose, to: m.to, status: m.status, text: m.redactedBody, attempts: m.attempts }));
+      const messages = (await agencyOf(request.params.agency).workflow.outbox(request.params.id)).map((m) => ({ id: m.id, purpose: m.purpose, to: m.to, status: m.status, text: m.redactedBody, attempts: m.attempts }));
       return { messages };
     },
   );
@@ -263,9 +262,9 @@ export function registerStaffRoutes(app: ServiceApp, ctx: StaffContext): void {
         response: { 200: z.object({ messages: z.array(z.object({ id: z.number().int(), requestId: z.string(), purpose: z.string(), to: z.string(), body: z.string(), status: z.string(), expiresAt: z.string() })) }), ...errorResponses(401, 403, 404) },
       },
     },
-    (request) => {
+    async (request) => {
       authorize(request, ["admin"], request.query.agency);
-      const messages = agencyOf(request.query.agency).workflow.undeliveredSms().map((m) => ({ id: m.id, requestId: m.requestId, purpose: m.purpose, to: m.to, body: m.body, status: m.status, expiresAt: m.expiresAt }));
+      const messages = (await agencyOf(request.query.agency).workflow.undeliveredSms()).map((m) => ({ id: m.id, requestId: m.requestId, purpose: m.purpose, to: m.to, body: m.body, status: m.status, expiresAt: m.expiresAt }));
       return { messages };
     },
   );
@@ -293,7 +292,7 @@ export function registerStaffRoutes(app: ServiceApp, ctx: StaffContext): void {
         const outcome = await client[path](credentialId, reason);
         const status = outcome.statuses[0];
         if (status === undefined) throw new CivilIdError("CONTRACT_REVERTED", "The status change returned no status.");
-        ctx.store.appendEvent({
+        await ctx.store.appendEvent({
           agency, requestId: request.body.requestId ?? null, at: ctx.now(), actor: actor(member), action: `credential-${path}`,
           details: { credentialId: credentialId.toString(), reason: reasonName(reason), txHash: outcome.txHash, blockNumber: outcome.blockNumber, ...(request.body.note === undefined ? {} : { note: request.body.note }) },
         });

@@ -135,8 +135,7 @@ export class SqliteVerifierStore implements VerifierStore {
   constructor(file: string, private readonly now: () => number = Date.now) {
     this.challenges = new SqliteChallengeStore(file, { now });
     try {
-      this.db = openDurableDatabase(file);
-      this.db.exec(transactionsSchema("sqlite"));
+      this.db = openDurableDatabase(file, transactionsSchema("sqlite"));
     } catch (error) {
       this.challenges.close();
       throw error;

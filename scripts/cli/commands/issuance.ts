@@ -64,7 +64,7 @@ async function bulk(
   if (spec.all === (spec.ids.length > 0)) throw new CivilIdError("INVALID_INPUT", `Give request ids, or --all (every request in state ${spec.state}), not both.`);
   const given = spec.ids.map((id) => requestId(id));
   const report = await withWorkflow(ctx, o, spec.mode, async (wf) => {
-    const ids = spec.all ? listAll(wf, spec.state) : given;
+    const ids = spec.all ? await listAll(wf, spec.state) : given;
     const done: string[] = [];
     const failed: { id: string; code: string; message: string }[] = [];
     const progress = ctx.out.progress(spec.verb, ids.length);
@@ -89,10 +89,10 @@ async function bulk(
 }
 
 /** Every request of the organisation in `state`, oldest first (paged through the workflow's list). */
-function listAll(wf: IssuanceWorkflow, state: WorkflowState): string[] {
+async function listAll(wf: IssuanceWorkflow, state: WorkflowState): Promise<string[]> {
   const out: string[] = [];
   for (let offset = 0; ; offset += 1000) {
-    const page = wf.list({ state: [state], limit: 1000, offset });
+    const page = await wf.list({ state: [state], limit: 1000, offset });
     out.push(...page.map((r) => r.id));
     if (page.length < 1000) return out;
   }
@@ -144,7 +144,7 @@ export function registerIssuance(program: Command): void {
   requestCommand(request, "show <requestId>", "Show a request, its next step and its SMS", "mcid request show e-saram:ES-2026-000123 --agency 1741000 --network localhost")
     .action(run(async (ctx, o: ServerOptions, [id]) => {
       const rid = requestId(id);
-      const { record, sms } = await withWorkflow(ctx, o, READ, (wf) => ({ record: wf.get(rid), sms: wf.outbox(rid) }));
+      const { record, sms } = await withWorkflow(ctx, o, READ, async (wf) => ({ record: await wf.get(rid), sms: await wf.outbox(rid) }));
       ctx.out.result({ ok: true, request: record, sms }, [
         ...describe(record),
         ...sms.map((m) => `  SMS #${m.id} ${m.purpose} to ${m.to}: ${m.status}${m.attempts > 0 ? ` after ${m.attempts} attempt(s)` : ""}`),
@@ -162,7 +162,7 @@ export function registerIssuance(program: Command): void {
         ctx.out.result({ ok: true, request: record }, [`${rid} approved by ${o.approver}. Next: mcid request verify-identity-start ${rid} --agency ${o.agency}`]);
         return;
       }
-      return bulk(ctx, o, { ids, all: o.all, state: "requested", verb: "approve", mode: READ }, (wf, rid) => void wf.approve(rid, o.approver));
+      return bulk(ctx, o, { ids, all: o.all, state: "requested", verb: "approve", mode: READ }, async (wf, rid) => void (await wf.approve(rid, o.approver)));
     }));
 
   requestCommand(request, "reject <requestId>", "Reject a request for good (department head), with the reason", 'mcid request reject e-saram:ES-2026-000123 --approver dept-head:kim --reason "not in this department" --agency 1741000 --network localhost')

@@ -87,9 +87,9 @@ export function registerWallet(program: Command): void {
       const phone = await HolderWallet.open(path.resolve(o.wallet));
       const actor = o.actor ?? "device";
       const record = await withWorkflow(ctx, o, READ, async (wf) => {
-        const challenge = wf.activationChallenge(token, actor); // a dead link is refused before the PIN is asked
+        const challenge = await wf.activationChallenge(token, actor); // a dead link is refused before the PIN is asked
         const proof = await phone.activationProof({ pin: await readPin(), challenge });
-        return wf.activate({ token, code: o.code, ...proof }, actor);
+        return await wf.activate({ token, code: o.code, ...proof }, actor);
       });
       ctx.out.result({ ok: true, requestId: record.id, state: record.state, did: phone.did }, [
         `Activated ${record.id} on this phone (${phone.did}).`,
@@ -105,9 +105,9 @@ export function registerWallet(program: Command): void {
       const phone = await HolderWallet.open(path.resolve(o.wallet));
       const actor = o.actor ?? "device";
       const collected = await withWorkflow(ctx, o, READ, async (wf) => {
-        const challenge = wf.collectionChallenge(phone.did); // not issued yet: refused before the PIN is asked
+        const challenge = await wf.collectionChallenge(phone.did); // not issued yet: refused before the PIN is asked
         const proof = await phone.collectionProof({ pin: await readPin(), challenge });
-        return wf.collectCredential({ ...proof, challenge }, actor);
+        return await wf.collectCredential({ ...proof, challenge }, actor);
       });
       const held = await phone.storeCredential(collected.credentialJwt);
       ctx.out.result({ ok: true, requestId: collected.requestId, credentialId: collected.credentialId, statusId: held.statusId, expiresAt: held.expiresAt ? new Date(held.expiresAt * 1000).toISOString() : null }, [

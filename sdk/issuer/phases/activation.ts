@@ -18,14 +18,14 @@ import { usableInvitation } from "./invitation.js";
  * activation message. Single use; a wrong code or signature is audited and counts against the invitation.
  * Returns the request id.
  */
-export function activate(ctx: WorkflowContext, input: ActivationInput, actor: string): string {
+export async function activate(ctx: WorkflowContext, input: ActivationInput, actor: string): Promise<string> {
   checkActor(actor);
   const { token, code } = checkActivationInput(input?.token, input?.code);
-  const invitation = usableInvitation(ctx, token, actor);
+  const invitation = await usableInvitation(ctx, token, actor);
   const id = invitation.requestId;
-  ctx.requireState(id, ["invited"], "activate");
+  await ctx.requireState(id, ["invited"], "activate");
   const at = ctx.now();
-  const reserved = ctx.store.transaction(() => ctx.store.reserveInvitationAttempt(invitation.id));
+  const reserved = await ctx.store.reserveInvitationAttempt(invitation.id);
   if (!reserved) throw new CivilIdError("INVITATION_INVALID", "Too many failed activation attempts with this link; ask your HR office to invite you again.", { details: { reason: "NO_ATTEMPTS_LEFT" } });
   const attemptsLeft = invitation.maxAttempts - invitation.attempts - 1;
 
@@ -35,64 +35,64 @@ export function activate(ctx: WorkflowContext, input: ActivationInput, actor: st
   else {
     proof = checkPossessionProof({ chainId: ctx.chainId, requestId: id, challenge: invitation.challenge }, input.did, input.publicKey, input.signature);
     if (proof.failure) failure = proof.failure;
-    else if (ctx.store.requestBySubject(input.did)) failure = "DID_ALREADY_USED";
+    else if (await ctx.store.requestBySubject(input.did)) failure = "DID_ALREADY_USED";
   }
   if (failure !== null || !proof || proof.failure !== null) {
     const reason = failure ?? "BAD_SIGNATURE";
-    ctx.record(id, actor, "activation-refused", "invited", { invitationId: invitation.id, reason, attemptsLeft });
+    await ctx.record(id, actor, "activation-refused", "invited", { invitationId: invitation.id, reason, attemptsLeft });
     throw new CivilIdError(
       "ACTIVATION_FAILED",
       `Activation refused (${reason}); ${attemptsLeft > 0 ? `${attemptsLeft} attempt(s) left with this link` : "this link has no attempts left, ask for a new invitation"}.`,
       { details: { reason, attemptsLeft } },
     );
   }
-  ctx.transition(id, "activate", actor, { subjectDid: input.did, devicePublicKey: proof.publicKey, activatedAt: at },
-    { invitationId: invitation.id, subjectDid: input.did }, () => {
-      ctx.store.markInvitationUsed(invitation.id, at);
+  await ctx.transition(id, "activate", actor, { subjectDid: input.did, devicePublicKey: proof.publicKey, activatedAt: at },
+    { invitationId: invitation.id, subjectDid: input.did }, async () => {
+      await ctx.store.markInvitationUsed(invitation.id, at);
       // An invitation SMS still waiting for delivery carries a link that no longer works: drop its text, unsent.
-      ctx.store.expireSms(id, "invitation");
+      await ctx.store.expireSms(id, "invitation");
     });
   return id;
 }
 
 /** The challenge the device that activated a request signs to collect its issued credential. */
-export function collectionChallenge(ctx: WorkflowContext, did: string): CollectionChallenge {
-  const request = collectableRequest(ctx, did);
+export async function collectionChallenge(ctx: WorkflowContext, did: string): Promise<CollectionChallenge> {
+  const request = await collectableRequest(ctx, did);
   const expiresAt = new Date(ctx.now() + COLLECTION_TTL_MS).toISOString();
   return { chainId: ctx.chainId, requestId: request.id, challenge: challengeValue(ctx, request.id, did, expiresAt), expiresAt };
 }
 
 /** Hands the issued credential to the device that activated the request, once it proves possession of its key. */
-export function collectCredential(
+export async function collectCredential(
   ctx: WorkflowContext,
   input: { did: string; challenge: CollectionChallenge; signature: string },
   actor: string,
-): { requestId: string; credentialId: bigint; credentialJwt: string } {
+): Promise<{ requestId: string; credentialId: bigint; credentialJwt: string }> {
   checkActor(actor);
-  const request = collectableRequest(ctx, input?.did);
+  const request = await collectableRequest(ctx, input?.did);
   const c = input.challenge;
-  const refuse = (reason: string, message: string): never => {
-    ctx.record(request.id, actor, "collection-refused", request.state, { reason });
+  const refuse = async (reason: string, message: string): Promise<never> => {
+    await ctx.record(request.id, actor, "collection-refused", request.state, { reason });
     throw new CivilIdError("NOT_AUTHORISED", message, { details: { reason } });
   };
   const wellFormed = typeof c === "object" && c !== null && typeof c.challenge === "string" && /^0x[0-9a-f]{64}$/.test(c.challenge) && typeof c.expiresAt === "string";
   if (!wellFormed || c.chainId !== ctx.chainId || c.requestId !== request.id || !hashEquals(c.challenge.slice(2), challengeValue(ctx, request.id, input.did, c.expiresAt).slice(2))) {
-    return refuse("BAD_CHALLENGE", "The collection challenge was not issued by this server for this device; ask for a new one.");
+    return await refuse("BAD_CHALLENGE", "The collection challenge was not issued by this server for this device; ask for a new one.");
   }
-  if (!(ctx.now() < Date.parse(c.expiresAt))) return refuse("EXPIRED", "The collection challenge expired; ask for a new one.");
+  if (!(ctx.now() < Date.parse(c.expiresAt))) return await refuse("EXPIRED", "The collection challenge expired; ask for a new one.");
   const failure = checkCollectionSignature(c, input.did, input.signature);
-  if (failure !== null) return refuse(failure, `Credential collection refused (${failure}): the device did not prove possession of its key.`);
-  ctx.record(request.id, actor, "credential-collected", request.state, { subjectDid: input.did, credentialId: request.credentialId!.toString() });
+  if (failure !== null) return await refuse(failure, `Credential collection refused (${failure}): the device did not prove possession of its key.`);
+  await ctx.record(request.id, actor, "credential-collected", request.state, { subjectDid: input.did, credentialId: request.credentialId!.toString() });
   return { requestId: request.id, credentialId: request.credentialId!, credentialJwt: request.credentialJwt! };
 }
 
 /** The request activated with `did`, which must be issued. */
-function collectableRequest(ctx: WorkflowContext, did: unknown): RequestRecord {
+async function collectableRequest(ctx: WorkflowContext, did: unknown): Promise<RequestRecord> {
   const parsed = parseEthrDid(did);
   if (parsed.chainId !== BigInt(ctx.chainId)) {
     throw new CivilIdError("INVALID_INPUT", `The device DID ${String(did)} is not on chain ${ctx.chainId}.`);
   }
-  const request = ctx.store.requestBySubject(did as string);
+  const request = await ctx.store.requestBySubject(did as string);
   if (!request) throw new CivilIdError("REQUEST_NOT_FOUND", `No request of organisation ${ctx.agencyCode} was activated with the device DID ${String(did)}.`);
   if (request.state !== "issued") throw wrongState(request, "credential collection", ["issued"]);
   return request;

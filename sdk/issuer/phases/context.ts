@@ -3,7 +3,6 @@
  * the first successful import), and the one way to move a request — `transition(action)` with an action of the
  * transition table (transitions.ts), checked, compare-and-set, audited and hooked in one transaction.
  */
-import { existsSync } from "node:fs";
 import { getAddress, type Signer } from "ethers";
 import { CivilIdError } from "../../errors.js";
 import { parseAgencyCode } from "../../chain/codes.js";
@@ -16,6 +15,7 @@ import { checkKey, deriveCodeKey } from "../secrets.js";
 import { NEXT_STEP, TRANSITIONS, type TransitionAction, type WorkflowState } from "../transitions.js";
 import type { IssuanceWorkflowOptions, IssueStep } from "../workflow-types.js";
 import { WorkflowStore, type RequestPatch, type RequestRecord, type StoreBinding } from "../workflow-store.js";
+import type { StoreLocation } from "../../util/sql.js";
 
 const DAY_MS = 86_400_000;
 
@@ -37,6 +37,8 @@ export class WorkflowContext {
   readonly activationUrl: URL;
   readonly maxLogRange: number | undefined;
   readonly binding: StoreBinding;
+  /** Where the organisation's database lives (options.store, else the SQLite file options.dbPath). */
+  readonly location: StoreLocation;
   private storeRef: WorkflowStore | undefined;
   /** Chain work runs one at a time: the registrar's nonce recorded with an intent is then the one it uses. */
   private chainQueue: Promise<unknown> = Promise.resolve();
@@ -81,16 +83,30 @@ export class WorkflowContext {
       didRegistry: getAddress(deployment.didRegistry), governor: getAddress(deployment.governor), deploymentBlock: anchor.deploymentBlock,
       deploymentBlockHash: anchor.deploymentBlockHash,
     };
-    if (existsSync(options.dbPath)) this.storeRef = new WorkflowStore(options.dbPath, this.binding);
-    else if (options.create === false) {
-      throw new CivilIdError("INVALID_INPUT", `No issuance database of organisation ${this.agencyCode} at ${options.dbPath}: import its HR requests first, or check the agency and the data directory.`);
+    this.location = options.store ?? { kind: "sqlite", file: options.dbPath };
+  }
+
+  /**
+   * Opens the organisation's database. SQLite: when the file exists (a missing one is created by the first
+   * successful import, atomically). PostgreSQL: always — the schema is created and bound at once, so every
+   * instance sharing it opens the same database whichever imports first.
+   */
+  async openStore(): Promise<void> {
+    if (this.location.kind === "postgres" || (await WorkflowStore.exists(this.location))) this.storeRef = await WorkflowStore.open(this.location, this.binding);
+    else if (this.options.create === false) {
+      throw new CivilIdError("INVALID_INPUT", `No issuance database of organisation ${this.agencyCode} at ${this.where}: import its HR requests first, or check the agency and the data directory.`);
     }
+  }
+
+  /** The database's place, for messages. */
+  get where(): string {
+    return this.location.kind === "sqlite" ? this.location.file : `PostgreSQL schema ${this.location.schema ?? "public"}`;
   }
 
   /** The store. Before the first successful import there is none (nothing is created by reads or refused steps). */
   get store(): WorkflowStore {
     if (!this.storeRef) {
-      throw new CivilIdError("REQUEST_NOT_FOUND", `No issuance database of organisation ${this.agencyCode} at ${this.options.dbPath} yet: import its HR requests first.`);
+      throw new CivilIdError("REQUEST_NOT_FOUND", `No issuance database of organisation ${this.agencyCode} at ${this.where} yet: import its HR requests first.`);
     }
     return this.storeRef;
   }
@@ -101,14 +117,14 @@ export class WorkflowContext {
   }
 
   /** Creates the database with `fill`'s writes in it, atomically (nothing is left if `fill` throws), and opens it. */
-  async createStore(fill: (store: WorkflowStore) => void): Promise<void> {
+  async createStore(fill: (store: WorkflowStore) => Promise<void>): Promise<void> {
     if (this.storeRef) throw new Error("WorkflowContext: the database exists");
-    await WorkflowStore.create(this.options.dbPath, this.binding, fill);
-    this.storeRef = new WorkflowStore(this.options.dbPath, this.binding);
+    await WorkflowStore.create(this.location, this.binding, fill);
+    this.storeRef = await WorkflowStore.open(this.location, this.binding);
   }
 
-  close(): void {
-    this.storeRef?.close();
+  async close(): Promise<void> {
+    await this.storeRef?.close();
   }
 
   serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -121,14 +137,14 @@ export class WorkflowContext {
     await this.options.hooks?.afterIssueStep?.(step, id);
   }
 
-  request(id: string): RequestRecord {
-    const record = this.store.request(id);
+  async request(id: string): Promise<RequestRecord> {
+    const record = await this.store.request(id);
     if (!record) throw new CivilIdError("REQUEST_NOT_FOUND", `No issuance request ${JSON.stringify(id)}.`);
     return record;
   }
 
-  requireState(id: string, allowed: readonly WorkflowState[], action: string): RequestRecord {
-    const record = this.request(id);
+  async requireState(id: string, allowed: readonly WorkflowState[], action: string): Promise<RequestRecord> {
+    const record = await this.request(id);
     if (!allowed.includes(record.state)) throw wrongState(record, action, allowed);
     return record;
   }
@@ -138,31 +154,31 @@ export class WorkflowContext {
    * (compare-and-set) with `patch` and the action's `to`, runs `extra` and appends the audit row, in one
    * transaction. `extra` may return audit details to merge.
    */
-  transition(id: string, action: TransitionAction, actor: string, patch: RequestPatch, details: JsonObject, extra?: () => JsonObject | void): void {
+  async transition(id: string, action: TransitionAction, actor: string, patch: RequestPatch, details: JsonObject, extra?: () => Promise<JsonObject | void>): Promise<void> {
     const { from: allowed, to } = TRANSITIONS[action];
     let from: WorkflowState | null = null;
     const at = this.now();
     const store = this.store;
-    store.transaction(
-      () => {
-        const record = this.request(id);
+    await store.transaction(
+      async () => {
+        const record = await this.request(id);
         if (!(allowed as readonly WorkflowState[]).includes(record.state)) throw wrongState(record, action, allowed);
         from = record.state;
-        store.updateRequest(id, record.state, { ...patch, state: to, updatedAt: at });
-        const more = extra?.() ?? {};
-        store.appendAudit({ requestId: id, at, actor, action, from: record.state, to, details: { ...details, ...more } });
+        await store.updateRequest(id, record.state, { ...patch, state: to, updatedAt: at });
+        const more = (await extra?.()) ?? {};
+        await store.appendAudit({ requestId: id, at, actor, action, from: record.state, to, details: { ...details, ...more } });
       },
       () => this.options.hooks?.beforeCommit?.({ requestId: id, action, from, to }),
     );
   }
 
   /** An audit row without a state change (refusals and events that must be recorded). */
-  record(id: string | null, actor: string, action: string, state: WorkflowState | null, details: JsonObject, extra?: () => void): void {
+  async record(id: string | null, actor: string, action: string, state: WorkflowState | null, details: JsonObject, extra?: () => Promise<void>): Promise<void> {
     const store = this.store;
-    store.transaction(
-      () => {
-        extra?.();
-        store.appendAudit({ requestId: id, at: this.now(), actor, action, from: state, to: state, details });
+    await store.transaction(
+      async () => {
+        await extra?.();
+        await store.appendAudit({ requestId: id, at: this.now(), actor, action, from: state, to: state, details });
       },
       () => this.options.hooks?.beforeCommit?.({ requestId: id, action, from: state, to: state }),
     );

@@ -41,7 +41,7 @@ export async function importRequests(ctx: WorkflowContext, source: HrSource, tex
     // Audited in an existing database; a refused first import creates none (a mistyped agency leaves no file).
     if (isCivilIdError(error, "INVALID_INPUT") && ctx.hasStore) {
       const errors = (error.details?.errors as HrRowError[] | undefined) ?? [];
-      ctx.record(null, actor, "import-refused", null, { source, errors: errors.slice(0, 200).map((e) => ({ ...e })), problems: errors.length });
+      await ctx.record(null, actor, "import-refused", null, { source, errors: errors.slice(0, 200).map((e) => ({ ...e })), problems: errors.length });
     }
     throw error;
   }
@@ -52,13 +52,13 @@ export async function importRequests(ctx: WorkflowContext, source: HrSource, tex
       () => applyRows(ctx, store, source, requests, participation, actor, at, report),
       () => ctx.options.hooks?.beforeCommit?.({ requestId: null, action: "import", from: null, to: null }),
     );
-  if (ctx.hasStore) apply(ctx.store);
+  if (ctx.hasStore) await apply(ctx.store);
   else await ctx.createStore(apply);
   const counts = { created: report.created.length, duplicates: report.duplicates.length, refused: report.refused.length, conflicts: report.conflicts.length };
   return { source, rows: requests.length, ...report, counts, complete: counts.refused === 0 && counts.conflicts === 0 };
 }
 
-function applyRows(
+async function applyRows(
   ctx: WorkflowContext,
   store: WorkflowStore,
   source: HrSource,
@@ -67,19 +67,19 @@ function applyRows(
   actor: string,
   at: number,
   report: { created: string[]; duplicates: string[]; refused: ImportReport["refused"][number][]; conflicts: ImportReport["conflicts"][number][] },
-): void {
+): Promise<void> {
   for (const r of requests) {
     const id = `${source}:${r.requestId}`;
     const fingerprint = secretHash(ctx.codeKey, "hr-request", source, JSON.stringify([
       r.requestId, r.personId, r.name, r.agencyCode, r.organisationName, r.department, r.position, r.employeeRef,
       r.mobile, r.kind, r.reissueReason ?? "", r.requestedAt,
     ]));
-    const existing = store.requestByHrId(source, r.requestId);
+    const existing = await store.requestByHrId(source, r.requestId);
     if (existing) {
       if (hashEquals(existing.fingerprint, fingerprint)) report.duplicates.push(id);
       else {
         report.conflicts.push({ id, row: r.row });
-        store.appendAudit({ requestId: id, at, actor, action: "import-conflict", from: existing.state, to: existing.state, details: { row: r.row, reason: "the same HR request id was exported again with different content; the request was left unchanged" } });
+        await store.appendAudit({ requestId: id, at, actor, action: "import-conflict", from: existing.state, to: existing.state, details: { row: r.row, reason: "the same HR request id was exported again with different content; the request was left unchanged" } });
       }
       continue;
     }
@@ -87,22 +87,22 @@ function applyRows(
     let refusal: { code: string; reason: string } | undefined;
     if (participation) refusal = { code: "ORGANISATION_NOT_PARTICIPATING", reason: participation };
     else {
-      const open = store.openRequestsOfHolder(holderRef);
+      const open = await store.openRequestsOfHolder(holderRef);
       if (open.length > 0) {
         refusal = { code: "DUPLICATE_REQUEST", reason: `HOLDER_HAS_OPEN_REQUEST: ${open.map((o) => o.id).join(", ")} is still in progress for this person; finish or cancel it first` };
       }
     }
     const action = refusal ? "import-refused-request" : "import";
     const state = refusal ? "refused" : "requested";
-    store.insertRequest(newRequest(id, source, r, fingerprint, holderRef, state, at, refusal));
-    store.appendAudit({
+    await store.insertRequest(newRequest(id, source, r, fingerprint, holderRef, state, at, refusal));
+    await store.appendAudit({
       requestId: id, at, actor, action, from: null, to: state,
       details: { source, row: r.row, kind: r.kind, reissueReason: r.reissueReason ?? null, ...(refusal ? { refusal } : {}) },
     });
     if (refusal) report.refused.push({ id, row: r.row, ...refusal });
     else report.created.push(id);
   }
-  store.appendAudit({
+  await store.appendAudit({
     requestId: null, at, actor, action: "import", from: null, to: null,
     details: { source, rows: requests.length, created: report.created.length, duplicates: report.duplicates.length, refused: report.refused.length, conflicts: report.conflicts.length },
   });
@@ -152,27 +152,27 @@ async function participationProblem(ctx: WorkflowContext, source: HrSource): Pro
 }
 
 /** The department head approves the request. */
-export function approve(ctx: WorkflowContext, id: string, approver: string): void {
+export async function approve(ctx: WorkflowContext, id: string, approver: string): Promise<void> {
   checkActor(approver);
-  ctx.transition(id, "approve", approver, { approver, decidedAt: ctx.now() }, {});
+  await ctx.transition(id, "approve", approver, { approver, decidedAt: ctx.now() }, {});
 }
 
 /** The department head rejects the request (final); the reason is required. */
-export function reject(ctx: WorkflowContext, id: string, approver: string, reason: string): void {
+export async function reject(ctx: WorkflowContext, id: string, approver: string, reason: string): Promise<void> {
   checkActor(approver);
   const why = checkReason(reason);
-  ctx.transition(id, "reject", approver, { approver, decidedAt: ctx.now(), rejectionReason: why }, { reason: why });
+  await ctx.transition(id, "reject", approver, { approver, decidedAt: ctx.now(), rejectionReason: why }, { reason: why });
 }
 
 /** Cancels a request that is not yet being registered (e.g. the applicant lost the phone during activation). */
-export function cancel(ctx: WorkflowContext, id: string, actor: string, reason: string): void {
+export async function cancel(ctx: WorkflowContext, id: string, actor: string, reason: string): Promise<void> {
   checkActor(actor);
   const why = checkReason(reason);
   const at = ctx.now();
-  ctx.transition(id, "cancel", actor, {}, { reason: why }, () => {
-    ctx.store.revokeInvitations(id, at);
-    ctx.store.closeIdentitySessions(id, at);
-    ctx.store.expireSms(id, "invitation");
-    ctx.store.expireSms(id, "identity-code");
+  await ctx.transition(id, "cancel", actor, {}, { reason: why }, async () => {
+    await ctx.store.revokeInvitations(id, at);
+    await ctx.store.closeIdentitySessions(id, at);
+    await ctx.store.expireSms(id, "invitation");
+    await ctx.store.expireSms(id, "identity-code");
   });
 }

@@ -19,7 +19,7 @@ export function tokenHash(key: Uint8Array, token: string): string {
 /** Sends (or re-sends, replacing the previous one) the invitation SMS. */
 export async function invite(ctx: WorkflowContext, id: string, actor: string): Promise<{ invitationId: number; expiresAt: string; sms: DeliveryOutcome }> {
   checkActor(actor);
-  const request = ctx.requireState(id, statesFor("invite", "re-invite"), "invite");
+  const request = await ctx.requireState(id, statesFor("invite", "re-invite"), "invite");
   const at = ctx.now();
   const token = randomToken();
   const code = randomDigits(ctx.activationDigits);
@@ -34,41 +34,41 @@ export async function invite(ctx: WorkflowContext, id: string, actor: string): P
     `[모바일 공무원증] ${request.organisationName} 발급 안내: 앱 설치·활성화 ${link} 활성화 코드 ${c} (${hours}시간 유효, 1회용).`;
   let invitationId = 0;
   let outboxId = 0;
-  ctx.transition(id, request.state === "invited" ? "re-invite" : "invite", actor, {}, {}, () => {
-    ctx.store.revokeInvitations(id, at);
-    ctx.store.expireSms(id, "invitation");
-    invitationId = ctx.store.insertInvitation({
+  await ctx.transition(id, request.state === "invited" ? "re-invite" : "invite", actor, {}, {}, async () => {
+    await ctx.store.revokeInvitations(id, at);
+    await ctx.store.expireSms(id, "invitation");
+    invitationId = await ctx.store.insertInvitation({
       requestId: id, tokenHash: tokenHash(ctx.codeKey, token), codeHash: secretHash(ctx.codeKey, "activation-code", id, code),
       challenge, createdAt: at, expiresAt, maxAttempts: ctx.invitationAttempts,
     });
-    outboxId = queueSms(ctx, id, "invitation", request.mobile, { body: text(url.href, code), redactedBody: text(redactedUrl.href, "*".repeat(code.length)) }, at, expiresAt);
+    outboxId = await queueSms(ctx, id, "invitation", request.mobile, { body: text(url.href, code), redactedBody: text(redactedUrl.href, "*".repeat(code.length)) }, at, expiresAt);
     return { invitationId, expiresAt: new Date(expiresAt).toISOString(), maxAttempts: ctx.invitationAttempts };
   });
   return { invitationId, expiresAt: new Date(expiresAt).toISOString(), sms: await deliver(ctx, outboxId) };
 }
 
 /** What the device signs to activate: look-up by the link's token (refused when the link is not usable). */
-export function activationChallenge(ctx: WorkflowContext, token: string, actor: string): ActivationChallenge & { readonly expiresAt: string } {
+export async function activationChallenge(ctx: WorkflowContext, token: string, actor: string): Promise<ActivationChallenge & { readonly expiresAt: string }> {
   checkActor(actor);
-  const invitation = usableInvitation(ctx, token, actor);
+  const invitation = await usableInvitation(ctx, token, actor);
   return { chainId: ctx.chainId, requestId: invitation.requestId, challenge: invitation.challenge, expiresAt: new Date(invitation.expiresAt).toISOString() };
 }
 
 /** The invitation of a link's token if it can still be used; otherwise INVITATION_INVALID (recorded when the invitation is known). */
-export function usableInvitation(ctx: WorkflowContext, token: unknown, actor: string): InvitationRecord {
+export async function usableInvitation(ctx: WorkflowContext, token: unknown, actor: string): Promise<InvitationRecord> {
   if (typeof token !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(token)) {
     throw new CivilIdError("INVITATION_INVALID", "The activation link is not valid; use the link from the latest SMS.", { details: { reason: "UNKNOWN" } });
   }
-  const invitation = ctx.store.invitationByToken(tokenHash(ctx.codeKey, token));
-  const refuse = (reason: string, message: string): never => {
-    const request = invitation ? ctx.store.request(invitation.requestId) : undefined;
-    if (invitation && request) ctx.record(request.id, actor, "activation-refused", request.state, { invitationId: invitation.id, reason });
+  const invitation = await ctx.store.invitationByToken(tokenHash(ctx.codeKey, token));
+  const refuse = async (reason: string, message: string): Promise<never> => {
+    const request = invitation ? await ctx.store.request(invitation.requestId) : undefined;
+    if (invitation && request) await ctx.record(request.id, actor, "activation-refused", request.state, { invitationId: invitation.id, reason });
     throw new CivilIdError("INVITATION_INVALID", message, { details: { reason } });
   };
-  if (!invitation) return refuse("UNKNOWN", "The activation link is not valid; use the link from the latest SMS.");
-  if (invitation.usedAt !== undefined) return refuse("USED", "This activation link was already used; it works once.");
-  if (invitation.revokedAt !== undefined) return refuse("REPLACED", "This activation link was replaced by a newer invitation or cancelled; use the latest SMS.");
-  if (ctx.now() >= invitation.expiresAt) return refuse("EXPIRED", "This activation link expired; ask your HR office to invite you again.");
-  if (invitation.attempts >= invitation.maxAttempts) return refuse("NO_ATTEMPTS_LEFT", "Too many failed activation attempts with this link; ask your HR office to invite you again.");
+  if (!invitation) return await refuse("UNKNOWN", "The activation link is not valid; use the link from the latest SMS.");
+  if (invitation.usedAt !== undefined) return await refuse("USED", "This activation link was already used; it works once.");
+  if (invitation.revokedAt !== undefined) return await refuse("REPLACED", "This activation link was replaced by a newer invitation or cancelled; use the latest SMS.");
+  if (ctx.now() >= invitation.expiresAt) return await refuse("EXPIRED", "This activation link expired; ask your HR office to invite you again.");
+  if (invitation.attempts >= invitation.maxAttempts) return await refuse("NO_ATTEMPTS_LEFT", "Too many failed activation attempts with this link; ask your HR office to invite you again.");
   return invitation;
 }

@@ -19,18 +19,18 @@ import { recordSupersession } from "./reissue.js";
 
 /** Checks on chain that the organisation participates and the issuer key is trusted for it now; records a refusal. */
 export async function preflight(ctx: WorkflowContext, request: RequestRecord, actor: string): Promise<void> {
-  const refuse = (code: "ORGANISATION_NOT_PARTICIPATING" | "NOT_AUTHORISED", reason: string): never => {
-    ctx.record(request.id, actor, "issue-refused", request.state, { code, reason });
+  const refuse = async (code: "ORGANISATION_NOT_PARTICIPATING" | "NOT_AUTHORISED", reason: string): Promise<never> => {
+    await ctx.record(request.id, actor, "issue-refused", request.state, { code, reason });
     throw new CivilIdError(code, `Issuance of ${request.id} refused: ${reason}.`, { details: { reason } });
   };
   const issuers = ctx.options.ledger.issuerRegistry;
   try {
     const active = await issuers.isOrganisationActive(ctx.agencyCode);
-    if (!active) refuse("ORGANISATION_NOT_PARTICIPATING", `organisation ${ctx.agencyCode} is not active on chain`);
+    if (!active) await refuse("ORGANISATION_NOT_PARTICIPATING", `organisation ${ctx.agencyCode} is not active on chain`);
     const issuerAddress = parseEthrDid(ctx.options.issuer.did).address;
     const [trusted, agency] = await issuers.isTrustedIssuer(issuerAddress, credentialTypeId(CIVIL_SERVANT_ID_TYPE), BigInt(Math.floor(ctx.now() / 1000)));
     if (!trusted || Number(agency) !== ctx.agencyCode) {
-      refuse("NOT_AUTHORISED", `the issuer key ${issuerAddress} is not a trusted issuer key of ${ctx.agencyCode} for ${CIVIL_SERVANT_ID_TYPE} now`);
+      await refuse("NOT_AUTHORISED", `the issuer key ${issuerAddress} is not a trusted issuer key of ${ctx.agencyCode} for ${CIVIL_SERVANT_ID_TYPE} now`);
     }
   } catch (error) {
     throw toCivilIdError(error, issuers.interface, "Issuer check");
@@ -51,7 +51,7 @@ export async function recordIntent(ctx: WorkflowContext, request: RequestRecord,
   } catch (error) {
     throw toCivilIdError(error, ctx.options.ledger.statusRegistry.interface, "Registration preparation");
   }
-  ctx.transition(request.id, action, actor, {
+  await ctx.transition(request.id, action, actor, {
     intentBlock: block, intentNonce: nonce, issuerDid: draft.issuerDid, issuedAtS: draft.issuedAt, validFromS: draft.validFrom,
     validUntilS: draft.validUntil, bindingDigest: draft.digest,
   }, { holderRef: request.holderRef, subjectDid: request.subjectDid ?? null, bindingDigest: draft.digest, issuer: draft.issuerDid, fromBlock: block, registrarNonce: nonce });
@@ -84,7 +84,7 @@ export function draftOf(ctx: WorkflowContext, request: RequestRecord, fixed: { i
 
 /** Sends the registration recorded by the intent; a definitive contract refusal returns the request to activated. */
 export async function registerOnChain(ctx: WorkflowContext, id: string, actor: string): Promise<void> {
-  const request = ctx.request(id);
+  const request = await ctx.request(id);
   let outcome;
   try {
     outcome = await ctx.status.register(request.holderRef, request.bindingDigest!);
@@ -92,32 +92,32 @@ export async function registerOnChain(ctx: WorkflowContext, id: string, actor: s
     const refusal = contractRefusal(error);
     if (refusal) {
       // The contract refused: no registration exists, so the request goes back to activated (fixable, retryable).
-      ctx.transition(id, "registration-refused", actor, {
+      await ctx.transition(id, "registration-refused", actor, {
         intentBlock: undefined, intentNonce: undefined, issuerDid: undefined, issuedAtS: undefined, validFromS: undefined, validUntilS: undefined, bindingDigest: undefined,
       }, { code: isCivilIdError(error) ? error.code : "CONTRACT_REVERTED", message: error instanceof Error ? error.message : String(error), error: refusal.name });
     }
     throw error;
   }
   await ctx.step("registered-on-chain", id);
-  recordRegistration(ctx, id, actor, "register", {
+  await recordRegistration(ctx, id, actor, "register", {
     credentialId: outcome.credentialId, supersededId: outcome.supersededId, txHash: outcome.txHash, blockNumber: outcome.blockNumber,
   }, {});
   await ctx.step("credential-id-recorded", id);
 }
 
 /** Records a mined registration (`registering → registered`) and, for a reissue, the superseded request. */
-export function recordRegistration(
+export async function recordRegistration(
   ctx: WorkflowContext,
   id: string,
   actor: string,
   action: Extract<TransitionAction, "register" | "registration-recovered">,
   reg: Pick<Registration, "credentialId" | "supersededId" | "txHash" | "blockNumber">,
   extra: Record<string, number | string>,
-): void {
+): Promise<void> {
   if (agencyOfCredential(reg.credentialId) !== ctx.agencyCode) {
     throw new CivilIdError("CONTRACT_REVERTED", `Registration of ${id} returned credential ${reg.credentialId} of another organisation.`);
   }
-  ctx.transition(id, action, actor, {
+  await ctx.transition(id, action, actor, {
     credentialId: reg.credentialId, supersededId: reg.supersededId, txHash: reg.txHash, blockNumber: reg.blockNumber,
   }, { credentialId: reg.credentialId.toString(), supersededId: reg.supersededId?.toString() ?? null, txHash: reg.txHash, blockNumber: reg.blockNumber, ...extra },
   () => recordSupersession(ctx, id, actor, reg.credentialId, reg.supersededId));
@@ -125,7 +125,7 @@ export function recordRegistration(
 
 /** Signs the registered draft (same content and times, so the same binding digest) and stores the JWT. */
 export async function sign(ctx: WorkflowContext, id: string, actor: string): Promise<void> {
-  const request = ctx.request(id);
+  const request = await ctx.request(id);
   if (request.state !== "registered") throw wrongState(request, "sign", ["registered"]);
   const draft = draftOf(ctx, request, { issuer: request.issuerDid!, issuedAt: request.issuedAtS!, validFrom: request.validFromS!, validUntil: request.validUntilS! });
   if (draft.digest !== request.bindingDigest) {
@@ -133,7 +133,7 @@ export async function sign(ctx: WorkflowContext, id: string, actor: string): Pro
   }
   const jwt = await signCredential(ctx.options.issuer, draft, request.credentialId!);
   await ctx.step("jwt-signed", id);
-  ctx.transition(id, "issue", actor, { credentialJwt: jwt, issuedAt: ctx.now() },
+  await ctx.transition(id, "issue", actor, { credentialJwt: jwt, issuedAt: ctx.now() },
     { credentialId: request.credentialId!.toString(), issuer: draft.issuerDid, bindingDigest: draft.digest, validUntil: new Date(draft.validUntil * 1000).toISOString() });
   await ctx.step("issued", id);
 }

@@ -22,7 +22,7 @@ export async function reconcile(ctx: WorkflowContext, actor: string): Promise<Re
     const completed: string[] = [];
     const pending: { id: string; reason: string }[] = [];
     const failed: { id: string; code: string; message: string }[] = [];
-    const interrupted = ctx.hasStore ? ctx.store.listRequests({ states: statesFor("register", "issue"), limit: 10_000, offset: 0 }) : [];
+    const interrupted = ctx.hasStore ? await ctx.store.listRequests({ states: statesFor("register", "issue"), limit: 10_000, offset: 0 }) : [];
     for (const request of interrupted) {
       try {
         if (request.state === "registering") {
@@ -48,7 +48,7 @@ export async function reconcile(ctx: WorkflowContext, actor: string): Promise<Re
  * made; otherwise the reason it must wait.
  */
 export async function resolveRegistration(ctx: WorkflowContext, id: string, actor: string): Promise<{ registered: true } | { registered: false; reason: string }> {
-  const request = ctx.request(id);
+  const request = await ctx.request(id);
   const registry = ctx.options.ledger.statusRegistry;
   const digest = request.bindingDigest!;
   const fromBlock = request.intentBlock ?? ctx.options.ledger.deployment.deploymentBlock;
@@ -59,11 +59,11 @@ export async function resolveRegistration(ctx: WorkflowContext, id: string, acto
   } catch (error) {
     throw toCivilIdError(error, registry.interface, "Registration look-up");
   }
-  const known = ctx.store.knownCredentialIds();
+  const known = await ctx.store.knownCredentialIds();
   const mine = registrations.filter((r) => r.credentialDigest === digest && agencyOfCredential(r.credentialId) === ctx.agencyCode && !known.has(r.credentialId));
   const found = mine.at(-1);
   if (found) {
-    recordRegistration(ctx, id, actor, "registration-recovered", found, { matchingLogs: mine.length, fromBlock });
+    await recordRegistration(ctx, id, actor, "registration-recovered", found, { matchingLogs: mine.length, fromBlock });
     await ctx.step("credential-id-recorded", id);
     return { registered: true };
   }

@@ -10,13 +10,13 @@ import { formatHrExport, normalisePersonId, parseHrExport, REISSUE_REASONS, type
 import type { WorkflowContext } from "./context.js";
 
 /** Inside the registration's transaction: marks the superseded request of this database (if it is here) and audits it. */
-export function recordSupersession(ctx: WorkflowContext, byRequest: string, actor: string, credentialId: bigint, supersededId: bigint | undefined): void {
+export async function recordSupersession(ctx: WorkflowContext, byRequest: string, actor: string, credentialId: bigint, supersededId: bigint | undefined): Promise<void> {
   if (supersededId === undefined) return;
-  const old = ctx.store.requestByCredential(supersededId);
+  const old = await ctx.store.requestByCredential(supersededId);
   if (!old) return; // issued by another issuing server of the organisation, or before this database
   const at = ctx.now();
-  ctx.store.updateRequest(old.id, old.state, { supersededBy: credentialId, updatedAt: at });
-  ctx.store.appendAudit({ requestId: old.id, at, actor, action: "superseded", from: old.state, to: old.state, details: { by: credentialId.toString(), byRequest } });
+  await ctx.store.updateRequest(old.id, old.state, { supersededBy: credentialId, updatedAt: at });
+  await ctx.store.appendAudit({ requestId: old.id, at, actor, action: "superseded", from: old.state, to: old.state, details: { by: credentialId.toString(), byRequest } });
 }
 
 export interface ReissueExport {
@@ -31,12 +31,12 @@ export interface ReissueExport {
  * The reissue request of the holder of an issued request, as the HR export HR files (`importRequests`). The
  * person id must be the holder's (checked against the stored holder reference; it is not stored).
  */
-export function reissueExport(
+export async function reissueExport(
   ctx: WorkflowContext,
   fromId: string,
   input: { readonly reason: ReissueReason; readonly hrRequestId: string; readonly personId: string },
-): ReissueExport {
-  const original = ctx.request(fromId);
+): Promise<ReissueExport> {
+  const original = await ctx.request(fromId);
   if (original.state !== "issued") {
     throw new CivilIdError("INVALID_WORKFLOW_STATE", `${fromId} is ${original.state}, not issued: a reissue replaces an issued credential (file a new request otherwise).`);
   }

@@ -128,7 +128,7 @@ export async function signIn(page: Page, consoleUrl: string): Promise<void> {
 /** A staff member's first sign-in: virtual authenticator, an enrolment code issued by the service, enrol, sign in. */
 export async function enrolAndSignIn(page: Page, world: Pick<OfficerWorld, "issuer" | "consoleUrl">, staffId: string): Promise<VirtualAuthenticator> {
   const authenticator = await addVirtualAuthenticator(page);
-  const { code } = world.issuer.officer.passkeys.issueEnrolmentCode(staffId, "test:admin");
+  const { code } = await world.issuer.officer.passkeys.issueEnrolmentCode(staffId, "test:admin");
   await enrol(page, world.consoleUrl, code);
   await signIn(page, world.consoleUrl);
   return authenticator;

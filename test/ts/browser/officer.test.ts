@@ -61,7 +61,7 @@ describe("web/officer: the issuing-officer console in Chromium (passkeys, roles,
   it("enrols a passkey with a one-time code and signs in by passkey: HttpOnly SameSite=Strict session, the code spent", async () => {
     const { page, context } = officers.admin;
     const authenticator = (adminAuthenticator = await addVirtualAuthenticator(page));
-    const { code } = world.issuer.officer.passkeys.issueEnrolmentCode("t-admin", "test:bootstrap");
+    const { code } = await world.issuer.officer.passkeys.issueEnrolmentCode("t-admin", "test:bootstrap");
     await page.goto(world.consoleUrl);
     await page.locator("#signin").waitFor();
     await screenshot(page, "officer-signin");
@@ -288,7 +288,7 @@ describe("web/officer: the issuing-officer console in Chromium (passkeys, roles,
   it("ends an idle session after 15 minutes (the console asks to sign in again) and refuses an enrolment code after a day", async () => {
     const { page } = officers.hr;
     expect((await sessionFetch(page, "GET", "/staff/session")).status).to.equal(200);
-    const { code } = world.issuer.officer.passkeys.issueEnrolmentCode("t-approver", "test:admin");
+    const { code } = await world.issuer.officer.passkeys.issueEnrolmentCode("t-approver", "test:admin");
     ahead = 16 * 60_000;
     expect((await sessionFetch(page, "GET", "/staff/requests")).status).to.equal(401);
     await page.locator("#refresh").click();

@@ -115,7 +115,8 @@ export class Clock {
   }
 }
 
-export async function issuanceEnv() {
+/** `postgresUrl`: the workflows live in that PostgreSQL database (one schema per `db` name) instead of SQLite files. */
+export async function issuanceEnv(options: { postgresUrl?: string } = {}) {
   const env = await deployFixture();
   const { ethers, ledger, actors } = env;
   const chainId = Number((await ethers.provider.getNetwork()).chainId);
@@ -130,6 +131,7 @@ export async function issuanceEnv() {
   const sms = new CapturingSms();
   const clock = new Clock(now * 1000 + 1000);
 
+  const postgresUrl = options.postgresUrl;
   const registrarFor = (agency: number) => (agency === LOCAL_GOV ? actors.localRegistrar : actors.registrar);
   const keyFor = (agency: number) => (agency === LOCAL_GOV ? localKey : centralKey);
 
@@ -139,6 +141,7 @@ export async function issuanceEnv() {
     const agency = options.agency ?? CENTRAL_AGENCY;
     return IssuanceWorkflow.open({
       dbPath: path.join(dir, options.db ?? `workflow-${agency}.sqlite`),
+      ...(postgresUrl === undefined ? {} : { store: { kind: "postgres" as const, url: postgresUrl, schema: (options.db ?? `workflow-${agency}`).replace(/\.sqlite$/, "").replace(/[^a-z0-9]/gi, "_").toLowerCase() } }),
       agencyCode: agency,
       ledger: connectLedger(ledger.deployment, registrarFor(agency)),
       issuer: issuerFromPrivateKey(chainId, keyFor(agency).privateKey),
@@ -155,16 +158,16 @@ export async function issuanceEnv() {
   /** A device with a fresh key that activates with the invitation of `requestId`. */
   async function activateDevice(wf: IssuanceWorkflow, requestId: string, device = Wallet.createRandom()) {
     const { token, code } = sms.invitation(requestId);
-    const challenge = wf.activationChallenge(token);
+    const challenge = await wf.activationChallenge(token);
     const did = didForAddress(chainId, device.address);
     const signature = await device.signMessage(activationMessage(challenge, did));
-    const record = wf.activate({ token, code, did, publicKey: device.signingKey.publicKey, signature });
+    const record = await wf.activate({ token, code, did, publicKey: device.signingKey.publicKey, signature });
     return { record, device, did };
   }
 
   /** Runs a requested request through approval, identity verification and invitation. */
   async function toInvited(wf: IssuanceWorkflow, requestId: string, row: HrRow = hrRow()) {
-    wf.approve(requestId, "dept-head:7001");
+    await wf.approve(requestId, "dept-head:7001");
     await wf.startIdentityVerification(requestId);
     await wf.verifyIdentity(requestId, { name: row.name, employeeRef: row.employeeRef, code: sms.otp(requestId) });
     await wf.invite(requestId);

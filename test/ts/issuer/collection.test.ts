@@ -10,9 +10,9 @@ import type { IssuanceWorkflow } from "../../../sdk/issuer/workflow.js";
 
 const PIN = "482915";
 
-function refusal(fn: () => unknown, code: ErrorCode): { message: string; reason: unknown } {
+async function refusal(fn: () => unknown, code: ErrorCode): Promise<{ message: string; reason: unknown }> {
   try {
-    fn();
+    await fn();
   } catch (error) {
     if (!isCivilIdError(error, code)) throw error;
     return { message: error.message, reason: error.details?.reason };
@@ -34,38 +34,38 @@ describe("issuer/collection: the activated device collects its issued credential
     await env.toInvited(wf, id);
     wallet = await HolderWallet.create(path.join(env.dir, "phone.json"), { pin: PIN, chainId: env.chainId, scrypt: TEST_ONLY_SCRYPT });
     const { token, code } = env.sms.invitation(id);
-    wf.activate({ token, code, ...(await wallet.activationProof({ pin: PIN, challenge: wf.activationChallenge(token) })) });
+    await wf.activate({ token, code, ...(await wallet.activationProof({ pin: PIN, challenge: await wf.activationChallenge(token) })) });
   });
-  afterEach(() => {
-    wf.close();
+  afterEach(async () => {
+    await wf.close();
     env.cleanup();
   });
 
   it("hands the issued credential to the wallet that proves its key, and again on a later collection", async () => {
-    expect(refusal(() => wf.collectionChallenge(wallet.did), "INVALID_WORKFLOW_STATE").message).to.match(/is activated; credential collection needs issued\. Next step: issue/);
+    expect((await refusal(() => wf.collectionChallenge(wallet.did), "INVALID_WORKFLOW_STATE")).message).to.match(/is activated; credential collection needs issued\. Next step: issue/);
     const issued = await wf.issue(id);
 
-    const challenge = wf.collectionChallenge(wallet.did);
+    const challenge = await wf.collectionChallenge(wallet.did);
     expect(challenge).to.deep.include({ chainId: env.chainId, requestId: id });
     expect(challenge.challenge).to.match(/^0x[0-9a-f]{64}$/);
     expect(Date.parse(challenge.expiresAt)).to.equal(env.clock.ms + COLLECTION_TTL_MS);
     const proof = await wallet.collectionProof({ pin: PIN, challenge });
-    const collected = wf.collectCredential({ ...proof, challenge });
+    const collected = await wf.collectCredential({ ...proof, challenge });
     expect(collected).to.deep.equal({ requestId: id, credentialId: issued.credentialId, credentialJwt: issued.credentialJwt });
     await wallet.storeCredential(collected.credentialJwt);
     expect((await wallet.credential())).to.equal(issued.credentialJwt);
-    expect(wf.audit(id).at(-1)).to.deep.include({ action: "credential-collected", actor: "device", from: "issued", to: "issued" });
-    expect(wf.get(id).state).to.equal("issued");
+    expect((await wf.audit(id)).at(-1)).to.deep.include({ action: "credential-collected", actor: "device", from: "issued", to: "issued" });
+    expect((await wf.get(id)).state).to.equal("issued");
 
     env.clock.advance(3600);
-    const later = wf.collectionChallenge(wallet.did);
+    const later = await wf.collectionChallenge(wallet.did);
     expect(later.challenge).to.not.equal(challenge.challenge);
-    expect(wf.collectCredential({ ...(await wallet.collectionProof({ pin: PIN, challenge: later })), challenge: later }).credentialJwt).to.equal(issued.credentialJwt);
+    expect((await wf.collectCredential({ ...(await wallet.collectionProof({ pin: PIN, challenge: later })), challenge: later })).credentialJwt).to.equal(issued.credentialJwt);
   });
 
   it("refuses, and audits, a proof by another key, a forged or foreign challenge and an expired one", async () => {
     await wf.issue(id);
-    const challenge = wf.collectionChallenge(wallet.did);
+    const challenge = await wf.collectionChallenge(wallet.did);
     const { signature } = await wallet.collectionProof({ pin: PIN, challenge });
     const other = Wallet.createRandom();
     const attempts: [CollectionChallenge, string, string][] = [
@@ -77,29 +77,29 @@ describe("issuer/collection: the activated device collects its issued credential
       [{ ...challenge, challenge: "not hex" }, signature, "BAD_CHALLENGE"],
     ];
     for (const [c, s, reason] of attempts) {
-      expect(refusal(() => wf.collectCredential({ did: wallet.did, challenge: c, signature: s }), "NOT_AUTHORISED").reason, reason).to.equal(reason);
+      expect((await refusal(() => wf.collectCredential({ did: wallet.did, challenge: c, signature: s }), "NOT_AUTHORISED")).reason, reason).to.equal(reason);
     }
     env.clock.advance(COLLECTION_TTL_MS / 1000);
-    expect(refusal(() => wf.collectCredential({ did: wallet.did, challenge, signature }), "NOT_AUTHORISED").reason).to.equal("EXPIRED");
-    const refusals = wf.audit(id).filter((a) => a.action === "collection-refused").map((a) => a.details.reason);
+    expect((await refusal(() => wf.collectCredential({ did: wallet.did, challenge, signature }), "NOT_AUTHORISED")).reason).to.equal("EXPIRED");
+    const refusals = (await wf.audit(id)).filter((a) => a.action === "collection-refused").map((a) => a.details.reason);
     expect(refusals).to.deep.equal(["BAD_SIGNATURE", "BAD_SIGNATURE", "BAD_CHALLENGE", "BAD_CHALLENGE", "BAD_CHALLENGE", "BAD_CHALLENGE", "EXPIRED"]);
-    expect(wf.audit(id).some((a) => a.action === "credential-collected")).to.equal(false);
+    expect((await wf.audit(id)).some((a) => a.action === "credential-collected")).to.equal(false);
   });
 
   it("knows only devices that activated one of its requests", async () => {
     await wf.issue(id);
     const stranger = didForAddress(env.chainId, Wallet.createRandom().address);
-    expect(refusal(() => wf.collectionChallenge(stranger), "REQUEST_NOT_FOUND").message).to.match(/No request of organisation 1741000 was activated/);
-    expect(refusal(() => wf.collectionChallenge(didForAddress(1, wallet.address)), "INVALID_INPUT").message).to.match(/not on chain 31337/);
-    expect(refusal(() => wf.collectionChallenge("did:web:example.org"), "INVALID_INPUT").message).to.match(/not a did:ethr DID/);
+    expect((await refusal(() => wf.collectionChallenge(stranger), "REQUEST_NOT_FOUND")).message).to.match(/No request of organisation 1741000 was activated/);
+    expect((await refusal(() => wf.collectionChallenge(didForAddress(1, wallet.address)), "INVALID_INPUT")).message).to.match(/not on chain 31337/);
+    expect((await refusal(() => wf.collectionChallenge("did:web:example.org"), "INVALID_INPUT")).message).to.match(/not a did:ethr DID/);
     // A challenge made for this device does not let another DID collect.
-    const challenge = wf.collectionChallenge(wallet.did);
-    expect(refusal(() => wf.collectCredential({ did: stranger, challenge, signature: "0x" + "00".repeat(65) }), "REQUEST_NOT_FOUND")).to.exist;
+    const challenge = await wf.collectionChallenge(wallet.did);
+    expect(await refusal(() => wf.collectCredential({ did: stranger, challenge, signature: "0x" + "00".repeat(65) }), "REQUEST_NOT_FOUND")).to.exist;
   });
 
   it("the wallet checks the challenge before asking for the PIN", async () => {
     await wf.issue(id);
-    const challenge = wf.collectionChallenge(wallet.did);
+    const challenge = await wf.collectionChallenge(wallet.did);
     for (const bad of [{ ...challenge, chainId: 1 }, { ...challenge, challenge: "0x12" }, { ...challenge, expiresAt: "soon" }]) {
       let code: string | undefined;
       try {

@@ -47,8 +47,8 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
   beforeEach(async () => {
     env = await issuanceEnv();
   });
-  afterEach(() => {
-    for (const wf of open.splice(0)) wf.close();
+  afterEach(async () => {
+    for (const wf of open.splice(0)) await wf.close();
     env.cleanup();
   });
 
@@ -66,34 +66,34 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     const id = "e-saram:REQ-0001";
     let wf = await reopen();
     await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
-    wf.close();
+    await wf.close();
     wf = await reopen();
     await wf.approve(id, "dept-head:7001");
-    wf.close();
+    await wf.close();
     wf = await reopen();
     await wf.startIdentityVerification(id);
-    wf.close();
+    await wf.close();
     wf = await reopen();
     await wf.verifyIdentity(id, { name: "홍길동", employeeRef: "E-20240001", code: env.sms.otp(id) });
-    wf.close();
+    await wf.close();
     wf = await reopen();
     await wf.invite(id);
-    wf.close();
+    await wf.close();
     wf = await reopen();
     const { token } = env.sms.invitation(id);
     await wf.activationChallenge(token);
-    wf.close();
+    await wf.close();
     wf = await reopen();
     await env.activateDevice(wf, id);
-    wf.close();
+    await wf.close();
     wf = await reopen();
     await wf.issue(id);
-    wf.close();
+    await wf.close();
     wf = await reopen();
-    const record = wf.get(id);
+    const record = await wf.get(id);
     expect(record.state).to.equal("issued");
     expect(credentialIdIn(record.credentialJwt)).to.equal(record.credentialId!.toString());
-    expect(wf.audit(id).filter((a) => a.from !== a.to).map((a) => a.to)).to.deep.equal([
+    expect((await wf.audit(id)).filter((a) => a.from !== a.to).map((a) => a.to)).to.deep.equal([
       "requested", "approved", "identity_verified", "invited", "activated", "registering", "registered", "issued",
     ]);
     expect(await registrationsOf(record.holderRef)).to.have.length(1);
@@ -115,13 +115,13 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
       let crashed: unknown;
       await wf.issue(id).catch((error) => (crashed = error));
       expect(crashed).to.be.instanceOf(Crash);
-      wf.close();
+      await wf.close();
 
       wf = await reopen();
-      expect(wf.get(id).state).to.equal(stuckIn);
+      expect((await wf.get(id)).state).to.equal(stuckIn);
       const report = await wf.reconcile();
       expect(report).to.deep.include({ completed: [id], pending: [], failed: [] });
-      const record = wf.get(id);
+      const record = await wf.get(id);
       expect(record.state).to.equal("issued");
       expect(record.credentialId).to.equal(makeCredentialId(CENTRAL_AGENCY, 0n));
       expect(credentialIdIn(record.credentialJwt)).to.equal(record.credentialId!.toString());
@@ -132,7 +132,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
       expect(parseCredentialJwt(record.credentialJwt).bindingDigest).to.equal(record.bindingDigest);
       expect(record.txHash).to.equal(logs[0]!.transactionHash);
       expect(await env.ledger.statusRegistry.isActive(record.credentialId!)).to.equal(true);
-      const actions = wf.audit(id).map((a) => a.action);
+      const actions = (await wf.audit(id)).map((a) => a.action);
       if (step === "registered-on-chain") expect(actions).to.include("registration-recovered");
       if (step === "intent-recorded") expect(actions).to.include("registration-retry");
       // A second reconcile finds nothing to do.
@@ -144,7 +144,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
   it("finishes an interrupted issuance only with the issuer key its registration was bound to", async () => {
     const id = "e-saram:REQ-0001";
     let wf = await crashDuringIssue("credential-id-recorded", id);
-    wf.close();
+    await wf.close();
     const rotated = Wallet.createRandom();
     wf = await reopen({ extra: { issuer: issuerFromPrivateKey(env.chainId, rotated.privateKey) } });
     const report = await wf.reconcile();
@@ -152,17 +152,17 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     expect(report.failed).to.have.length(1);
     expect(report.failed[0]).to.deep.include({ id, code: "NOT_AUTHORISED" });
     expect(report.failed[0]!.message).to.match(/was registered for issuer key did:ethr:0x7a69:/);
-    expect(wf.get(id).state).to.equal("registered");
-    wf.close();
+    expect((await wf.get(id)).state).to.equal("registered");
+    await wf.close();
     wf = await reopen();
     expect((await wf.reconcile()).completed).to.deep.equal([id]);
-    expect(parseCredentialJwt(wf.get(id).credentialJwt).issuerAddress).to.equal(env.centralKey.address);
+    expect(parseCredentialJwt((await wf.get(id)).credentialJwt).issuerAddress).to.equal(env.centralKey.address);
   });
 
   it("issue() on an interrupted request resumes it like reconcile(), without registering again", async () => {
     const id = "e-saram:REQ-0001";
     let wf = await crashDuringIssue("registered-on-chain", id);
-    wf.close();
+    await wf.close();
     wf = await reopen();
     const record = await wf.issue(id);
     expect(record.state).to.equal("issued");
@@ -175,7 +175,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     await env.toInvited(wf, "e-saram:REQ-0001");
     await env.activateDevice(wf, "e-saram:REQ-0001");
     const old = await wf.issue("e-saram:REQ-0001");
-    wf.close();
+    await wf.close();
     const again = hrRow({ requestId: "REQ-0002", requestKind: "reissue", reissueReason: "app-deleted" });
     wf = await reopen({ hooks: crashAt("registered-on-chain", "e-saram:REQ-0002") });
     await wf.importRequests("e-saram", eSaramExport([again]), "hr-batch");
@@ -184,13 +184,13 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     await wf.issue("e-saram:REQ-0002").catch((error) => {
       if (!(error instanceof Crash)) throw error;
     });
-    wf.close();
+    await wf.close();
     wf = await reopen();
     await wf.reconcile();
-    const reissued = wf.get("e-saram:REQ-0002");
+    const reissued = await wf.get("e-saram:REQ-0002");
     expect(reissued.state).to.equal("issued");
     expect(reissued.supersededId).to.equal(old.credentialId);
-    expect(wf.get("e-saram:REQ-0001").supersededBy).to.equal(reissued.credentialId);
+    expect((await wf.get("e-saram:REQ-0001")).supersededBy).to.equal(reissued.credentialId);
     // The old registration log (same holder) is not mistaken for the new one.
     expect(reissued.credentialId).to.equal(makeCredentialId(CENTRAL_AGENCY, 1n));
     expect(await registrationsOf(old.holderRef)).to.have.length(2);
@@ -199,8 +199,8 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
   it("waits while the registration transaction is still pending, and records it once mined", async () => {
     const id = "e-saram:REQ-0001";
     let wf = await crashDuringIssue("intent-recorded", id);
-    const { holderRef, bindingDigest } = wf.get(id);
-    wf.close();
+    const { holderRef, bindingDigest } = await wf.get(id);
+    await wf.close();
     // The dying process had broadcast its transaction; it is not mined yet.
     const provider = env.connection.provider;
     await provider.request({ method: "evm_setAutomine", params: [false] });
@@ -212,7 +212,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     expect(waiting.pending).to.have.length(1);
     expect(waiting.pending[0]!.id).to.equal(id);
     expect(waiting.pending[0]!.reason).to.match(/^IN_FLIGHT/);
-    expect(wf.get(id).state).to.equal("registering");
+    expect((await wf.get(id)).state).to.equal("registering");
     const error = await wf.issue(id).catch((e: unknown) => e);
     expect(isCivilIdError(error, "INVALID_WORKFLOW_STATE")).to.equal(true);
 
@@ -221,7 +221,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
     const done = await wf.reconcile();
     expect(done.completed).to.deep.equal([id]);
     expect(await registrationsOf(holderRef)).to.have.length(1);
-    expect(wf.get(id).credentialId).to.equal(makeCredentialId(CENTRAL_AGENCY, 0n));
+    expect((await wf.get(id)).credentialId).to.equal(makeCredentialId(CENTRAL_AGENCY, 0n));
   });
 
   it("registers again when the intent's nonce was used by another transaction and nothing was mined for it", async () => {
@@ -238,11 +238,11 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
       if (!(error instanceof Crash)) throw error;
     });
     await wf.issue(b); // uses the nonce that a's intent recorded
-    wf.close();
+    await wf.close();
     wf = await reopen();
     expect((await wf.reconcile()).completed).to.deep.equal([a]);
-    expect(await registrationsOf(wf.get(a).holderRef)).to.have.length(1);
-    expect(wf.get(a).credentialId).to.equal(makeCredentialId(CENTRAL_AGENCY, 1n));
+    expect(await registrationsOf((await wf.get(a)).holderRef)).to.have.length(1);
+    expect((await wf.get(a)).credentialId).to.equal(makeCredentialId(CENTRAL_AGENCY, 1n));
   });
 
   describe("atomic transitions", () => {
@@ -261,10 +261,12 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
       const hooks = failOn("approve");
       const wf = await reopen({ hooks });
       await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
-      const before = wf.audit(id);
-      expect(() => wf.approve(id, "dept-head:7001")).to.throw(Crash, "disk full during approve");
-      expect(wf.get(id)).to.deep.include({ state: "requested", approver: undefined });
-      expect(wf.audit(id)).to.deep.equal(before);
+      const before = await wf.audit(id);
+      const crash = await wf.approve(id, "dept-head:7001").then(() => undefined, (e: unknown) => e);
+      expect(crash).to.be.instanceOf(Crash);
+      expect((crash as Error).message).to.include("disk full during approve");
+      expect(await wf.get(id)).to.deep.include({ state: "requested", approver: undefined });
+      expect(await wf.audit(id)).to.deep.equal(before);
       hooks.armed = false;
       expect((await wf.approve(id, "dept-head:7001")).state).to.equal("approved");
     });
@@ -273,8 +275,8 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
       const wf = await reopen({ hooks: failOn("import") });
       await wf.importRequests("e-saram", eSaramExport([hrRow(), hrRow({ requestId: "REQ-2", personId: "8503031234567" })]), "hr-batch")
         .then(() => expect.fail("should fail"), (e) => expect(e).to.be.instanceOf(Crash));
-      expect(wf.list()).to.deep.equal([]);
-      expect(wf.audit()).to.deep.equal([]);
+      expect(await wf.list()).to.deep.equal([]);
+      expect(await wf.audit()).to.deep.equal([]);
     });
 
     it("a failing activation neither uses up the invitation nor binds the device", async () => {
@@ -284,7 +286,7 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
       await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
       await env.toInvited(wf, id);
       await env.activateDevice(wf, id).then(() => expect.fail("should fail"), (e) => expect(e).to.be.instanceOf(Crash));
-      expect(wf.get(id)).to.deep.include({ state: "invited", subjectDid: undefined });
+      expect(await wf.get(id)).to.deep.include({ state: "invited", subjectDid: undefined });
       hooks.armed = false;
       expect((await env.activateDevice(wf, id)).record.state).to.equal("activated");
     });
@@ -297,18 +299,18 @@ describe("issuer/workflow: crash, restart and reconcile", function () {
       await env.toInvited(wf, id);
       await env.activateDevice(wf, id);
       await wf.issue(id).then(() => expect.fail("should fail"), (e) => expect(e).to.be.instanceOf(Crash));
-      expect(wf.get(id)).to.deep.include({ state: "registering", credentialId: undefined });
-      wf.close();
+      expect(await wf.get(id)).to.deep.include({ state: "registering", credentialId: undefined });
+      await wf.close();
       wf = await reopen();
       expect((await wf.reconcile()).completed).to.deep.equal([id]);
-      expect(await registrationsOf(wf.get(id).holderRef)).to.have.length(1);
+      expect(await registrationsOf((await wf.get(id)).holderRef)).to.have.length(1);
     });
   });
 
   it("the audit trail is append-only and the database is bound to one organisation", async () => {
     const wf = await reopen();
     await wf.importRequests("e-saram", eSaramExport([hrRow()]), "hr-batch");
-    wf.close();
+    await wf.close();
     const file = path.join(env.dir, `workflow-${CENTRAL_AGENCY}.sqlite`);
     const db = new DatabaseSync(file);
     try {

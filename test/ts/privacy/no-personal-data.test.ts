@@ -70,7 +70,7 @@ describe("privacy: no personal data on chain or in the issuing database beyond n
     expect(scanned).to.be.greaterThan(10);
 
     // The issuing database keeps what issuance needs (name, employee ref for the HR check) but never the national person id.
-    wf.close();
+    await wf.close();
     const db = await readFile(path.join(env.dir, `workflow-${1741000}.sqlite`));
     const wal = await readFile(path.join(env.dir, `workflow-${1741000}.sqlite-wal`)).catch(() => Buffer.alloc(0));
     for (const file of [db, wal]) expect(file.includes(Buffer.from(row.personId))).to.equal(false);

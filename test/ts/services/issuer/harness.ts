@@ -1,3 +1,4 @@
+import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -93,8 +94,27 @@ export { seedDemoRequest };
 export async function recheckIdentity(h: IssuerHarness, agency: number, requestId: string, token: string, evidence: { name: string; employeeRef: string }): Promise<void> {
   const started = await h.issuer.app.inject({ method: "POST", url: "/credential-offer/identity", payload: { token } });
   if (started.statusCode !== 200) throw new Error(`identity re-check refused: ${started.body}`);
-  const sms = h.issuer.agencies.get(agency).workflow.undeliveredSms().filter((m) => m.requestId === requestId && m.purpose === "identity-code").at(-1)!;
+  const sms = (await h.issuer.agencies.get(agency).workflow.undeliveredSms()).filter((m) => m.requestId === requestId && m.purpose === "identity-code").at(-1)!;
   const code = /([0-9]{6})/.exec(sms.body)![1]!;
   const verified = await h.issuer.app.inject({ method: "POST", url: "/credential-offer/identity/verify", payload: { token, ...evidence, code } });
   if (verified.statusCode !== 200) throw new Error(`identity re-check failed: ${verified.body}`);
+}
+
+export const PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+export const form = (fields: Record<string, string>) => ({ payload: new URLSearchParams(fields).toString(), headers: { "content-type": "application/x-www-form-urlencoded" } });
+
+/** The demo request's credential offer (the SMS link's path), its tx_code and request id. */
+export interface Offer { path: string; txCode: string; requestId: string }
+
+export async function invited(h: IssuerHarness): Promise<Offer> {
+  const demo = await seedDemoRequest(h.issuer, BASE_URL);
+  const url = new URL(demo.credentialOfferUri as string);
+  return { path: url.pathname + url.search, txCode: demo.txCode as string, requestId: demo.requestId as string };
+}
+
+/** Fetches the offer behind the link: a fresh pre-authorized code. */
+export async function preAuthorizedCode(h: IssuerHarness, offer: Offer): Promise<string> {
+  const r = await h.issuer.app.inject({ method: "GET", url: offer.path });
+  expect(r.statusCode, r.body).to.equal(200);
+  return (r.json<{ grants: Record<string, { "pre-authorized_code": string }> }>().grants[PRE_AUTH]!)["pre-authorized_code"];
 }

@@ -5,7 +5,7 @@ import { StatusClient } from "../../../../sdk/status/client.js";
 import { sequenceOfCredential } from "../../../../sdk/chain/codes.js";
 import { connectLedger } from "../../../../sdk/chain/contracts.js";
 import { parseCredentialJwt, type DeviceKeyJwk } from "../../../../sdk/credential/index.js";
-import { BASE_URL, recheckIdentity, startChain, startIssuer, seedDemoRequest, type Chain, type IssuerHarness } from "./harness.js";
+import { BASE_URL, PRE_AUTH, form, invited, preAuthorizedCode, recheckIdentity, startChain, startIssuer, type Chain, type IssuerHarness, type Offer } from "./harness.js";
 import { newDevice, type TestDevice } from "./proofs.js";
 import { Resolver } from "did-resolver";
 import { getResolver } from "ethr-did-resolver";
@@ -15,22 +15,6 @@ import { StatusListPublisher } from "../../../../services/status/publisher.js";
 import type { ServiceApp } from "../../../../services/common/index.js";
 import { stockVerifier } from "../../status-list/stock-verifier.js";
 
-const PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
-const form = (fields: Record<string, string>) => ({ payload: new URLSearchParams(fields).toString(), headers: { "content-type": "application/x-www-form-urlencoded" } });
-
-interface Offer { path: string; txCode: string; requestId: string }
-
-async function invited(h: IssuerHarness): Promise<Offer> {
-  const demo = await seedDemoRequest(h.issuer, BASE_URL);
-  const url = new URL(demo.credentialOfferUri as string);
-  return { path: url.pathname + url.search, txCode: demo.txCode as string, requestId: demo.requestId as string };
-}
-
-async function preAuthorizedCode(h: IssuerHarness, offer: Offer): Promise<string> {
-  const r = await h.issuer.app.inject({ method: "GET", url: offer.path });
-  expect(r.statusCode, r.body).to.equal(200);
-  return (r.json<{ grants: Record<string, { "pre-authorized_code": string }> }>().grants[PRE_AUTH]!)["pre-authorized_code"];
-}
 
 async function token(h: IssuerHarness, code: string, txCode?: string) {
   return h.issuer.app.inject({ method: "POST", url: "/token", ...form({ grant_type: PRE_AUTH, "pre-authorized_code": code, ...(txCode === undefined ? {} : { tx_code: txCode }) }) });
@@ -109,12 +93,12 @@ describe("services/issuer: OpenID4VCI 1.0 pre-authorized code flow", function ()
     expect(body.credentials).to.have.length(1);
     const vc = payloadOf(body.credentials[0]!.credential) as { sub: string; vc: { credentialSubject: { deviceKey: Record<string, string> } } };
     expect(vc.vc.credentialSubject.deviceKey).to.include({ x: device.publicJwk.x, y: device.publicJwk.y });
-    const record = h.issuer.agencies.get(1741000).workflow.get(offer.requestId);
+    const record = await h.issuer.agencies.get(1741000).workflow.get(offer.requestId);
     expect(record.state).to.equal("issued");
     expect(record.subjectDid).to.equal(vc.sub);
     const note = await h.issuer.app.inject({ method: "POST", url: "/notification", headers: { authorization: `Bearer ${at}` }, payload: { notification_id: body.notification_id, event: "credential_accepted" } });
     expect(note.statusCode, note.body).to.equal(204);
-    expect(h.issuer.store.events(1741000, offer.requestId).map((e) => e.action)).to.include("wallet-credential-accepted");
+    expect((await h.issuer.store.events(1741000, offer.requestId)).map((e) => e.action)).to.include("wallet-credential-accepted");
     // Asking again with the same key hands back the same credential; another key is refused.
     const again = await credential(h, at, device);
     expect(again.json<{ credentials: { credential: string }[] }>().credentials[0]!.credential).to.equal(body.credentials[0]!.credential);
@@ -130,7 +114,7 @@ describe("services/issuer: OpenID4VCI 1.0 pre-authorized code flow", function ()
     const r = await credential(h, await accessToken(h, offer), newDevice());
     expect(r.statusCode, r.body).to.equal(200);
     const jwt = r.json<{ credentials: { credential: string }[] }>().credentials[0]!.credential;
-    const record = h.issuer.agencies.get(1741000).workflow.get(offer.requestId);
+    const record = await h.issuer.agencies.get(1741000).workflow.get(offer.requestId);
     const parsed = parseCredentialJwt(jwt);
     expect(parsed.credentialId).to.equal(record.credentialId);
     expect(parsed.statusList).to.deep.equal({ status_list: { idx: Number(sequenceOfCredential(record.credentialId!)), uri: `${statusBase}/status-lists/1741000` } });
@@ -164,18 +148,18 @@ describe("services/issuer: OpenID4VCI 1.0 pre-authorized code flow", function ()
     const didJwk = `did:jwk:${Buffer.from(JSON.stringify({ crv: "P-256", kty: "EC", x: device.publicJwk.x, y: device.publicJwk.y })).toString("base64url")}`;
     expect(vc.sub).to.equal(didJwk);
     expect(vc.vc.credentialSubject.deviceKey).to.deep.equal({ kty: "EC", crv: "P-256", x: device.publicJwk.x, y: device.publicJwk.y });
-    const record = h.issuer.agencies.get(1741000).workflow.get(offer.requestId);
+    const record = await h.issuer.agencies.get(1741000).workflow.get(offer.requestId);
     expect(record).to.include({ state: "issued", subjectDid: didJwk });
     const parsed = parseCredentialJwt(jwt);
     expect(parsed).to.include({ subjectDid: didJwk, subjectAddress: undefined, deviceAlgorithm: "ES256", bindingDigest: record.bindingDigest });
-    const audit = h.issuer.agencies.get(1741000).workflow.audit(offer.requestId);
+    const audit = await h.issuer.agencies.get(1741000).workflow.audit(offer.requestId);
     expect(audit.map((e) => e.action)).to.include.members(["activation-code-accepted", "activate"]);
     expect(audit.find((e) => e.action === "activate")!.details).to.include({ proof: "openid4vci-jwt-proof ES256", subjectDid: didJwk });
     // The same P-256 key cannot be bound to a second request.
     const second = await invited(h);
     const refused = await credential(h, await accessToken(h, second), device);
     expect(refused.json()).to.include({ error: "credential_request_denied" });
-    expect(h.issuer.agencies.get(1741000).workflow.get(second.requestId).state).to.equal("invited");
+    expect((await h.issuer.agencies.get(1741000).workflow.get(second.requestId)).state).to.equal("invited");
   });
 
   it("releases the offer only after the holder's identity re-check; wrong evidence is counted and refused", async () => {
@@ -184,11 +168,11 @@ describe("services/issuer: OpenID4VCI 1.0 pre-authorized code flow", function ()
       format: E_SARAM_FORMAT, exportedAt: new Date().toISOString(),
       requests: [{ requestId: "ES-RECHECK-1", personId: "6601011234567", name: "박확인", agencyCode: "1741000", organisationName: "행정안전부", department: "감사관실", position: "주무관", employeeRef: "MOIS-6601", mobile: "010-5555-6666", requestKind: "new", requestedAt: new Date().toISOString() }],
     }), "test")).created[0]!;
-    wf.approve(id, "test:head");
+    await wf.approve(id, "test:head");
     await wf.startIdentityVerification(id);
-    await wf.verifyIdentity(id, { name: "박확인", employeeRef: "MOIS-6601", code: /([0-9]{6})/.exec(wf.undeliveredSms().filter((m) => m.requestId === id).at(-1)!.body)![1]! });
+    await wf.verifyIdentity(id, { name: "박확인", employeeRef: "MOIS-6601", code: /([0-9]{6})/.exec((await wf.undeliveredSms()).filter((m) => m.requestId === id).at(-1)!.body)![1]! });
     await wf.invite(id);
-    const link = new URL(/(https?:\/\/\S+)/.exec(wf.undeliveredSms().filter((m) => m.requestId === id && m.purpose === "invitation").at(-1)!.body)![1]!);
+    const link = new URL(/(https?:\/\/\S+)/.exec((await wf.undeliveredSms()).filter((m) => m.requestId === id && m.purpose === "invitation").at(-1)!.body)![1]!);
     const token = link.searchParams.get("token")!;
     const before = await h.issuer.app.inject({ method: "GET", url: link.pathname + link.search });
     expect(before.statusCode).to.equal(403);
@@ -199,12 +183,12 @@ describe("services/issuer: OpenID4VCI 1.0 pre-authorized code flow", function ()
     expect(wrong.statusCode).to.equal(403);
     expect(wrong.json<{ error_description: string }>().error_description).to.match(/attempt/);
     expect((await h.issuer.app.inject({ method: "GET", url: link.pathname + link.search })).statusCode).to.equal(403);
-    const code = /([0-9]{6})/.exec(wf.undeliveredSms().filter((m) => m.requestId === id && m.purpose === "identity-code").at(-1)!.body)![1]!;
+    const code = /([0-9]{6})/.exec((await wf.undeliveredSms()).filter((m) => m.requestId === id && m.purpose === "identity-code").at(-1)!.body)![1]!;
     const ok = await h.issuer.app.inject({ method: "POST", url: "/credential-offer/identity/verify", payload: { token, name: "박확인", employeeRef: "MOIS-6601", code } });
     expect(ok.statusCode, ok.body).to.equal(200);
     expect(ok.json<{ credential_offer_uri: string }>().credential_offer_uri).to.equal(`${BASE_URL}${link.pathname}${link.search}`);
     expect((await h.issuer.app.inject({ method: "GET", url: link.pathname + link.search })).statusCode).to.equal(200);
-    expect(wf.audit(id).map((e) => e.action)).to.include.members(["identity-recheck-started", "identity-recheck-failed", "identity-rechecked"]);
+    expect((await wf.audit(id)).map((e) => e.action)).to.include.members(["identity-recheck-started", "identity-recheck-failed", "identity-rechecked"]);
   });
 
   it("refuses unknown, malformed and spent offer links; the link works once", async () => {
@@ -268,7 +252,7 @@ describe("services/issuer: OpenID4VCI 1.0 pre-authorized code flow", function ()
     const right = await token(h, code, offer.txCode);
     expect(right.json()).to.include({ error: "invalid_grant" });
     expect((await h.issuer.app.inject({ method: "GET", url: offer.path })).statusCode).to.equal(410);
-    const refusals = h.issuer.agencies.get(1741000).workflow.audit(offer.requestId).filter((e) => e.action === "activation-refused");
+    const refusals = (await h.issuer.agencies.get(1741000).workflow.audit(offer.requestId)).filter((e) => e.action === "activation-refused");
     expect(refusals.length).to.be.at.least(5);
   });
 
@@ -326,18 +310,18 @@ describe("services/issuer: OpenID4VCI 1.0 pre-authorized code flow", function ()
     const wf = h.issuer.agencies.get(1741000).workflow;
     const issueThrough = async (requestId: string, kind: "new" | "reissue") => {
       const id = (await wf.importRequests("e-saram", exportOf(requestId, kind), "test")).created[0]!;
-      wf.approve(id, "test:head");
+      await wf.approve(id, "test:head");
       await wf.startIdentityVerification(id);
-      const otp = /([0-9]{6})/.exec(wf.undeliveredSms().filter((m) => m.requestId === id).at(-1)!.body)![1]!;
+      const otp = /([0-9]{6})/.exec((await wf.undeliveredSms()).filter((m) => m.requestId === id).at(-1)!.body)![1]!;
       await wf.verifyIdentity(id, { name: "김재발", employeeRef: "MOIS-7701", code: otp });
       await wf.invite(id);
-      const sms = wf.undeliveredSms().filter((m) => m.requestId === id && m.purpose === "invitation").at(-1)!.body;
+      const sms = (await wf.undeliveredSms()).filter((m) => m.requestId === id && m.purpose === "invitation").at(-1)!.body;
       const url = new URL(/(https?:\/\/\S+)/.exec(sms)![1]!);
       await recheckIdentity(h, 1741000, id, url.searchParams.get("token")!, { name: "김재발", employeeRef: "MOIS-7701" });
       const offer = { path: url.pathname + url.search, txCode: /활성화 코드 ([0-9]+)/.exec(sms)![1]!, requestId: id };
       const r = await credential(h, await accessToken(h, offer), newDevice());
       expect(r.statusCode, r.body).to.equal(200);
-      return wf.get(id);
+      return await wf.get(id);
     };
     const first = await issueThrough("ES-REISSUE-1", "new");
     const second = await issueThrough("ES-REISSUE-2", "reissue");
@@ -368,7 +352,7 @@ describe("services/issuer: restarts mid-flow lose or duplicate nothing", functio
       const device = newDevice();
       const r = await credentialRequest(h, at, [device.proof({ nonce: n, aud: BASE_URL })]);
       expect(r.statusCode, r.body).to.equal(200);
-      expect(h.issuer.agencies.get(1741000).workflow.get(offer.requestId).state).to.equal("issued");
+      expect((await h.issuer.agencies.get(1741000).workflow.get(offer.requestId)).state).to.equal("issued");
     } finally {
       await h.close();
     }
@@ -391,7 +375,7 @@ describe("services/issuer: restarts mid-flow lose or duplicate nothing", functio
       const transactionId = first.json<{ transaction_id: string; interval: number }>().transaction_id;
       expect(first.json<{ interval: number }>().interval).to.be.a("number");
       await h.issuer.openid4vci.drain();
-      expect(h.issuer.agencies.get(1741000).workflow.get(offer.requestId).state).to.equal("registering");
+      expect((await h.issuer.agencies.get(1741000).workflow.get(offer.requestId)).state).to.equal("registering");
       crash = false;
       await h.restart({ hooks });
       let body: { credentials?: { credential: string }[]; transaction_id?: string } = {};
@@ -401,9 +385,9 @@ describe("services/issuer: restarts mid-flow lose or duplicate nothing", functio
         body = r.json();
       }
       expect(body.credentials).to.have.length(1);
-      const record = h.issuer.agencies.get(1741000).workflow.get(offer.requestId);
+      const record = await h.issuer.agencies.get(1741000).workflow.get(offer.requestId);
       expect(record.state).to.equal("issued");
-      const audit = h.issuer.agencies.get(1741000).workflow.audit(offer.requestId).map((e) => e.action);
+      const audit = (await h.issuer.agencies.get(1741000).workflow.audit(offer.requestId)).map((e) => e.action);
       expect(audit).to.include("registration-recovered");
       expect(audit.filter((a) => a === "register")).to.have.length(0);
       const wrong = await h.issuer.app.inject({ method: "POST", url: "/deferred-credential", headers: { authorization: `Bearer ${at}` }, payload: { transaction_id: randomBytes(32).toString("base64url") } });
@@ -422,10 +406,11 @@ describe("services/issuer: the workflow binds no device without the invitation's
     try {
       const offer = await invited(h);
       const wf = h.issuer.agencies.get(1741000).workflow;
-      const link = wf.invitationOfLink(new URL(`${BASE_URL}${offer.path}`).searchParams.get("token")!);
-      expect(() => wf.activateProvenDevice({ requestId: link.requestId, invitationId: link.invitationId, did: "did:ethr:0x7a69:0x0000000000000000000000000000000000000001", deviceKey: newDevice().publicJwk as unknown as DeviceKeyJwk, proof: "test" }))
-        .to.throw(/not accepted/);
-      expect(wf.get(link.requestId).state).to.equal("invited");
+      const link = await wf.invitationOfLink(new URL(`${BASE_URL}${offer.path}`).searchParams.get("token")!);
+      const refused = await wf.activateProvenDevice({ requestId: link.requestId, invitationId: link.invitationId, did: "did:ethr:0x7a69:0x0000000000000000000000000000000000000001", deviceKey: newDevice().publicJwk as unknown as DeviceKeyJwk, proof: "test" })
+        .then(() => "resolved", (e: unknown) => (e instanceof Error ? e.message : String(e)));
+      expect(refused).to.match(/not accepted/);
+      expect((await wf.get(link.requestId)).state).to.equal("invited");
     } finally {
       await h.close();
       await chain.close();
