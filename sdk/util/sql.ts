@@ -172,10 +172,32 @@ const pgTypes = {
   getTypeParser: (oid: number, format?: string): unknown => (oid === INT8_OID ? Number : (pg.types.getTypeParser(oid, format as "text") as unknown)),
 } as unknown as pg.CustomTypesConfig;
 
-/** `?` placeholders → `$1, $2, …` (our statements carry no `?` inside string literals). */
+/** `?` parameters → `$1, $2, …`; a `?` inside a quoted literal or identifier ('…', "…") is text and stays. */
 function numbered(sql: string): string {
   let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
+  return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\?/g, (token) => (token === "?" ? `$${++n}` : token));
+}
+
+/**
+ * Runs `body` in one transaction on a pooled `client` and releases it. The body's error is the one reported; a
+ * client whose ROLLBACK failed too is unusable, so it is handed back as broken (the pool discards it) instead of
+ * going to the next caller mid-transaction.
+ */
+async function inPgTransaction<T>(client: pg.PoolClient, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  let broken: Error | undefined;
+  try {
+    await client.query("BEGIN");
+    const out = await body(client);
+    await client.query("COMMIT");
+    return out;
+  } catch (error) {
+    await client.query("ROLLBACK").catch((rollbackError: unknown) => {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
 }
 
 function lockKey(name: string): string {
@@ -211,20 +233,12 @@ class PostgresDatabase implements SqlDatabase {
     pool.on("error", () => undefined);
     const qualified = `${name}:${location.schema ?? "public"}`;
     try {
-      const client = await pool.connect();
-      try {
+      await inPgTransaction(await pool.connect(), async (client) => {
         // Instances starting at once: serialise the DDL (CREATE … IF NOT EXISTS is not safe concurrently).
-        await client.query("BEGIN");
         await client.query("SELECT pg_advisory_xact_lock(72616002)");
         if (location.schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${location.schema}`);
         await client.query(schema);
-        await client.query("COMMIT");
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+      });
     } catch (error) {
       await pool.end();
       throw new CivilIdError(
@@ -270,21 +284,10 @@ class PostgresDatabase implements SqlDatabase {
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     if (this.inTransaction) return fn();
     if (!this.open) throw new CivilIdError("INVALID_WORKFLOW_STATE", "The database is closed.");
-    const client = await this.pool.connect();
-    try {
-      await client.query("BEGIN");
-      try {
-        await client.query("SELECT pg_advisory_xact_lock($1)", [this.lock]);
-        const out = await this.frames.run({ owner: this, client }, fn);
-        await client.query("COMMIT");
-        return out;
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw error;
-      }
-    } finally {
-      client.release();
-    }
+    return inPgTransaction(await this.pool.connect(), async (client) => {
+      await client.query("SELECT pg_advisory_xact_lock($1)", [this.lock]);
+      return this.frames.run({ owner: this, client }, fn);
+    });
   }
 
   async close(): Promise<void> {
