@@ -141,9 +141,30 @@ coverage=$!
 wait "$main" || [ -s "$logs/failed" ] || echo "main lane (exit status without a failed step)" >>"$logs/failed"
 wait "$coverage" || [ -s "$logs/failed" ] || echo "coverage lane (exit status without a failed step)" >>"$logs/failed"
 
+if [ -s "$logs/failed" ]; then
+  # Each failed step's failures again, after every step's output: mocha's "N failing" section when there is one,
+  # else the log's last 60 lines.
+  while read -r name; do
+    log=$logs/$name.log
+    [ -f "$log" ] || continue
+    printf '\n── failures of step %s\n' "$name"
+    if grep -qE '^ *[0-9]+ failing' "$log"; then sed -n '/^ *[0-9]\+ failing/,$p' "$log" | head -n 400; else tail -n 60 "$log"; fi
+  done <"$logs/failed"
+fi
 printf '\n── npm test: step times (%s s wall in all)\n' "$(seconds $(($(date +%s%N) - run_start)))"
 cat "$logs/times"
 if [ -s "$logs/failed" ]; then
+  # Last, in a few lines, which tests failed and why (a CI page may keep only the end of the output): each failing
+  # test's title line and the first line of its error.
+  while read -r name; do
+    log=$logs/$name.log
+    grep -qE '^ *[0-9]+ failing' "$log" 2>/dev/null || continue
+    printf '\n%s:\n' "$name"
+    sed -n '/^ *[0-9]\+ failing/,$p' "$log" | awk '
+      /^ *[0-9]+\) / { show = shown++ < 8; if (show) { print; title = 1; want = 1 }; next }
+      title { title = 0; if (show && !/Error/) { print; next } }
+      want && /[A-Za-z]*Error|expected|Timeout/ { print "     " substr($0, 1, 200); want = 0 }' 
+  done <"$logs/failed"
   printf '\nFAILED: %s (logs in .tmp/ci-logs/)\n' "$(paste -sd' ' "$logs/failed")" >&2
   exit 1
 fi
