@@ -54,5 +54,5 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-expressions": "off", // chai's expect(...).to.be.true style
     },
   },
-  { files: ["bin/**/*.js"], languageOptions: { globals: { process: "readonly" } } },
+  { files: ["bin/**/*.js", "scripts/**/*.mjs"], languageOptions: { globals: { process: "readonly" } } },
 );

@@ -21,33 +21,34 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 const NODE = path.join(REPO, "node_modules", ".bin", "node");
 
 /**
- * The CLI as one JavaScript file, built once per test process with esbuild from scripts/cli/mcid.ts (dependencies
- * stay in node_modules), started by an entry that first runs bin/sqlite-notice.js as the launcher does (a
- * dynamic import after it: bundled, node:sqlite would load before the filter). A command spawned through
- * `bin/mcid.js` resolves and transpiles some 200 TypeScript modules through tsx first: about 1.3 s of CPU per
- * spawn, against 0.7 s for this file, over some 90 spawns per CI run. The launcher itself (tsx, signals, the pty
- * prompts) stays tested by spawning it: operator.test.ts and walkthrough.test.ts. Written under cache/ (two
- * levels below the repository, as scripts/cli/ is: the CLI finds package.json by `../../package.json`),
- * atomically, so a half-written file is never run.
+ * The CLI as JavaScript, built once per test process with esbuild from scripts/cli/mcid.ts (dependencies stay in
+ * node_modules), started by an entry that first runs bin/sqlite-notice.js as the launcher does (a dynamic import
+ * after it: bundled, node:sqlite would load before the filter). A command spawned through `bin/mcid.js` resolves and
+ * transpiles some 200 TypeScript modules through tsx first: about 0.7 s of CPU per spawn, against 0.4 s for this
+ * build, over some 90 spawns per CI run. Split into chunks (esbuild `splitting`), so what the CLI imports lazily
+ * (`serve`'s services: fastify, the OpenID4VC libraries) stays out of every other command's start-up, as it does
+ * under tsx; one file would hoist those packages' imports to the top. The launcher itself (tsx, signals, the pty
+ * prompts) stays tested by spawning it: operator.test.ts and walkthrough.test.ts. Written to a directory of this
+ * process (two levels below the repository, as scripts/cli/ is: the CLI finds package.json by
+ * `../../package.json`), removed when the process exits; the entry is written last, so a half-written build is
+ * never run.
  */
 let cliBuild: Promise<string> | undefined;
 function builtCli(): Promise<string> {
   cliBuild ??= (async () => {
     const { build } = await import("esbuild");
-    const dir = path.join(REPO, "cache", "cli-test");
+    const dir = path.join(REPO, "cache", `cli-test-${process.pid}`);
+    rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const atomically = async (file: string, write: (partial: string) => Promise<unknown>) => {
-      const partial = path.join(dir, `${file}.${process.pid}.tmp`);
-      await write(partial);
-      renameSync(partial, path.join(dir, file));
-    };
-    await atomically("cli.mjs", (partial) =>
-      build({ entryPoints: [path.join(REPO, "scripts", "cli", "mcid.ts")], bundle: true, platform: "node", format: "esm", target: "node22", packages: "external", outfile: partial, logLevel: "warning" }),
-    );
+    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+    await build({
+      entryPoints: { cli: path.join(REPO, "scripts", "cli", "mcid.ts") }, bundle: true, splitting: true, platform: "node", format: "esm",
+      target: "node22", packages: "external", outdir: dir, outExtension: { ".js": ".mjs" }, logLevel: "warning",
+    });
     const notice = pathToFileURL(path.join(REPO, "bin", "sqlite-notice.js")).href;
-    await atomically("mcid.mjs", async (partial) =>
-      writeFileSync(partial, `import { hideSqliteNotice } from ${JSON.stringify(notice)};\nhideSqliteNotice();\nawait import("./cli.mjs");\n`),
-    );
+    const partial = path.join(dir, "mcid.mjs.tmp");
+    writeFileSync(partial, `import { hideSqliteNotice } from ${JSON.stringify(notice)};\nhideSqliteNotice();\nawait import("./cli.mjs");\n`);
+    renameSync(partial, path.join(dir, "mcid.mjs"));
     return path.join(dir, "mcid.mjs");
   })();
   return cliBuild;
