@@ -84,11 +84,20 @@ hardhat=$repo/node_modules/.bin/hardhat
 # fails the step. The in-process suites (coverage lane) get no retry.
 plain_suites_once_retried() {
   "$hardhat" test mocha --no-compile "${plain_suites[@]}" && return 0
-  local first=$logs/mocha-plain.first-run.log pattern
+  local first=$logs/mocha-plain.first-run.log pattern expected
   cp "$logs/mocha-plain.log" "$first"
   pattern=$(node "$repo/scripts/ci/failed-tests.mjs" grep "$first") || return 1
-  printf '\n── mocha-plain: the failed tests once more (--grep %s)\n' "$pattern"
-  "$hardhat" test mocha --no-compile --grep "$pattern" "${plain_suites[@]}" || return 1
+  expected=$(node "$repo/scripts/ci/failed-tests.mjs" count "$first") || return 1
+  printf '\n── mocha-plain: the %s failed test(s) once more (--grep %s)\n' "$expected" "$pattern"
+  local retry=$logs/mocha-plain.retry.log passed
+  "$hardhat" test mocha --no-compile --grep "$pattern" "${plain_suites[@]}" 2>&1 | tee "$retry"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+  # A pattern that matched fewer tests than failed would pass vacuously: the retry must have run them all.
+  passed=$(sed -n 's/^ *\([0-9]\+\) passing.*/\1/p' "$retry" | tail -n 1)
+  if [ "${passed:-0}" -lt "$expected" ]; then
+    echo "── mocha-plain: the retry ran ${passed:-0} test(s), not the $expected that failed: the first run's failures stand"
+    return 1
+  fi
   node "$repo/scripts/ci/failed-tests.mjs" summary "$first" >"$logs/flaky"
 }
 
