@@ -25,7 +25,7 @@ import { kernelPeakRssMB } from "./lib.js";
 const [url, deploymentFile, blocksArg, lookupsArg, orgsFile, transport] = process.argv.slice(2);
 // "snapshot-state": a snapshot of state written without logs (the synthetic 1.2 M run): no backfill, no lookups.
 const TRANSPORTS = ["snapshot", "snapshot-state", "events", "ethers", "lean"];
-if (!url || !deploymentFile || !blocksArg || !lookupsArg || !orgsFile || !TRANSPORTS.includes(transport ?? "")) {
+if (!url || !deploymentFile || !blocksArg || !lookupsArg || !orgsFile || transport === undefined || !TRANSPORTS.includes(transport)) {
   throw new Error(`usage: scale-index.ts <url> <deployment.json> <blocksPerQuery> <lookups> <orgs.json> <${TRANSPORTS.join("|")}>`);
 }
 

@@ -13,7 +13,7 @@ import { z } from "zod";
 import { errorResponses, type ServiceApp } from "../common/app.js";
 import { ServiceError } from "../common/errors.js";
 import { signCompactJws, type JwsKey } from "../common/jose.js";
-import type { PresentationService } from "../verifier/presentations.js";
+import { LOGIN_REQUESTER, type PresentationService } from "../verifier/presentations.js";
 import { randomToken } from "../verifier/store.js";
 import type { CivilServantClaims } from "../../sdk/credential/model.js";
 import { POLICY_OF_USE } from "../../sdk/relying-party/presentation-request.js";
@@ -151,7 +151,7 @@ export function registerProviderRoutes(app: ServiceApp, options: ProviderOptions
     if (q.code_challenge === undefined || q.code_challenge_method !== "S256") return back("invalid_request", "PKCE with S256 is required.");
     const id = randomToken();
     const browser = randomBytes(32).toString("base64url");
-    const created = await options.presentations.create({ use: client.use, flow: "same-device", redirectUri: `${options.issuer()}/callback?login=${id}` });
+    const created = await options.presentations.create({ use: client.use, flow: "same-device", redirectUri: `${options.issuer()}/callback?login=${id}`, requester: LOGIN_REQUESTER });
     const t = now();
     options.store.create({
       id, browser_hash: sha(browser), client_id: client.clientId, redirect_uri: q.redirect_uri, state: q.state ?? null, nonce: q.nonce ?? null,
@@ -187,7 +187,7 @@ export function registerProviderRoutes(app: ServiceApp, options: ProviderOptions
     const back = new URL(login.redirect_uri);
     if (login.state !== null) back.searchParams.set("state", login.state);
     back.searchParams.set("iss", options.issuer());
-    const outcome = await options.presentations.redeem(login.presentation_id, request.query.response_code);
+    const outcome = await options.presentations.redeem(login.presentation_id, request.query.response_code, LOGIN_REQUESTER);
     const result = outcome.result;
     const agency = result?.organisation?.agencyCode;
     if (outcome.status !== "accepted" || result?.claims === undefined || agency === undefined ||

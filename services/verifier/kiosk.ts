@@ -238,9 +238,9 @@ export function registerKioskRoutes(app: ServiceApp, input: KioskRoutesInput): v
       params: z.object({ id: idSchema }),
     },
   }, async (request, reply) => {
-    pairing.authorize(request, ["terminal"]);
+    const requester = pairing.authorize(request, ["terminal"]).id;
     const id = request.params.id;
-    const first = await presentations.status(id); // 404 before any byte of the stream for an unknown id
+    const first = await presentations.status(id, requester); // 404 before any byte of the stream for an unknown id
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -267,7 +267,7 @@ export function registerKioskRoutes(app: ServiceApp, input: KioskRoutesInput): v
       if (closed || checking) return;
       checking = true;
       try {
-        const outcome = await presentations.status(id);
+        const outcome = await presentations.status(id, requester);
         if (outcome.status !== "pending") {
           send("outcome", outcome);
           finish();

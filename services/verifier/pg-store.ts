@@ -91,8 +91,8 @@ export class PostgresVerifierStore implements VerifierStore {
   async createTransaction(tx: NewTransaction): Promise<void> {
     await this.db.run("DELETE FROM presentation_transactions WHERE expires_at < ?", [this.now() - this.retentionMs]);
     await this.db.run(
-      "INSERT INTO presentation_transactions (id, nonce, client_id, use, flow, redirect_uri, request_object, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      [tx.id, tx.nonce, tx.clientId, tx.use, tx.flow, tx.redirectUri ?? null, tx.requestObject, tx.createdAt, tx.expiresAt],
+      "INSERT INTO presentation_transactions (id, nonce, client_id, use, flow, redirect_uri, request_object, created_at, expires_at, requester) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      [tx.id, tx.nonce, tx.clientId, tx.use, tx.flow, tx.redirectUri ?? null, tx.requestObject, tx.createdAt, tx.expiresAt, tx.requester],
     );
   }
 

@@ -33,6 +33,8 @@ import { randomToken, type PresentationFlow, type StoredTransaction, type Verifi
 export const SELF_ISSUED_AUDIENCE = "https://self-issued.me/v2";
 export const DEFAULT_REQUEST_TTL_MS = 120_000;
 export const RESPONSE_PATH = "/openid4vp/response";
+/** The requester of the login service's own presentations (a terminal id cannot contain ":"). */
+export const LOGIN_REQUESTER = "service:login";
 
 /** Refusals meaning "not a presentation by a holder for this request": they leave the transaction open. */
 const NOT_AN_ANSWER: ReadonlySet<string> = new Set([
@@ -133,8 +135,11 @@ export class PresentationService {
     return this.options.uses;
   }
 
-  /** Starts a presentation: a nonce, a transaction, and the signed request object the wallet will fetch. */
-  async create(input: { use: UseId; flow: PresentationFlow; redirectUri?: string | undefined }): Promise<CreatedPresentation> {
+  /**
+   * Starts a presentation: a nonce, a transaction, and the signed request object the wallet will fetch.
+   * `requester` (a terminal's id, or LOGIN_REQUESTER) is the only one that reads its outcome.
+   */
+  async create(input: { use: UseId; flow: PresentationFlow; redirectUri?: string | undefined; requester: string }): Promise<CreatedPresentation> {
     const { use, flow } = input;
     if (!this.options.uses.includes(use)) throw new ServiceError(400, "invalid_request", `This verifier asks for ${this.options.uses.join(", ")}, not ${use}.`);
     if (flow === "same-device" && input.redirectUri === undefined) throw new ServiceError(400, "invalid_request", "A same-device presentation needs the redirect_uri the wallet returns the browser to.");
@@ -173,14 +178,16 @@ export class PresentationService {
     if (created.jar === undefined) throw new Error("the library returned no request object");
     await this.options.store.createTransaction({
       id, nonce: nonce.challenge, clientId, use, flow, redirectUri: input.redirectUri,
-      requestObject: created.jar.authorizationRequestJwt, createdAt: t, expiresAt: t + this.ttlMs,
+      requestObject: created.jar.authorizationRequestJwt, createdAt: t, expiresAt: t + this.ttlMs, requester: input.requester,
     });
     return { id, use, flow, authorizationRequest: created.authorizationRequest, requestUri, expiresAt: new Date(t + this.ttlMs).toISOString() };
   }
 
-  /** The `openid4vp://` link of a transaction (for its QR code). */
+  /** The `openid4vp://` link of a pending transaction (for its QR code); 410 once it is answered or expired. */
   async authorizationRequestOf(id: string): Promise<string> {
-    const tx = await this.pending(id);
+    const tx = await this.options.store.transaction(id);
+    if (tx === undefined) throw new ServiceError(404, "not_found", "No such presentation request.");
+    if (tx.answer !== undefined || this.now() > tx.expiresAt) throw new ServiceError(410, "invalid_request", "This presentation request is no longer pending.");
     const url = new URL("openid4vp://");
     url.search = new URLSearchParams({ client_id: tx.clientId, request_uri: `${this.options.baseUrl()}/presentations/${tx.id}/request` }).toString();
     return url.toString();
@@ -229,19 +236,22 @@ export class PresentationService {
     return { outcome, redirectUri: redirect.toString() };
   }
 
-  /** A transaction's state; the result only for cross-device flows (same-device results need the response code). */
-  async status(id: string): Promise<PresentationOutcome> {
+  /**
+   * A transaction's state, for the requester that started it; the result only for cross-device flows (same-device
+   * results need the response code). Another requester is told what an unknown id is told.
+   */
+  async status(id: string, requester: string): Promise<PresentationOutcome> {
     const tx = await this.options.store.transaction(id);
-    if (tx === undefined) throw new ServiceError(404, "not_found", "No such presentation transaction.");
+    if (tx === undefined || tx.requester !== requester) throw new ServiceError(404, "not_found", "No such presentation transaction.");
     if (tx.answer === undefined) return { id, use: tx.use, status: this.now() > tx.expiresAt ? "expired" : "pending" };
     const status = tx.answer.ok ? "accepted" : "refused";
     return tx.flow === "cross-device" ? { id, use: tx.use, status, result: tx.answer.result as unknown as VerificationResult } : { id, use: tx.use, status };
   }
 
-  /** Same-device: the outcome, once, for the response code the wallet's redirect carried. */
-  async redeem(id: string, responseCode: string): Promise<PresentationOutcome> {
+  /** Same-device: the outcome, once, for the requester that started it and the response code the redirect carried. */
+  async redeem(id: string, responseCode: string, requester: string): Promise<PresentationOutcome> {
     const tx = await this.options.store.transaction(id);
-    if (tx === undefined || tx.flow !== "same-device") throw new ServiceError(404, "not_found", "No such same-device presentation transaction.");
+    if (tx === undefined || tx.flow !== "same-device" || tx.requester !== requester) throw new ServiceError(404, "not_found", "No such same-device presentation transaction.");
     const redeemed = await this.options.store.redeemResponseCode(id, responseCode, this.now());
     if (redeemed.status === "redeemed") throw new ServiceError(400, "invalid_grant", "This response code was already used.");
     if (redeemed.status !== "ok") throw new ServiceError(400, "invalid_grant", "The response code does not belong to this presentation.");

@@ -68,8 +68,8 @@ export function registerTerminalRoutes(app: ServiceApp, service: PresentationSer
       },
     },
   }, async (request, reply) => {
-    terminal(request);
-    const created = await service.create({ use: request.body.use, flow: request.body.flow, redirectUri: request.body.redirect_uri });
+    const requester = terminal(request).id;
+    const created = await service.create({ use: request.body.use, flow: request.body.flow, redirectUri: request.body.redirect_uri, requester });
     return reply.code(201).header("cache-control", "no-store").send({
       id: created.id, use: created.use, flow: created.flow, authorization_request: created.authorizationRequest,
       request_uri: created.requestUri, qr_svg: `/presentations/${created.id}/qr.svg`, expires_at: created.expiresAt,
@@ -85,8 +85,7 @@ export function registerTerminalRoutes(app: ServiceApp, service: PresentationSer
       response: { 200: outcomeSchema, ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request, reply) => {
-    terminal(request);
-    return reply.header("cache-control", "no-store").send(await service.status(request.params.id));
+    return reply.header("cache-control", "no-store").send(await service.status(request.params.id, terminal(request).id));
   });
 
   app.post("/presentations/:id/redeem", {
@@ -99,15 +98,12 @@ export function registerTerminalRoutes(app: ServiceApp, service: PresentationSer
       response: { 200: outcomeSchema, ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request, reply) => {
-    terminal(request);
-    return reply.header("cache-control", "no-store").send(await service.redeem(request.params.id, request.body.response_code));
+    return reply.header("cache-control", "no-store").send(await service.redeem(request.params.id, request.body.response_code, terminal(request).id));
   });
 
   app.get("/presentations/:id/qr.svg", {
     schema: { summary: "QR code (SVG) of a pending request: client_id + request_uri", tags: ["terminal"], params: z.object({ id: idSchema }) },
   }, async (request, reply) => {
-    const status = await service.status(request.params.id);
-    if (status.status !== "pending") throw new ServiceError(410, "invalid_request", "This presentation request is no longer pending.");
     const link = await service.authorizationRequestOf(request.params.id);
     const svg = await QRCode.toString(link, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
     return reply.type("image/svg+xml").header("cache-control", "no-store").send(svg);

@@ -26,6 +26,12 @@ export interface NewTransaction {
   readonly requestObject: string;
   readonly createdAt: number;
   readonly expiresAt: number;
+  /**
+   * Who started it and alone reads its outcome: the terminal's id (terminal API, kiosk sessions) or the login
+   * service (LOGIN_REQUESTER). The id travels in the QR code's `request_uri`, so anyone at the gate can read it;
+   * another relying party's terminal must still not read the holder's name from it.
+   */
+  readonly requester: string;
 }
 
 /** What the verifier concluded, as stored (JSON of the verification result). */
@@ -35,7 +41,9 @@ export interface TransactionAnswer {
   readonly answeredAt: number;
 }
 
-export interface StoredTransaction extends NewTransaction {
+export interface StoredTransaction extends Omit<NewTransaction, "requester"> {
+  /** Undefined for a row written before requesters were recorded: it is read by no one (fail closed). */
+  readonly requester: string | undefined;
   readonly answer: TransactionAnswer | undefined;
   readonly redeemedAt: number | undefined;
 }
@@ -87,10 +95,17 @@ CREATE TABLE IF NOT EXISTS presentation_transactions (
   answer TEXT,
   answered_at ${int},
   response_code_hash TEXT,
-  redeemed_at ${int}
+  redeemed_at ${int},
+  requester TEXT
 )${dialect === "sqlite" ? " STRICT" : ""};
 CREATE INDEX IF NOT EXISTS presentation_transactions_expiry ON presentation_transactions (expires_at);
-`;
+${dialect === "postgres" ? "ALTER TABLE presentation_transactions ADD COLUMN IF NOT EXISTS requester TEXT;\n" : ""}`;
+}
+
+/** A SQLite table of an earlier version lacks the requester column (SQLite has no ADD COLUMN IF NOT EXISTS). */
+function addRequesterColumn(db: DatabaseSync): void {
+  const columns = db.prepare("SELECT name FROM pragma_table_info('presentation_transactions')").all() as { name: string }[];
+  if (!columns.some((c) => c.name === "requester")) db.exec("ALTER TABLE presentation_transactions ADD COLUMN requester TEXT");
 }
 
 interface TransactionRow {
@@ -106,6 +121,7 @@ interface TransactionRow {
   answer: string | null;
   answered_at: number | null;
   redeemed_at: number | null;
+  requester: string | null;
 }
 
 /** Rows live this long past their expiry (a late replay is still told apart from an unknown id), then go. */
@@ -124,6 +140,7 @@ export function transactionFromRow(row: TransactionRow): StoredTransaction {
     expiresAt: Number(row.expires_at),
     answer: row.answer === null ? undefined : { ...(JSON.parse(row.answer) as Omit<TransactionAnswer, "answeredAt">), answeredAt: Number(row.answered_at) },
     redeemedAt: row.redeemed_at === null ? undefined : Number(row.redeemed_at),
+    requester: row.requester ?? undefined,
   };
 }
 
@@ -136,6 +153,7 @@ export class SqliteVerifierStore implements VerifierStore {
     this.challenges = new SqliteChallengeStore(file, { now });
     try {
       this.db = openDurableDatabase(file, transactionsSchema("sqlite"));
+      addRequesterColumn(this.db);
     } catch (error) {
       this.challenges.close();
       throw error;
@@ -153,8 +171,8 @@ export class SqliteVerifierStore implements VerifierStore {
   createTransaction(tx: NewTransaction): Promise<void> {
     this.db.prepare("DELETE FROM presentation_transactions WHERE expires_at < ?").run(this.now() - TRANSACTION_RETENTION_MS);
     this.db
-      .prepare("INSERT INTO presentation_transactions (id, nonce, client_id, use, flow, redirect_uri, request_object, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .run(tx.id, tx.nonce, tx.clientId, tx.use, tx.flow, tx.redirectUri ?? null, tx.requestObject, tx.createdAt, tx.expiresAt);
+      .prepare("INSERT INTO presentation_transactions (id, nonce, client_id, use, flow, redirect_uri, request_object, created_at, expires_at, requester) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .run(tx.id, tx.nonce, tx.clientId, tx.use, tx.flow, tx.redirectUri ?? null, tx.requestObject, tx.createdAt, tx.expiresAt, tx.requester);
     return Promise.resolve();
   }
 

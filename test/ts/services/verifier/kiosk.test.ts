@@ -144,15 +144,24 @@ describe("gate kiosks: pairing, kiosk sessions, ledger health, live events", fun
   it("the event stream sends health at once and the outcome as soon as the phone answers, then ends", async function () {
     const { key } = await w.listVerifier("정부세종청사 출입관리", ["building-gate"]);
     let url = "";
-    const gate = await w.startVerifierListening(key, { uses: ["building-gate"] }, (u) => (url = u));
+    const gateToken = generateBearerToken();
+    const otherToken = generateBearerToken();
+    await w.startVerifierListening(key, {
+      uses: ["building-gate"],
+      terminals: [
+        { id: "gate-1", roles: ["terminal"], tokenHash: hashBearerToken(gateToken) },
+        { id: "gate-2", roles: ["terminal"], tokenHash: hashBearerToken(otherToken) },
+      ],
+    }, (u) => (url = u));
+    const auth = { authorization: `Bearer ${gateToken}` };
     setGlobalConfig({ allowInsecureUrls: true });
     try {
       const holder = Wallet.createRandom();
       const credential = await w.issue(holder, `person-${holder.address}`);
-      const created = await (await fetch(`${url}/presentations`, { method: "POST", headers: { ...gate.auth, "content-type": "application/json" }, body: JSON.stringify({ use: "building-gate" }) })).json() as { id: string; authorization_request: string };
+      const created = await (await fetch(`${url}/presentations`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ use: "building-gate" }) })).json() as { id: string; authorization_request: string };
       const unauthorised = await fetch(`${url}/presentations/${created.id}/events`);
       expect(unauthorised.status).to.equal(401);
-      const stream = await fetch(`${url}/presentations/${created.id}/events`, { headers: gate.auth });
+      const stream = await fetch(`${url}/presentations/${created.id}/events`, { headers: auth });
       expect(stream.headers.get("content-type")).to.match(/^text\/event-stream/);
       const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
       let text = "";
@@ -174,9 +183,13 @@ describe("gate kiosks: pairing, kiosk sessions, ledger health, live events", fun
       expect(parsed.status).to.equal("accepted");
       expect(parsed.result.claims.name).to.equal("홍길동");
       // An answered presentation's stream gives the outcome at once and ends.
-      const late = await (await fetch(`${url}/presentations/${created.id}/events`, { headers: gate.auth })).text();
+      const late = await (await fetch(`${url}/presentations/${created.id}/events`, { headers: auth })).text();
       expect(late).to.match(/event: outcome/);
-      expect((await fetch(`${url}/presentations/AAAAAAAAAAAAAAAAAAAAAA/events`, { headers: gate.auth })).status).to.equal(404);
+      expect((await fetch(`${url}/presentations/AAAAAAAAAAAAAAAAAAAAAA/events`, { headers: auth })).status).to.equal(404);
+      // Another terminal of the same verifier does not get the stream (nor the name in it): only the one that started it.
+      const stranger = await fetch(`${url}/presentations/${created.id}/events`, { headers: { authorization: `Bearer ${otherToken}` } });
+      expect(stranger.status).to.equal(404);
+      expect(await stranger.text()).to.not.contain("홍길동");
     } finally {
       setGlobalConfig({ allowInsecureUrls: false });
     }

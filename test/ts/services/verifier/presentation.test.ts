@@ -8,6 +8,9 @@ import { ReasonCode } from "../../../../sdk/chain/codes.js";
 import { isCivilIdError } from "../../../../sdk/errors.js";
 import { BASE_URL, FORM, directPost, injectFetch, verifierWorld } from "./helpers.js";
 import { rejection } from "../../helpers/rejections.js";
+import { generateBearerToken, hashBearerToken } from "../../../../services/common/auth.js";
+import { SqliteVerifierStore } from "../../../../services/verifier/store.js";
+import { DatabaseSync } from "node:sqlite";
 
 type World = Awaited<ReturnType<typeof verifierWorld>>;
 
@@ -147,6 +150,67 @@ describe("verifier service: OpenID4VP 1.0 with listed verifier keys", function (
     expect(redeemed.json<{ result: { claims: { employeeRef: string } } }>().result.claims.employeeRef).to.be.a("string");
     const twice = await mail.app.inject({ method: "POST", url: `/presentations/${created.id}/redeem`, headers: mail.auth, payload: { response_code: code } });
     expect(twice.json<{ error_description: string }>().error_description).to.match(/already used/);
+  });
+
+  it("only the terminal that started a presentation reads its outcome: another relying party's terminal that read the id off the QR code is told 404", async function () {
+    const { key } = await w.listVerifier("정부세종청사 출입관리 (단말)", ["building-gate", "mail-login"]);
+    const [gateToken, libraryToken] = [generateBearerToken(), generateBearerToken()];
+    const verifier = await w.startVerifier(key, {
+      uses: ["building-gate", "mail-login"],
+      terminals: [
+        { id: "gate-1", roles: ["terminal"], tokenHash: hashBearerToken(gateToken) },
+        { id: "library-desk", roles: ["terminal"], tokenHash: hashBearerToken(libraryToken) },
+      ],
+    });
+    const gate = { authorization: `Bearer ${gateToken}` };
+    const library = { authorization: `Bearer ${libraryToken}` };
+    const holder = Wallet.createRandom();
+    const credential = await w.issue(holder, `person-${holder.address}`);
+    const created = (await verifier.app.inject({ method: "POST", url: "/presentations", headers: gate, payload: { use: "building-gate" } })).json<{ id: string; authorization_request: string }>();
+    // The id is public: it is in the QR code's request_uri.
+    expect(created.authorization_request).to.contain(created.id);
+    const checked = await checkPresentationRequest({ authorizationRequest: created.authorization_request, directory: w.directory, chainId: w.chainId, fetch: injectFetch(verifier.app) });
+    const vp = await w.present(holder, credential.jwt, checked.nonce, checked.verifier.clientId);
+    expect((await verifier.app.inject({ method: "POST", url: "/openid4vp/response", headers: FORM, payload: directPost(vp, created.id) })).statusCode).to.equal(200);
+    const stranger = await verifier.app.inject({ method: "GET", url: `/presentations/${created.id}`, headers: library });
+    const unknown = await verifier.app.inject({ method: "GET", url: `/presentations/${"C".repeat(22)}`, headers: library });
+    expect([stranger.statusCode, stranger.body]).to.deep.equal([unknown.statusCode, unknown.body]);
+    expect(stranger.statusCode).to.equal(404);
+    expect(stranger.body).to.not.contain("홍길동");
+    const own = await verifier.app.inject({ method: "GET", url: `/presentations/${created.id}`, headers: gate });
+    expect(own.json<{ result: { claims: { name: string } } }>().result.claims.name).to.equal("홍길동");
+
+    // Same-device: the response code alone is not enough either.
+    const login = (await verifier.app.inject({ method: "POST", url: "/presentations", headers: gate, payload: { use: "mail-login", flow: "same-device", redirect_uri: "https://mail.example.go.kr/cb" } })).json<{ id: string; authorization_request: string }>();
+    const asked = await checkPresentationRequest({ authorizationRequest: login.authorization_request, directory: w.directory, chainId: w.chainId, fetch: injectFetch(verifier.app) });
+    const answer = await w.present(holder, credential.jwt, asked.nonce, asked.verifier.clientId);
+    const posted = await verifier.app.inject({ method: "POST", url: "/openid4vp/response", headers: FORM, payload: directPost(answer, login.id) });
+    const code = new URL(posted.json<{ redirect_uri: string }>().redirect_uri).searchParams.get("response_code")!;
+    const theirs = await verifier.app.inject({ method: "POST", url: `/presentations/${login.id}/redeem`, headers: library, payload: { response_code: code } });
+    expect(theirs.statusCode).to.equal(404);
+    const mine = await verifier.app.inject({ method: "POST", url: `/presentations/${login.id}/redeem`, headers: gate, payload: { response_code: code } });
+    expect(mine.json<{ status: string }>().status, mine.body).to.equal("accepted");
+  });
+
+  it("a transactions table of an earlier version gains the requester column; its rows are read by no terminal", async function () {
+    const dir = mkdtempSync(path.join(tmpdir(), "mcid-verifier-migrate-"));
+    const file = path.join(dir, "verifier.sqlite");
+    const old = new DatabaseSync(file);
+    old.exec(`CREATE TABLE presentation_transactions (id TEXT PRIMARY KEY, nonce TEXT NOT NULL, client_id TEXT NOT NULL, use TEXT NOT NULL, flow TEXT NOT NULL,
+      redirect_uri TEXT, request_object TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, answer TEXT, answered_at INTEGER,
+      response_code_hash TEXT, redeemed_at INTEGER) STRICT`);
+    old.prepare("INSERT INTO presentation_transactions (id, nonce, client_id, use, flow, request_object, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      .run("D".repeat(22), "n", "c", "building-gate", "cross-device", "a.b.c", 1, Date.now() + 60_000);
+    old.close();
+    const store = new SqliteVerifierStore(file);
+    try {
+      expect((await store.transaction("D".repeat(22)))?.requester).to.equal(undefined);
+      await store.createTransaction({ id: "E".repeat(22), nonce: "m", clientId: "c", use: "building-gate", flow: "cross-device", redirectUri: undefined, requestObject: "a.b.c", createdAt: 1, expiresAt: Date.now() + 60_000, requester: "gate-1" });
+      expect((await store.transaction("E".repeat(22)))?.requester).to.equal("gate-1");
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("a restart mid-flow loses nothing: the request started before is answered after, once", async function () {
