@@ -19,7 +19,8 @@ import {
 } from "./issuance.js";
 import { MAX_FAILED_ATTEMPTS, newPinVerifier, tryPin } from "./lock.js";
 import { MESSAGES, type MessageKey } from "./messages.js";
-import { buildPresentation, checkRequest, loadSettings, submitPresentation, type HeldRequest, type WalletSettings } from "./presentation.js";
+import { buildPresentation, checkRequest, loadSettings, submitPresentation, type HeldRequest } from "./presentation.js";
+import { parseSettings, type WalletSettings } from "./settings.js";
 import { deleteWallet, emptyWallet, loadWallet, saveWallet, type PresentationRecord, type WalletRecord } from "./store.js";
 
 let language: Language = languageOf();
@@ -130,7 +131,7 @@ async function walletSettings(): Promise<WalletSettings> {
     setReachable(false);
     const cached = localStorage.getItem(SETTINGS_CACHE);
     if (cached === null) throw error;
-    settings = JSON.parse(cached) as WalletSettings;
+    settings = parseSettings(JSON.parse(cached));
   }
   return settings;
 }

@@ -12,13 +12,7 @@ import { checkPresentationRequest, type CheckedPresentationRequest } from "../..
 import { OnChainRelyingPartyDirectory } from "../../sdk/relying-party/registry.js";
 import { DEFAULT_PRESENTATION_LIFETIME_SECONDS, signPresentation } from "../../sdk/protocol/presentation.js";
 import { webCryptoSigner } from "./device-key.js";
-
-/** The wallet service's settings (GET /api/config). */
-export interface WalletSettings {
-  readonly chainId: number;
-  readonly relyingPartyRegistry: string;
-  readonly rpcPath: string;
-}
+import { parseSettings, type WalletSettings } from "./settings.js";
 
 /** What the wallet keeps of a checked request: enough to show it and answer it later (offline too, until it expires). */
 export interface HeldRequest {
@@ -38,10 +32,9 @@ export interface HeldRequest {
 export async function loadSettings(): Promise<WalletSettings> {
   const response = await fetch(new URL("../api/config", location.href), { cache: "no-cache" });
   if (!response.ok) throw new Error(`the wallet service answered ${response.status}`);
-  const body = (await response.json()) as Partial<WalletSettings>;
-  if (typeof body.chainId !== "number" || typeof body.relyingPartyRegistry !== "string" || typeof body.rpcPath !== "string") throw new Error("the wallet service's settings are incomplete");
-  return { chainId: body.chainId, relyingPartyRegistry: body.relyingPartyRegistry, rpcPath: body.rpcPath };
+  return parseSettings(await response.json());
 }
+
 
 /**
  * The OpenID4VC libraries refuse plain-http URLs. A wallet served over plain http can only be a loopback development
