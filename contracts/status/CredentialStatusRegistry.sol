@@ -504,12 +504,15 @@ contract CredentialStatusRegistry {
             let slot := keccak256(0x00, 0x40)
             let record := sload(slot)
             first := and(record, 0xffffffffffff)
-            // Registrar (2), organisation Active (1), and the counter stays within 2^40 sequences.
-            allocated := and(and(eq(and(shr(32, op), 0xff), 2), eq(and(shr(48, record), 0xff), 1)),
-                iszero(gt(add(first, n), 0x10000000000)))
             // The counter is the low 48 bits and stays at most 2^40 + MAX_REGISTER_BATCH: no carry into the status
             // byte. Written whether or not the checks passed (no branch): the refusal reverts, which undoes it.
-            sstore(slot, add(record, n))
+            let updated := add(record, n)
+            sstore(slot, updated)
+            // Registrar (2), organisation Active (1), and the counter stays within 2^40 sequences. The bytes above
+            // both records' fields are never written, so they are zero: role = op >> 32, and status Active with
+            // first + n <= 2^40 is exactly updated - 2^48 <= 2^40 (another status lands below 0, which wraps, or at
+            // 2^48 or more).
+            allocated := and(eq(shr(32, op), 2), lt(sub(updated, 0x1000000000000), 0x10000000001))
         }
     }
 
@@ -555,12 +558,20 @@ contract CredentialStatusRegistry {
             let latestSlot := keccak256(0x00, 0x40)
             previous := sload(latestSlot)
             let superseded := 0
-            if previous {
+            // Switches, not `if`s: solc lays a default out as the fall-through (an `if` body out of line), so the
+            // supersede path runs without jumps out and back (-64 gas, measured).
+            switch previous
+            // solhint-disable-next-line no-empty-blocks
+            case 0 {}
+            default {
                 let slot := add(_statusWords.slot, shr(5, previous))
                 let word := sload(slot)
                 let at := shl(3, and(previous, 31))
                 // A live (not Revoked = 2) previous credential: supersede it if it is ours, refuse otherwise.
-                if iszero(eq(and(shr(at, word), 3), 2)) {
+                switch xor(and(shr(at, word), 3), 2)
+                // solhint-disable-next-line no-empty-blocks
+                case 0 {}
+                default {
                     ok := and(ok, eq(shr(40, previous), agency))
                     // Revoked (2) with reason SUPERSEDED_BY_REISSUE (5): 2 | 5 << 2 = 0x16; marker and FULL kept.
                     sstore(slot, or(and(word, not(shl(at, 0x7f))), shl(at, 0x16)))
@@ -569,16 +580,15 @@ contract CredentialStatusRegistry {
             }
             sstore(latestSlot, id)
             // The new id's status bits are already zero (Active, reason NONE): sequences are never reused. The
-            // first id of each word primes the word with its marker bit, the last one marks it full; one test
-            // catches both ((sequence + 1) & 31 is 1 for the first, 0 for the last).
+            // first id of a word primes it with its marker bit, the last one marks it full ((sequence + 1) & 31 is
+            // 1 for the first, 0 for the last: one test for both).
             if lt(and(add(sequence, 1), 31), 2) {
                 let slot := add(_statusWords.slot, shr(5, id))
                 switch and(sequence, 31)
                 case 0 { sstore(slot, 0x80) }
                 default { sstore(slot, or(sload(slot), shl(255, 1))) }
             }
-            // Event data (digest, superseded id) in the scratch space: no memory beyond it is touched.
-            mstore(0x00, credentialDigest)
+            mstore(0x00, credentialDigest) // event data in the scratch space: no memory beyond it is touched
             mstore(0x20, superseded)
             log3(0x00, 0x40, topic, id, holderRef)
         }
@@ -630,7 +640,11 @@ contract CredentialStatusRegistry {
                 ok := and(ok, lt(and(credentialId, 0xffffffffff), and(record, 0xffffffffffff)))
                 if requireActive { ok := and(ok, eq(and(shr(48, record), 0xff), 1)) }
             }
-            if ok {
+            // `switch` rather than `if`: the change is the fall-through (see `_register`).
+            switch ok
+            // solhint-disable-next-line no-empty-blocks
+            case 0 {}
+            default {
                 sstore(slot, or(and(word, not(shl(at, 0x7f))), shl(at, or(to, shl(2, reason)))))
                 // Event data (reason, operator) in the scratch space: no memory beyond it is touched.
                 mstore(0x00, reason)
