@@ -587,6 +587,17 @@ describe("CredentialStatusRegistry", function () {
       await expect(reg().statusWords(CENTRAL_AGENCY, (1n << 35n), 1n))
         .to.be.revertedWithCustomError(reg(), "InvalidBatch");
     });
+
+    it("answers zero words for agency codes whose ids would not fit uint64 (2^24 and above), at the edge of the words array", async function () {
+      await registerMany(reg().connect(a().registrar), 1, "edge");
+      for (const agency of [1n << 24n, (1n << 32n) - 1n]) {
+        const [count, words] = await reg().statusWords(agency, (1n << 35n) - 1n, 2n);
+        expect([count, words], `agency ${agency}`).to.deep.equal([0n, [0n, 0n]]);
+      }
+      // The largest agency code that fits uint64 ids reads the array's last word without running past it.
+      const [, last] = await reg().statusWords((1n << 24n) - 1n, (1n << 35n) - 1n, 1n);
+      expect(last).to.deep.equal([0n]);
+    });
   });
 
   describe("packing: 32 credentials per storage word", function () {
