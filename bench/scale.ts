@@ -393,6 +393,9 @@ async function didResolutionTimes(
   return out;
 }
 
+/** Low 48 bits of the registry's organisation record: its counter (next sequence). */
+const COUNTER_MASK = (1n << 48n) - 1n;
+
 /**
  * Writes `perOrg` credentials' status into the registry's storage for every organisation: its count (nextSequence)
  * and packed words (2 % locked or revoked). The storage slots of `nextSequence` and the status words are found by
@@ -409,7 +412,8 @@ async function writeSyntheticStatus(provider: JsonRpcProvider, url: string, regi
   let countSlot = -1;
   let wordSlot = -1;
   for (let slot = 0; slot < 16 && (countSlot < 0 || wordSlot < 0); slot++) {
-    if (countSlot < 0 && (await storage(mappingSlot(BigInt(probeAgency), slot))) === BigInt(realCounts.get(probeAgency)!)) countSlot = slot;
+    // The organisation record: the counter in the low 48 bits, the mirrored accreditation status above it.
+    if (countSlot < 0 && ((await storage(mappingSlot(BigInt(probeAgency), slot))) & COUNTER_MASK) === BigInt(realCounts.get(probeAgency)!)) countSlot = slot;
     // Word 0 of a registered organisation carries the marker bit of sequence 0 (bit 7 of its lowest byte).
     if (wordSlot < 0 && ((await storage(arraySlot(BigInt(probeAgency) << 35n, slot))) & 0x80n) === 0x80n) wordSlot = slot;
   }
@@ -418,7 +422,9 @@ async function writeSyntheticStatus(provider: JsonRpcProvider, url: string, regi
   let seed = 7;
   const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
   for (const agency of agencies) {
-    requests.push({ method: "hardhat_setStorageAt", params: [registry, mappingSlot(BigInt(agency), countSlot), "0x" + BigInt(perOrg).toString(16).padStart(64, "0")] });
+    const recordSlot = mappingSlot(BigInt(agency), countSlot);
+    const record = ((await storage(recordSlot)) & ~COUNTER_MASK) | BigInt(perOrg); // the status byte is kept
+    requests.push({ method: "hardhat_setStorageAt", params: [registry, recordSlot, "0x" + record.toString(16).padStart(64, "0")] });
     for (let w = 0; w * 32 < perOrg; w++) {
       let word = 0n;
       for (let j = 0; j < 32 && w * 32 + j < perOrg; j++) {
