@@ -11,7 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { network } from "hardhat";
-import { AbiCoder, JsonRpcProvider, JsonRpcSigner, Network, Wallet, encodeBytes32String, hexlify, keccak256, randomBytes, type TransactionRequest } from "ethers";
+import { AbiCoder, JsonRpcProvider, JsonRpcSigner, Network, Wallet, encodeBytes32String, hexlify, keccak256, randomBytes, toBeHex, type TransactionRequest } from "ethers";
 import { Resolver } from "did-resolver";
 import { getResolver } from "ethr-did-resolver";
 import { deployConsortium } from "../sdk/chain/deploy.js";
@@ -393,6 +393,9 @@ async function didResolutionTimes(
   return out;
 }
 
+/** Low 48 bits of the registry's organisation record: its counter (next sequence). */
+const COUNTER_MASK = (1n << 48n) - 1n;
+
 /**
  * Writes `perOrg` credentials' status into the registry's storage for every organisation: its count (nextSequence)
  * and packed words (2 % locked or revoked). The storage slots of `nextSequence` and the status words are found by
@@ -402,21 +405,26 @@ async function didResolutionTimes(
 async function writeSyntheticStatus(provider: JsonRpcProvider, url: string, registry: string, agencies: readonly number[], realCounts: ReadonlyMap<number, number>, perOrg: number): Promise<void> {
   const abi = AbiCoder.defaultAbiCoder();
   const mappingSlot = (key: bigint, slot: number) => keccak256(abi.encode(["uint256", "uint256"], [key, slot]));
+  // The status words are a fixed-size array: word `id >> 5` at its first slot + (id >> 5).
+  const arraySlot = (index: bigint, slot: number) => toBeHex(BigInt(slot) + index, 32);
   const probeAgency = agencies.find((a) => (realCounts.get(a) ?? 0) > 0)!;
   const storage = async (slot: string) => BigInt((await provider.send("eth_getStorageAt", [registry, slot, "latest"])) as string);
   let countSlot = -1;
   let wordSlot = -1;
   for (let slot = 0; slot < 16 && (countSlot < 0 || wordSlot < 0); slot++) {
-    if (countSlot < 0 && (await storage(mappingSlot(BigInt(probeAgency), slot))) === BigInt(realCounts.get(probeAgency)!)) countSlot = slot;
+    // The organisation record: the counter in the low 48 bits, the mirrored accreditation status above it.
+    if (countSlot < 0 && ((await storage(mappingSlot(BigInt(probeAgency), slot))) & COUNTER_MASK) === BigInt(realCounts.get(probeAgency)!)) countSlot = slot;
     // Word 0 of a registered organisation carries the marker bit of sequence 0 (bit 7 of its lowest byte).
-    if (wordSlot < 0 && ((await storage(mappingSlot(BigInt(probeAgency) << 35n, slot))) & 0x80n) === 0x80n) wordSlot = slot;
+    if (wordSlot < 0 && ((await storage(arraySlot(BigInt(probeAgency) << 35n, slot))) & 0x80n) === 0x80n) wordSlot = slot;
   }
   if (countSlot < 0 || wordSlot < 0) throw new Error("could not locate the status registry's storage slots");
   const requests: { method: string; params: unknown[] }[] = [];
   let seed = 7;
   const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
   for (const agency of agencies) {
-    requests.push({ method: "hardhat_setStorageAt", params: [registry, mappingSlot(BigInt(agency), countSlot), "0x" + BigInt(perOrg).toString(16).padStart(64, "0")] });
+    const recordSlot = mappingSlot(BigInt(agency), countSlot);
+    const record = ((await storage(recordSlot)) & ~COUNTER_MASK) | BigInt(perOrg); // the status byte is kept
+    requests.push({ method: "hardhat_setStorageAt", params: [registry, recordSlot, "0x" + record.toString(16).padStart(64, "0")] });
     for (let w = 0; w * 32 < perOrg; w++) {
       let word = 0n;
       for (let j = 0; j < 32 && w * 32 + j < perOrg; j++) {
@@ -424,7 +432,7 @@ async function writeSyntheticStatus(provider: JsonRpcProvider, url: string, regi
         const byte = (j === 0 ? 0x80 : 0) | (r < 0.01 ? 1 | (1 << 2) : r < 0.02 ? 2 | (6 << 2) : 0);
         word |= BigInt(byte) << BigInt(8 * j);
       }
-      requests.push({ method: "hardhat_setStorageAt", params: [registry, mappingSlot((BigInt(agency) << 35n) + BigInt(w), wordSlot), "0x" + word.toString(16).padStart(64, "0")] });
+      requests.push({ method: "hardhat_setStorageAt", params: [registry, arraySlot((BigInt(agency) << 35n) + BigInt(w), wordSlot), "0x" + word.toString(16).padStart(64, "0")] });
     }
   }
   for (let i = 0; i < requests.length; i += 500) {

@@ -184,13 +184,14 @@ contract StatusModel {
 
 /// @notice Compares the registry's packed storage with the model, byte by byte.
 abstract contract StatusAssertions is TestBase {
-    /// @dev Storage slot of `CredentialStatusRegistry._statusWords` (after operators, nextSequence,
-    ///      latestCredentialOf). A wrong slot reads zero words, which the marker-bit checks catch at once.
+    /// @dev First storage slot of the `CredentialStatusRegistry._statusWords` array (after operators, _orgs,
+    ///      latestCredentialOf): word `id >> 5` is at slot 3 + (id >> 5). A wrong slot reads zero words, which the
+    ///      marker-bit checks catch at once.
     uint256 private constant STATUS_WORDS_SLOT = 3;
 
     /// @dev The raw 32-credential word holding `id`.
     function _rawWord(CredentialStatusRegistry registry, uint64 id) internal view returns (uint256) {
-        bytes32 slot = keccak256(abi.encode(uint256(id >> 5), STATUS_WORDS_SLOT));
+        bytes32 slot = bytes32(STATUS_WORDS_SLOT + (uint256(id) >> 5));
         return uint256(vm.load(address(registry), slot));
     }
 

@@ -84,6 +84,11 @@ describe("CredentialStatusRegistry low-selector entry points", function () {
         await expect(register("registrar", ZeroHash, jwtDigest("e-x"))).to.be.revertedWithCustomError(reg(), "InvalidHolderRef");
         await expect(register("localRegistrar", holderRef("e-1"), jwtDigest("e-x")))
           .to.be.revertedWithCustomError(reg(), "HolderActiveElsewhere").withArgs(holderRef("e-1"), central(1));
+        // The caller's refusal comes first, whatever the holder (one refusal test covers both in the contract).
+        await expect(register("helpDesk", ZeroHash, jwtDigest("e-x")))
+          .to.be.revertedWithCustomError(reg(), "NotAuthorised").withArgs(a().helpDesk.address, OperatorRole.LockOnly);
+        await expect(register("helpDesk", holderRef("e-local"), jwtDigest("e-x")))
+          .to.be.revertedWithCustomError(reg(), "NotAuthorised").withArgs(a().helpDesk.address, OperatorRole.LockOnly);
         expect(await reg().nextSequence(CENTRAL_AGENCY)).to.equal(2n);
         expect(await reg().nextSequence(LOCAL_GOV)).to.equal(1n);
         const s = await reg().statusOf(central(1));

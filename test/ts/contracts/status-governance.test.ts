@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { AbiCoder, keccak256, toBeHex, zeroPadValue } from "ethers";
+import { AbiCoder, ZeroHash, keccak256, toBeHex, zeroPadValue } from "ethers";
 import { CENTRAL_AGENCY, LOCAL_GOV, CIVIL_ID_TYPE, governed } from "../helpers/fixture.js";
 import { useFixture, holderRef, jwtDigest, mined, registerMany } from "../helpers/ledger-test.js";
 import { CredentialState, OperatorRole, OrgKind, OrgStatus, ReasonCode, makeCredentialId } from "../../../sdk/chain/codes.js";
@@ -169,6 +169,11 @@ describe("CredentialStatusRegistry: organisation status, retirement, bounds, pac
       expect(await reg().nextSequence(CENTRAL_AGENCY)).to.equal(1n << 40n);
       await expect(r.register(holderRef("y"), jwtDigest("y")))
         .to.be.revertedWithCustomError(reg(), "SequenceExhausted").withArgs(CENTRAL_AGENCY, 1n << 40n, 1);
+      // The SDK's entry point, too, and before anything about the holder (new, a zero reference, one to supersede).
+      for (const ref of [holderRef("y"), ZeroHash, holderRef("x")]) {
+        await expect(r.register_8wReb(ref, jwtDigest("y")))
+          .to.be.revertedWithCustomError(reg(), "SequenceExhausted").withArgs(CENTRAL_AGENCY, 1n << 40n, 1);
+      }
       // The next agency's first credential is untouched.
       const next = makeCredentialId(CENTRAL_AGENCY + 1, 0n);
       expect((await reg().statusOf(next)).registered).to.equal(false);

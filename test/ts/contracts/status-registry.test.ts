@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { AbiCoder, ZeroAddress, ZeroHash, keccak256, toBeHex, type ContractTransactionResponse } from "ethers";
+import { ZeroAddress, ZeroHash, toBeHex, type ContractTransactionResponse } from "ethers";
 import { CENTRAL_AGENCY, LOCAL_GOV, governed } from "../helpers/fixture.js";
 import { useFixture, holderRef, jwtDigest, mined, registerMany, type Fixture } from "../helpers/ledger-test.js";
 import {
@@ -22,7 +22,10 @@ const ALL_REASONS = Object.values(ReasonCode) as ReasonValue[];
 const OUT_OF_RANGE_REASONS = [10, 31, 32, 63, 64, 255];
 const LOCK_OR_REVOKE: readonly number[] = [1, 2, 3, 4, 6, 7, 8];
 const UNLOCK: readonly number[] = [8, 9];
-/** Storage slot of `_statusWords` (operators 0, _orgs 1, latestCredentialOf 2; issuerRegistry is immutable). */
+/**
+ * First storage slot of the `_statusWords` array (operators 0, _orgs 1, latestCredentialOf 2; issuerRegistry is
+ * immutable): word `id >> 5` is at slot 3 + (id >> 5).
+ */
 const STATUS_WORDS_SLOT = 3n;
 const MARKER_BIT = 0x80n;
 /** Bit 7 of byte 31: all 32 sequences of the word are registered. */
@@ -38,8 +41,7 @@ async function expectStatus(f: Fixture, id: bigint, state: CredentialState, reas
 
 /** Raw storage word holding the status byte of `id` (32 credentials per word). */
 async function statusWord(f: Fixture, id: bigint): Promise<bigint> {
-  const slot = keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [id >> 5n, STATUS_WORDS_SLOT]));
-  return BigInt(await f.ethers.provider.getStorage(await f.ledger.statusRegistry.getAddress(), slot));
+  return BigInt(await f.ethers.provider.getStorage(await f.ledger.statusRegistry.getAddress(), STATUS_WORDS_SLOT + (id >> 5n)));
 }
 
 function statusByte(state: CredentialState, reason: number, marker = false): bigint {
@@ -584,6 +586,17 @@ describe("CredentialStatusRegistry", function () {
         .to.be.revertedWithCustomError(reg(), "InvalidBatch").withArgs(max + 1n);
       await expect(reg().statusWords(CENTRAL_AGENCY, (1n << 35n), 1n))
         .to.be.revertedWithCustomError(reg(), "InvalidBatch");
+    });
+
+    it("answers zero words for agency codes whose ids would not fit uint64 (2^24 and above), at the edge of the words array", async function () {
+      await registerMany(reg().connect(a().registrar), 1, "edge");
+      for (const agency of [1n << 24n, (1n << 32n) - 1n]) {
+        const [count, words] = await reg().statusWords(agency, (1n << 35n) - 1n, 2n);
+        expect([count, words], `agency ${agency}`).to.deep.equal([0n, [0n, 0n]]);
+      }
+      // The largest agency code that fits uint64 ids reads the array's last word without running past it.
+      const [, last] = await reg().statusWords((1n << 24n) - 1n, (1n << 35n) - 1n, 1n);
+      expect(last).to.deep.equal([0n]);
     });
   });
 
