@@ -43,7 +43,9 @@ export function decodeJws(token: unknown, maxLength: number): { ok: true; jws: C
   // RFC 7515 §4.1.11: a recipient must refuse a JWS whose `crit` names an extension it does not implement; this
   // codec implements none (e.g. RFC 7797 `b64: false` would change what the signature covers).
   if (header.crit !== undefined) return { ok: false, failure: "UNSUPPORTED_CRITICAL_HEADER" };
-  return { ok: true, jws: { header, payload, signingInput: `${parts[0]}.${parts[1]}`, signature: fromBase64url(parts[2]!) } };
+  // The signing input is the token up to the second dot: a slice of it, not a concatenated copy to flatten again.
+  const signingInput = token.slice(0, parts[0]!.length + 1 + parts[1]!.length);
+  return { ok: true, jws: { header, payload, signingInput, signature: fromBase64url(parts[2]!) } };
 }
 
 /** {@link decodeJws} answering undefined on any failure. */
