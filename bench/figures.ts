@@ -45,6 +45,11 @@ export function collectFigures(sections: { gas?: GasResults; gate?: GateResults;
     gate_repeat_vs_one_verify: round(mode("ours, indexed (repeat taps)")?.floor?.ratioMedian, 3),
     gate_repeat_vs_one_verify_min: round(mode("ours, indexed (repeat taps)")?.floor?.ratioMin, 3),
     gate_repeat_vs_one_verify_max: round(mode("ours, indexed (repeat taps)")?.floor?.ratioMax, 3),
+    gate_repeat_vs_one_verify_main_thread: (() => {
+      const rounds = mode("ours, indexed (repeat taps)")?.floor?.rounds;
+      return rounds ? round([...rounds.map((r) => r.mainThreadRatio)].sort((a, b) => a - b)[Math.ceil(rounds.length / 2) - 1], 3) : null;
+    })(),
+    gate_idle_follow_cpu_ms_per_s: round(sections.gate?.idle.processCpuMsPerSecond, 1),
     gate_first_vs_two_verify: round(2 * (mode("ours, indexed (first taps)")?.floor?.ratioMedian ?? NaN), 3),
     catchup_s_per_million: index && sections.scale ? round(index.syncMs / 1000 / (sections.scale.n / 1e6), 2) : null,
     catchup_peak_rss_mb: round(index?.peakRssMB, 0),
