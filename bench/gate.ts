@@ -318,6 +318,9 @@ async function measure(
   for (let offset = 0; offset < n; offset += roundSize) {
     const taps = await makeTaps(timed.slice(offset, offset + roundSize), issue);
     collectGarbage();
+    // V8 sweeps concurrently after a full GC: let its helper threads finish before the timed blocks (in quick mode
+    // their CPU time landed in the first floor block and lifted the process-time ratio above the main thread's).
+    await sleep(100);
     await profiler?.resume();
     let roundTapCpu = 0;
     let roundFloorCpu = 0;
