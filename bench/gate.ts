@@ -11,7 +11,8 @@ import { performance } from "node:perf_hooks";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { network } from "hardhat";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { AbiCoder, JsonRpcProvider, Network, ParamType, Wallet, getBytes, hexlify, keccak256, randomBytes } from "ethers";
 import { ES256KSigner } from "did-jwt";
 import { createVerifiablePresentationJwt, verifyCredential, verifyPresentation } from "did-jwt-vc";
@@ -25,6 +26,7 @@ import { StatusClient } from "../sdk/status/client.js";
 import { holderReference } from "../sdk/status/holder-ref.js";
 import { OnlineLedgerView } from "../sdk/status/ledger-view.js";
 import { LedgerIndex } from "../sdk/status/ledger-index.js";
+import { indexedGateLedger } from "../sdk/status/gate-ledger.js";
 import { didForAddress } from "../sdk/did/did.js";
 import { deviceKeyJwk, draftCredential, issuerFromPrivateKey, signCredential } from "../sdk/credential/index.js";
 import { bindingDigest, type CredentialBinding } from "../sdk/credential/binding.js";
@@ -32,7 +34,7 @@ import { parseCredentialJwt } from "../sdk/credential/parse.js";
 import { ChallengeRegistry, POLICIES, PresentationVerifier } from "../sdk/verifier/index.js";
 import type { Deployment } from "../sdk/chain/deployment.js";
 import { importPublicJwk as importDeviceKey, verifyEs256k } from "../sdk/credential/jws-verify.js";
-import { BENCH_HARDFORK, fixed, int, mean, percentile, ratio, sleep, table, yieldToLoop } from "./lib.js";
+import { collectGarbage, fixed, int, mean, median, percentile, ratio, sleep, table, yieldToLoop } from "./lib.js";
 
 const AUD = "gate:sejong-complex-1";
 const BINDING_ABI = [
@@ -69,6 +71,27 @@ export interface GateMode {
   readonly p99Ms: number;
   readonly meanMs: number;
   readonly maxMs: number;
+  /** The one-verify floor measured interleaved with this mode's taps (indexed modes; see measure()). */
+  readonly floor?: InterleavedFloor;
+}
+
+/**
+ * The OpenSSL floor measured in the same rounds as a mode's taps: blocks of floor verifications and blocks of taps
+ * alternate, so both see the same machine (other processes, CPU frequency, caches); each round's ratio is
+ * its taps per CPU-second over its floor verifications per CPU-second.
+ */
+export interface InterleavedFloor {
+  /** Floor verifications per CPU-second over all rounds. */
+  readonly perCpuSecond: number;
+  readonly rounds: readonly {
+    readonly taps: number; readonly tapsPerCpuSecond: number; readonly floorPerCpuSecond: number; readonly ratio: number;
+    /** The same ratio in main-thread CPU time (diagnostic: the gap to `ratio` is other threads, mostly GC's). */
+    readonly mainThreadRatio: number;
+  }[];
+  /** Per-round ratios (taps per CPU-s ÷ floor verifications per CPU-s): median, min, max. */
+  readonly ratioMedian: number;
+  readonly ratioMin: number;
+  readonly ratioMax: number;
 }
 
 export interface PropagationResult {
@@ -86,6 +109,8 @@ export interface PropagationResult {
 export interface GateResults {
   readonly rpc: string;
   readonly modes: GateMode[];
+  /** CPU the gate process spends per second with the index following (250 ms) and no tap: the follower's cost. */
+  readonly idle: { readonly processCpuMsPerSecond: number; readonly mainThreadCpuMsPerSecond: number };
   readonly propagation: PropagationResult[];
   readonly targets: { name: string; measured: number; limit: number; met: boolean }[];
   readonly tables: string[];
@@ -117,14 +142,27 @@ async function makeTaps(holders: readonly Holder[], issue: () => string): Promis
   return taps;
 }
 
-/** secp256k1 verification rates (the per-tap floor: a repeat tap verifies one signature, with OpenSSL). */
-function cryptoFloor(h: Holder, quick: boolean): GateMode[] {
+/** The floor's signed message and signature (ES256K, low-s) by `h`'s device key. */
+function floorSignature(h: Holder) {
   const message = Buffer.from("eyJhbGciOiJFUzI1NksiLCJ0eXAiOiJKV1QifQ.eyJub25jZSI6ImJlbmNoIn0", "ascii");
   const digest = createHash("sha256").update(message).digest();
   const sig = secp256k1.sign(digest, getBytes(h.wallet.privateKey), { lowS: true });
   const compact = Buffer.from(sig.toCompactRawBytes());
   const jws = { header: { alg: "ES256K" }, payload: {}, signingInput: message.toString("ascii"), signature: compact };
   const key = importDeviceKey(deviceKeyJwk(h.wallet.signingKey.publicKey));
+  return { digest, compact, jws, key };
+}
+
+/** One OpenSSL verification of one ES256K signature, as the verifier checks a presentation (the one-verify floor). */
+function opensslFloor(h: Holder): () => boolean {
+  const { jws, key } = floorSignature(h);
+  return () => verifyEs256k(jws, key);
+}
+
+/** secp256k1 verification rates (the per-tap floor: a repeat tap verifies one signature, with OpenSSL). */
+function cryptoFloor(h: Holder, quick: boolean): GateMode[] {
+  const { digest, compact } = floorSignature(h);
+  const openssl = opensslFloor(h);
   const pub = getBytes(h.wallet.signingKey.publicKey);
   const run = (mode: string, description: string, n: number, fn: () => boolean): GateMode => {
     for (let i = 0; i < Math.ceil(n / 10); i++) if (!fn()) throw new Error(`${mode}: signature did not verify`);
@@ -154,7 +192,7 @@ function cryptoFloor(h: Holder, quick: boolean): GateMode[] {
     binding.validFrom, binding.validUntil,
   ]));
   const out = [
-    run("(floor) secp256k1 verify, OpenSSL", "node:crypto verify of one ES256K signature (the verifier's presentation check)", quick ? 1_000 : 10_000, () => verifyEs256k(jws, key)),
+    run("(floor) secp256k1 verify, OpenSSL", "node:crypto verify of one ES256K signature (the verifier's presentation check), tight loop", quick ? 1_000 : 10_000, openssl),
     run("(floor) secp256k1 verify, noble", "@noble/curves secp256k1.verify (what did-jwt uses)", quick ? 200 : 2_000, () => secp256k1.verify(compact, digest, pub)),
     run("(component) binding digest, fixed layout", "bindingDigest: keccak256 over the binding's precomputed ABI layout (a first tap's digest)", quick ? 1_000 : 10_000, () => bindingDigest(binding) === parsed.bindingDigest),
     run("(component) binding digest, ethers ABI coder", "the same digest through ethers' AbiCoder (the previous implementation)", quick ? 300 : 3_000, () => coderDigest() === parsed.bindingDigest),
@@ -212,10 +250,36 @@ async function startProfiler() {
 
 /** Presentations are made in chunks just before they are used (a presentation lives 60 s), never while timed. */
 const CHUNK = 2_000;
+/** With an interleaved floor: floor verifications and taps alternate in blocks of this many. */
+const FLOOR_BLOCK = 20;
+
+/** Process CPU time (user + system, every thread), µs. */
+function cpuMicros(): number {
+  const c = process.cpuUsage();
+  return c.user + c.system;
+}
+
+/** This thread's CPU time (user + system), µs: the ratios without GC's helper threads and libuv's pool. */
+function threadMicros(): number {
+  const c = process.threadCpuUsage();
+  return c.user + c.system;
+}
+
+interface MeasureOptions {
+  /**
+   * Measure this one-verify floor interleaved with the taps (see {@link InterleavedFloor}): the timed taps are split
+   * into `rounds` rounds, each made of alternating blocks of FLOOR_BLOCK floor verifications (a tight loop, as the
+   * floor row) and FLOOR_BLOCK taps (each yielding to the event loop, as a server does). Timers therefore fire in
+   * the tap blocks: the index's follower and the event-loop turns are charged to the taps, never to the floor.
+   */
+  readonly floor?: { readonly verify: () => boolean; readonly rounds: number };
+}
 
 /**
  * The sequential measured loop over `sequence` (one tap per entry, each with a fresh challenge and presentation).
  * The first `warmup` taps are not timed. Every verification must succeed (a refusal would mean we timed a refusal).
+ * Before each timed chunk or round the wallets' signing garbage is collected, so a major GC of the harness's own
+ * allocations does not land inside the timed taps.
  */
 async function measure(
   mode: string,
@@ -224,53 +288,103 @@ async function measure(
   warmup: number,
   issue: () => string,
   check: (tap: Tap) => Promise<true | string>,
+  options: MeasureOptions = {},
 ): Promise<GateMode> {
   const n = sequence.length - warmup;
   const latencies: number[] = [];
   let timedMs = 0;
-  let cpuMicros = 0;
+  let tapCpu = 0;
   // Diagnostics: BENCH_PROFILE_MODE=<mode name> writes a CPU profile of that mode's timed verifications to $TMPDIR:
   // the profiler runs only while taps are verified (paused while the wallets sign the next chunk's presentations).
   const profiler = process.env.BENCH_PROFILE_MODE === mode ? await startProfiler() : undefined;
-  for (let offset = 0; offset < sequence.length; offset += CHUNK) {
-    const taps = await makeTaps(sequence.slice(offset, offset + CHUNK), issue);
-    const timedFrom = Math.max(0, warmup - offset);
-    for (let i = 0; i < timedFrom && i < taps.length; i++) {
-      const r = await check(taps[i]!);
-      if (r !== true) throw new Error(`${mode}: warm-up verification ${offset + i} refused: ${r}`);
+  const tap = async (t: Tap, label: string): Promise<void> => {
+    const r = await check(t);
+    if (r !== true) throw new Error(`${mode}: ${label} refused: ${r}`);
+  };
+  // Warm-up, untimed.
+  for (let offset = 0; offset < warmup; offset += CHUNK) {
+    const taps = await makeTaps(sequence.slice(offset, Math.min(warmup, offset + CHUNK)), issue);
+    for (let i = 0; i < taps.length; i++) {
+      await tap(taps[i]!, `warm-up verification ${offset + i}`);
       await yieldToLoop();
     }
+  }
+  const timed = sequence.slice(warmup);
+  const floor = options.floor;
+  const roundSize = floor ? Math.ceil(n / floor.rounds) : CHUNK;
+  const rounds: { taps: number; tapsPerCpuSecond: number; floorPerCpuSecond: number; ratio: number; mainThreadRatio: number }[] = [];
+  let floorCpu = 0;
+  let floorOps = 0;
+  for (let offset = 0; offset < n; offset += roundSize) {
+    const taps = await makeTaps(timed.slice(offset, offset + roundSize), issue);
+    collectGarbage();
+    // V8 sweeps concurrently after a full GC: let its helper threads finish before the timed blocks (in quick mode
+    // their CPU time landed in the first floor block and lifted the process-time ratio above the main thread's).
+    await sleep(100);
     await profiler?.resume();
-    const start = performance.now();
-    const cpu0 = process.cpuUsage();
-    for (let i = timedFrom; i < taps.length; i++) {
-      const t0 = performance.now();
-      const r = await check(taps[i]!);
-      latencies.push(performance.now() - t0);
-      if (r !== true) throw new Error(`${mode}: verification ${offset + i} refused: ${r}`);
-      // A gate receives each tap as an I/O event: yield to the loop between taps (this also lets the index follow).
-      await yieldToLoop();
+    let roundTapCpu = 0;
+    let roundFloorCpu = 0;
+    let roundFloorOps = 0;
+    let roundTapThread = 0;
+    let roundFloorThread = 0;
+    for (let i = 0; i < taps.length; i += floor ? FLOOR_BLOCK : taps.length) {
+      if (floor) {
+        const t0 = threadMicros();
+        const c0 = cpuMicros();
+        for (let k = 0; k < FLOOR_BLOCK; k++) if (!floor.verify()) throw new Error(`${mode}: the floor signature did not verify`);
+        roundFloorCpu += cpuMicros() - c0;
+        roundFloorThread += threadMicros() - t0;
+        roundFloorOps += FLOOR_BLOCK;
+      }
+      const end = Math.min(taps.length, i + (floor ? FLOOR_BLOCK : taps.length));
+      const start = performance.now();
+      const t0 = threadMicros();
+      const c0 = cpuMicros();
+      for (let k = i; k < end; k++) {
+        const t0 = performance.now();
+        await tap(taps[k]!, `verification ${warmup + offset + k}`);
+        latencies.push(performance.now() - t0);
+        // A gate receives each tap as an I/O event: yield to the loop between taps (this also lets the index follow).
+        await yieldToLoop();
+      }
+      roundTapCpu += cpuMicros() - c0;
+      roundTapThread += threadMicros() - t0;
+      timedMs += performance.now() - start;
     }
-    timedMs += performance.now() - start;
-    const cpu = process.cpuUsage(cpu0);
-    cpuMicros += cpu.user + cpu.system;
     await profiler?.pause();
+    tapCpu += roundTapCpu;
+    if (floor) {
+      floorCpu += roundFloorCpu;
+      floorOps += roundFloorOps;
+      const tapsPerCpuSecond = taps.length / (roundTapCpu / 1e6);
+      const floorPerCpuSecond = roundFloorOps / (roundFloorCpu / 1e6);
+      const mainThreadRatio = (taps.length / roundTapThread) / (roundFloorOps / roundFloorThread);
+      rounds.push({ taps: taps.length, tapsPerCpuSecond, floorPerCpuSecond, ratio: tapsPerCpuSecond / floorPerCpuSecond, mainThreadRatio });
+    }
   }
   if (profiler) console.log(`  CPU profile of "${mode}" written to ${await profiler.stop()}`);
+  const ratios = rounds.map((r) => r.ratio);
   const m: GateMode = {
     mode,
     description,
     iterations: n,
     warmup,
     perSecond: n / (timedMs / 1000),
-    perCpuSecond: n / (cpuMicros / 1e6),
+    perCpuSecond: n / (tapCpu / 1e6),
     p50Ms: percentile(latencies, 50),
     p95Ms: percentile(latencies, 95),
     p99Ms: percentile(latencies, 99),
     meanMs: mean(latencies),
     maxMs: Math.max(...latencies),
+    ...(floor ? {
+      floor: { perCpuSecond: floorOps / (floorCpu / 1e6), rounds, ratioMedian: median(ratios), ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios) },
+    } : {}),
   };
   console.log(`  ${mode}: ${int(n)} verifications, ${fixed(m.perSecond, 0)}/s (${fixed(m.perCpuSecond, 0)} per CPU-s), p99 ${fixed(m.p99Ms, 3)} ms`);
+  if (m.floor) {
+    console.log(`    interleaved floor ${fixed(m.floor.perCpuSecond, 0)} per CPU-s; per-round ratio median ${fixed(m.floor.ratioMedian, 3)} [${fixed(m.floor.ratioMin, 3)}–${fixed(m.floor.ratioMax, 3)}] over ${rounds.length} rounds: ${ratios.map((r) => fixed(r, 3)).join(" ")}`);
+    console.log(`    in main-thread CPU time: median ${fixed(median(rounds.map((r) => r.mainThreadRatio)), 3)}: ${rounds.map((r) => fixed(r.mainThreadRatio, 3)).join(" ")}`);
+  }
   return m;
 }
 
@@ -281,16 +395,15 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
     baselineDefaults: { n: q ? 30 : 300, warm: q ? 5 : 30 },
     onlineWarm: { n: q ? 100 : 2_000, warm: q ? 20 : 200 },
     onlineCold: { n: q ? 60 : 1_000, warm: q ? 10 : 100 },
-    indexedWarm: { n: q ? 1_000 : 20_000, warm: q ? 200 : 2_000 },
-    indexedCold: { n: q ? 100 : 2_000, warm: q ? 20 : 200 },
+    indexedWarm: { n: q ? 1_000 : 20_000, warm: q ? 200 : 2_000, rounds: q ? 5 : 10 },
+    indexedCold: { n: q ? 100 : 2_000, warm: q ? 20 : 200, rounds: 5 },
     propagationTrials: q ? 3 : 20,
   };
   const warmHolders = q ? 30 : 500;
   const coldPool = Math.max(plan.onlineCold.n + plan.onlineCold.warm, plan.indexedCold.n + plan.indexedCold.warm);
 
-  const server = await network.createServer({ override: { hardfork: BENCH_HARDFORK } as never }, "127.0.0.1", 0);
-  const { address, port } = await server.listen();
-  const url = `http://${address}:${port}`;
+  const node = await startNode();
+  const url = node.url;
   const probe = new JsonRpcProvider(url);
   const chainId = Number((await probe.getNetwork()).chainId);
   probe.destroy();
@@ -388,7 +501,9 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
         ...(memo ? {} : { credentialMemoTtlMs: 0 }),
       });
     async function followingIndex(intervalMs: number): Promise<LedgerIndex> {
-      const index = new LedgerIndex({ provider, deployment });
+      // The gate's configured form (`indexedGateLedger`: native fetch and JSON.parse per node), as the CLI and the
+      // services build it; through an ethers provider the follower's ticks cost the gate ≈ 4× the CPU.
+      const index = indexedGateLedger({ deployment, rpcUrls: [url] });
       await index.sync();
       index.follow(intervalMs, (e) => console.error("  index follow error:", e));
       followers.push(index);
@@ -400,6 +515,8 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
     const modes: GateMode[] = [];
     // Reference floor measured on this machine in this run: one secp256k1 signature verification.
     modes.push(...cryptoFloor(warm[0]!, q));
+    // The same floor again inside the indexed modes' rounds, interleaved with their taps (the figures' floor).
+    const floorVerify = opensslFloor(warm[0]!);
     const randomChallenge = () => nodeRandomBytes(16).toString("base64url");
     {
       modes.push(await measure("baseline", "did-jwt-vc verifyPresentation + verifyCredential, ethr-did-resolver (no cache) over JSON-RPC, eth_call statusOf", cycle(plan.baseline.n + plan.baseline.warm), plan.baseline.warm, randomChallenge, baselineFor(provider)));
@@ -419,13 +536,30 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
       modes.push(await measure("ours, online (first taps)", "as above, credential never seen by this gate (issuer DID resolution cached)", cold.slice(0, plan.onlineCold.n + plan.onlineCold.warm), plan.onlineCold.warm, () => v.issueChallenge(), ours(v)));
     }
     const index = await followingIndex(250);
+    let idle = { processCpuMsPerSecond: NaN, mainThreadCpuMsPerSecond: NaN };
     {
       const v = indexedVerifier(index, true);
-      modes.push(await measure("ours, indexed (repeat taps)", "PresentationVerifier + LedgerIndex (synced, following every 250 ms); holder seen in the last 10 min", [...warm, ...cycle(plan.indexedWarm.n + plan.indexedWarm.warm)], warm.length + plan.indexedWarm.warm, () => v.issueChallenge(), ours(v)));
+      modes.push(await measure("ours, indexed (repeat taps)", "PresentationVerifier + LedgerIndex (indexedGateLedger: one node over fetch, synced, following every 250 ms); holder seen in the last 10 min", [...warm, ...cycle(plan.indexedWarm.n + plan.indexedWarm.warm)], warm.length + plan.indexedWarm.warm, () => v.issueChallenge(), ours(v), { floor: { verify: floorVerify, rounds: plan.indexedWarm.rounds } }));
+    }
+    {
+      // What the gate process spends with nothing to verify (the follower, timers), per second, in the steady state
+      // (after the repeat taps: the index's first state check and backfill are long done).
+      const idleProfiler = process.env.BENCH_PROFILE_IDLE ? await startProfiler() : undefined;
+      await idleProfiler?.resume();
+      const c0 = process.cpuUsage();
+      const t0 = process.threadCpuUsage();
+      const w0 = performance.now();
+      await sleep(q ? 1_000 : 3_000);
+      const wall = (performance.now() - w0) / 1000;
+      const c = process.cpuUsage(c0);
+      const t = process.threadCpuUsage(t0);
+      if (idleProfiler) console.log(`  CPU profile of the idle gate written to ${await idleProfiler.stop()}`);
+      idle = { processCpuMsPerSecond: (c.user + c.system) / 1000 / wall, mainThreadCpuMsPerSecond: (t.user + t.system) / 1000 / wall };
+      console.log(`  idle, index following: process CPU ${fixed(idle.processCpuMsPerSecond, 1)} ms/s, main thread ${fixed(idle.mainThreadCpuMsPerSecond, 1)} ms/s`);
     }
     {
       const v = indexedVerifier(index, false);
-      modes.push(await measure("ours, indexed (first taps)", "as above, credential never seen by this gate (parse, binding digest, issuer signature by OpenSSL against the issuer key cached per address)", cold.slice(0, plan.indexedCold.n + plan.indexedCold.warm), plan.indexedCold.warm, () => v.issueChallenge(), ours(v)));
+      modes.push(await measure("ours, indexed (first taps)", "as above, credential never seen by this gate (parse, binding digest, issuer signature by OpenSSL against the issuer key cached per address)", cold.slice(0, plan.indexedCold.n + plan.indexedCold.warm), plan.indexedCold.warm, () => v.issueChallenge(), ours(v), { floor: { verify: floorVerify, rounds: plan.indexedCold.rounds } }));
     }
     index.stop();
     await index.sync();
@@ -488,16 +622,18 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
 
     const indexedWarm = modes.find((m) => m.mode === "ours, indexed (repeat taps)")!;
     const indexedCold = modes.find((m) => m.mode === "ours, indexed (first taps)")!;
-    const floor = modes.find((m) => m.mode === "(floor) secp256k1 verify, OpenSSL")!;
+    const repeatFloor = indexedWarm.floor!;
+    const firstFloor = indexedCold.floor!;
     const targets = [
       { name: "indexed gate ≥ 3,000 verifications/s per core (repeat taps)", measured: indexedWarm.perSecond, limit: 3000, met: indexedWarm.perSecond >= 3000 },
       { name: "indexed gate p99 ≤ 5 ms (repeat taps)", measured: indexedWarm.p99Ms, limit: 5, met: indexedWarm.p99Ms <= 5 },
       { name: "indexed gate ≥ 3,000 verifications/s per core (first taps)", measured: indexedCold.perSecond, limit: 3000, met: indexedCold.perSecond >= 3000 },
       { name: "indexed gate p99 ≤ 5 ms (first taps)", measured: indexedCold.p99Ms, limit: 5, met: indexedCold.p99Ms <= 5 },
-      // Issue #13: per CPU-second, as fractions of the OpenSSL floor measured in this run (one verify per repeat tap,
-      // two per first tap: the presentation's and the issuer's signature).
-      { name: "indexed repeat taps ≥ 0.85 × one-verify floor (per CPU-s)", measured: indexedWarm.perCpuSecond / floor.perCpuSecond, limit: 0.85, met: indexedWarm.perCpuSecond >= 0.85 * floor.perCpuSecond },
-      { name: "indexed first taps ≥ 0.5 × two-verify floor (per CPU-s)", measured: indexedCold.perCpuSecond / (floor.perCpuSecond / 2), limit: 0.5, met: indexedCold.perCpuSecond >= 0.5 * (floor.perCpuSecond / 2) },
+      // Issue #13: per CPU-second, as fractions of the OpenSSL floor measured interleaved with the taps (median of the
+      // rounds' ratios; one verify per repeat tap, two per first tap: the presentation's and the issuer's signature).
+      { name: "indexed repeat taps ≥ 0.85 × one-verify floor (per CPU-s, median round)", measured: repeatFloor.ratioMedian, limit: 0.85, met: repeatFloor.ratioMedian >= 0.85 },
+      { name: "indexed repeat taps p99 ≤ 2 ms", measured: indexedWarm.p99Ms, limit: 2, met: indexedWarm.p99Ms <= 2 },
+      { name: "indexed first taps ≥ 0.5 × two-verify floor (per CPU-s, median round)", measured: 2 * firstFloor.ratioMedian, limit: 0.5, met: 2 * firstFloor.ratioMedian >= 0.5 },
     ];
     const base = modes.find((m) => m.mode === "baseline")!;
     const tables = [
@@ -511,12 +647,51 @@ export async function runGate(options: { quick: boolean }): Promise<GateResults>
         ["index provider", "trials", "p50 ms", "p95 ms", "max ms", "mean ms", "(send → included, ms)"],
         propagation.map((p) => [p.config, String(p.trials), fixed(p.p50Ms, 1), fixed(p.p95Ms, 1), fixed(p.maxMs, 1), fixed(p.meanMs, 1), fixed(p.sendToMinedMeanMs, 1)]),
       ),
-      table("2c. Gate targets", ["target", "measured", "met"], targets.map((t) => [t.name, fixed(t.measured, t.limit < 10 ? 3 : 0), t.met ? "met" : "MISSED"])),
+      table(
+        "2c. Indexed taps against the one-verify floor, interleaved: per round, taps per CPU-s ÷ floor verifications per CPU-s",
+        ["mode", "rounds", "taps per round", "floor per CPU-s", "taps per CPU-s", "median ratio", "min", "max", "main thread (median)", "per round"],
+        [indexedWarm, indexedCold].map((m) => [
+          m.mode, String(m.floor!.rounds.length), int(m.floor!.rounds[0]!.taps), fixed(m.floor!.perCpuSecond, 0), fixed(m.perCpuSecond, 0),
+          fixed(m.floor!.ratioMedian, 3), fixed(m.floor!.ratioMin, 3), fixed(m.floor!.ratioMax, 3), fixed(median(m.floor!.rounds.map((r) => r.mainThreadRatio)), 3),
+          m.floor!.rounds.map((r) => fixed(r.ratio, 2)).join(" "),
+        ]),
+      ),
+      table("2d. Gate targets", ["target", "measured", "met"], targets.map((t) => [t.name, fixed(t.measured, t.limit < 10 ? 3 : 0), t.met ? "met" : "MISSED"])),
     ];
-    return { rpc: "Hardhat in-process JSON-RPC server on 127.0.0.1 (HTTP), ethers JsonRpcProvider (staticNetwork, no batching)", modes, propagation, targets, tables };
+    return { rpc: "Hardhat JSON-RPC server in a child process on 127.0.0.1 (HTTP), ethers JsonRpcProvider (staticNetwork, no batching)", modes, idle, propagation, targets, tables };
   } finally {
     for (const f of followers) f.stop();
     provider.destroy();
-    await server.close();
+    await node.stop();
   }
+}
+
+/**
+ * Starts bench/node-server.ts in a child process (the same node and loader as this one) and answers its URL. The
+ * child exits when its stdin closes: `stop()`, or this process ending in any way.
+ */
+async function startNode(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const file = fileURLToPath(new URL("./node-server.ts", import.meta.url));
+  const child = spawn(process.execPath, [...process.execArgv, file], { stdio: ["pipe", "pipe", "inherit"] });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let text = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      text += chunk;
+      const line = text.split("\n")[0];
+      if (text.includes("\n") && line !== undefined) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    child.once("exit", (code) => reject(new Error(`the bench node exited (${code}) before listening`)));
+    child.once("error", reject);
+  });
+  return {
+    url,
+    stop: async () => {
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }

@@ -43,7 +43,9 @@ export function decodeJws(token: unknown, maxLength: number): { ok: true; jws: C
   // RFC 7515 §4.1.11: a recipient must refuse a JWS whose `crit` names an extension it does not implement; this
   // codec implements none (e.g. RFC 7797 `b64: false` would change what the signature covers).
   if (header.crit !== undefined) return { ok: false, failure: "UNSUPPORTED_CRITICAL_HEADER" };
-  return { ok: true, jws: { header, payload, signingInput: `${parts[0]}.${parts[1]}`, signature: fromBase64url(parts[2]!) } };
+  // The signing input is the token up to the second dot: a slice of it, not a concatenated copy to flatten again.
+  const signingInput = token.slice(0, parts[0]!.length + 1 + parts[1]!.length);
+  return { ok: true, jws: { header, payload, signingInput, signature: fromBase64url(parts[2]!) } };
 }
 
 /** {@link decodeJws} answering undefined on any failure. */
@@ -148,14 +150,37 @@ export function isJwsAlgorithm(alg: unknown): alg is JwsAlgorithm {
   return alg === "ES256K" || alg === "ES256";
 }
 
-/** A 64-byte r‖s signature with 0 < r and 0 < s ≤ n/2 (the low-s form). */
+/** A big-endian 32-byte word of `value`. */
+function word(value: bigint): Uint8Array {
+  return Uint8Array.from({ length: 32 }, (_, i) => Number((value >> BigInt(8 * (31 - i))) & 0xffn));
+}
+
+/** n and ⌊n/2⌋ as big-endian words: the low-s check compares bytes (a tap made two BigInts from hex before). */
+const ORDER_WORDS: Record<JwsAlgorithm, { readonly n: Uint8Array; readonly half: Uint8Array }> = {
+  ES256K: { n: word(CURVE_ORDER.ES256K), half: word(CURVE_ORDER.ES256K / 2n) },
+  ES256: { n: word(CURVE_ORDER.ES256), half: word(CURVE_ORDER.ES256 / 2n) },
+};
+
+/** Compares the 32-byte big-endian word at `bytes[offset..]` with `limit`: negative, zero or positive. */
+function compareWord(bytes: Uint8Array, offset: number, limit: Uint8Array): number {
+  for (let i = 0; i < 32; i++) {
+    const d = bytes[offset + i]! - limit[i]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function isZeroWord(bytes: Uint8Array, offset: number): boolean {
+  for (let i = 0; i < 32; i++) if (bytes[offset + i] !== 0) return false;
+  return true;
+}
+
+/** A 64-byte r‖s signature with 0 < r < n and 0 < s ≤ n/2 (the low-s form). */
 export function isCanonicalSignature(signature: Uint8Array, alg: JwsAlgorithm): boolean {
   if (signature.length !== 64) return false;
-  const hex = toHex(signature);
-  const r = BigInt("0x" + hex.slice(0, 64));
-  const s = BigInt("0x" + hex.slice(64));
-  const n = CURVE_ORDER[alg];
-  return r !== 0n && r < n && s !== 0n && s <= n / 2n;
+  const order = ORDER_WORDS[alg];
+  if (order === undefined) return false;
+  return !isZeroWord(signature, 0) && compareWord(signature, 0, order.n) < 0 && !isZeroWord(signature, 32) && compareWord(signature, 32, order.half) <= 0;
 }
 
 /** ES256K form of {@link isCanonicalSignature} (kept for callers of the former verifier/jws.ts). */

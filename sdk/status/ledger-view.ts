@@ -50,6 +50,13 @@ export interface LedgerView {
    */
   credentialStatusAt?(credentialId: bigint, blockNumber: number): Promise<StatusEntry>;
   issuerTrust(issuer: string, credentialTypeHash: string, issuedAt: number): Promise<IssuerTrust>;
+  /**
+   * Optional answers from memory, without I/O (the local index): the same answers as `credentialStatus` and
+   * `issuerTrust` whenever they return. A verifier takes them on its hot path (no promise per read) and, whenever
+   * either throws (stale index, a binding digest awaiting its backfill), asks the asynchronous methods instead.
+   */
+  statusNow?(credentialId: bigint): StatusEntry;
+  trustNow?(issuer: string, credentialTypeHash: string, issuedAt: number): IssuerTrust;
 }
 
 /** How a verifier reaches the ledger: several independent nodes (one per ministry) and how many must agree. */

@@ -15,7 +15,7 @@ import { audienceMatches, decodePresentation, isValidChallenge } from "../protoc
 import type { LedgerView, StatusEntry, IssuerTrust } from "../status/ledger-view.js";
 import type { ChallengeStore } from "./challenges.js";
 import { IssuerKeyCache } from "./issuer-keys.js";
-import type { DisclosableField, UsePolicy } from "./policies.js";
+import type { UsePolicy } from "./policies.js";
 import type { DocumentVerificationResult, RefusalCode, VerificationAuditRecord, VerificationResult } from "./results.js";
 
 export type { DocumentVerificationResult, RefusalCode, VerificationAuditRecord, VerificationResult } from "./results.js";
@@ -220,7 +220,7 @@ export class PresentationVerifier {
     this.checkPolicy(parsed, policy, add);
     if (reasons.length > 0) throw new Refusal(reasons, details, parsed);
 
-    const { trust, status, source } = await this.readLedger(parsed, credential.typeHash);
+    const { trust, status, source } = this.readLedgerNow(parsed, credential.typeHash) ?? (await this.readLedger(parsed, credential.typeHash));
     this.checkTrust(trust, parsed.claims.agencyCode, add);
     this.checkOrganisationName(trust, credential, add);
     this.checkStatus(status, parsed.bindingDigest, add);
@@ -387,6 +387,21 @@ export class PresentationVerifier {
     if (parsed.validUntil <= now - this.skew) add("CREDENTIAL_EXPIRED", "The credential expired.");
   }
 
+  /**
+   * Trust and status from memory when the primary view answers synchronously (the local index): no promise per
+   * read on a gate's hot path. Undefined when it has no such answers or declines (stale, a digest awaiting its
+   * backfill): the caller then reads asynchronously, which looks the digest up, asks the fallback or refuses.
+   */
+  private readLedgerNow(parsed: ParsedCredential, typeHash: string): { trust: IssuerTrust; status: StatusEntry; source: "primary" } | undefined {
+    const view = this.options.ledger;
+    if (view.trustNow === undefined || view.statusNow === undefined) return undefined;
+    try {
+      return { trust: view.trustNow(parsed.issuerAddress, typeHash, parsed.issuedAt), status: view.statusNow(parsed.credentialId), source: "primary" };
+    } catch {
+      return undefined; // readLedger asks the same view again and reports its failure with the fallback's
+    }
+  }
+
   /** Reads trust and status from the ledger; on an infrastructure failure asks the fallback view; else refuses. */
   private async readLedger(parsed: ParsedCredential, typeHash: string): Promise<{ trust: IssuerTrust; status: StatusEntry; source: "primary" | "fallback" }> {
     const read = (view: LedgerView) =>
@@ -433,7 +448,7 @@ export class PresentationVerifier {
       }
       return;
     }
-    if (registered.toLowerCase() !== credential.organisationNameHash) {
+    if (!sameHex(registered, credential.organisationNameHash)) {
       add("ORGANISATION_NAME_MISMATCH", `The credential names its organisation "${credential.parsed.claims.organisation}", which is not the issuer registry's name for agency ${trust.agencyCode}.`);
     }
   }
@@ -444,7 +459,7 @@ export class PresentationVerifier {
     if (![CredentialState.Active, CredentialState.Locked, CredentialState.Revoked].includes(status.state)) {
       return add("LEDGER_UNAVAILABLE", `The ledger answered an unknown credential state ${String(status.state)}.`);
     }
-    if (status.credentialDigest?.toLowerCase() !== digest.toLowerCase()) {
+    if (!sameHex(status.credentialDigest, digest)) {
       add("CREDENTIAL_BINDING_MISMATCH", "The status entry was registered for another credential content (claims, device, issuer key or dates differ).");
     }
     if (status.state === CredentialState.Locked) add("CREDENTIAL_LOCKED", `The credential is locked (${reasonName(status.reason)}).`);
@@ -468,19 +483,31 @@ function refusalResult(policy: UsePolicy, refused: { reasons: readonly RefusalCo
 
 /** The fields of an accepted credential its use policy discloses, and nothing else. */
 function disclosed(parsed: ParsedCredential, policy: UsePolicy): Pick<VerificationResult, "claims" | "organisation" | "holder" | "credentialId"> {
-  const named = new Set<DisclosableField>(policy.disclose);
+  // One pass over the policy's short list (no Set, no spread objects per tap).
   const claims: Partial<Record<keyof CivilServantClaims, unknown>> = {};
-  for (const name of policy.disclose) if (name !== "holder" && name !== "credentialId") claims[name] = parsed.claims[name];
-  const organisation = {
-    ...(named.has("agencyCode") ? { agencyCode: parsed.claims.agencyCode } : {}),
-    ...(named.has("organisation") ? { name: parsed.claims.organisation } : {}),
-  };
+  let organisation: { agencyCode?: number; name?: string } | undefined;
+  let holder = false;
+  let credentialId = false;
+  for (const name of policy.disclose) {
+    if (name === "holder") holder = true;
+    else if (name === "credentialId") credentialId = true;
+    else {
+      claims[name] = parsed.claims[name];
+      if (name === "agencyCode") (organisation ??= {}).agencyCode = parsed.claims.agencyCode;
+      else if (name === "organisation") (organisation ??= {}).name = parsed.claims.organisation;
+    }
+  }
   return {
     claims: claims as Partial<CivilServantClaims>,
-    ...(Object.keys(organisation).length > 0 ? { organisation } : {}),
-    ...(named.has("holder") ? { holder: parsed.subjectDid } : {}),
-    ...(named.has("credentialId") ? { credentialId: parsed.credentialId.toString() } : {}),
+    ...(organisation === undefined ? {} : { organisation }),
+    ...(holder ? { holder: parsed.subjectDid } : {}),
+    ...(credentialId ? { credentialId: parsed.credentialId.toString() } : {}),
   };
+}
+
+/** Two hex strings spell the same value, ignoring case (both sides are usually lowercase already: no copies then). */
+function sameHex(a: string | undefined, b: string): boolean {
+  return a !== undefined && (a === b || a.toLowerCase() === b.toLowerCase());
 }
 
 function isTime(v: unknown): v is number {

@@ -31,7 +31,7 @@ import {
   type CredentialSpec,
   type Holder,
 } from "../helpers/forge.js";
-import { OnlineLedgerView, type LedgerView } from "../../../sdk/status/ledger-view.js";
+import { OnlineLedgerView, type IssuerTrust, type LedgerView, type StatusEntry } from "../../../sdk/status/ledger-view.js";
 import { ledgerNodeFromProvider, type LedgerNode } from "../../../sdk/status/ledger-node.js";
 import { LedgerIndex } from "../../../sdk/status/ledger-index.js";
 import { didForAddress } from "../../../sdk/did/did.js";
@@ -53,7 +53,8 @@ import {
   parseCredentialJwt,
   type CredentialDraftInput,
 } from "../../../sdk/credential/index.js";
-import { makeCredentialId } from "../../../sdk/chain/codes.js";
+import { CredentialState, makeCredentialId } from "../../../sdk/chain/codes.js";
+import { CivilIdError } from "../../../sdk/errors.js";
 
 type World = Awaited<ReturnType<typeof civilIdWorld>>;
 type Snapshot = Awaited<ReturnType<World["networkHelpers"]["takeSnapshot"]>>;
@@ -879,6 +880,54 @@ describe("PresentationVerifier refusals", function () {
       };
       const quorum = new OnlineLedgerView({ deployment: w.ledger.deployment, nodes: [honest, liar], quorum: 2 });
       expectRefused(await tap(verifier({ ledger: quorum })), ["LEDGER_DISAGREEMENT"]);
+    });
+
+    describe("a view's synchronous answers (statusNow / trustNow, the local index's hot path)", () => {
+      /** The online view's answers for `base`, served synchronously and/or asynchronously, counting each kind of read. */
+      async function answering(sync: { status?: () => StatusEntry; trust?: () => IssuerTrust }) {
+        const online = new OnlineLedgerView(w.ledger, w.provider);
+        const status = await online.credentialStatus(base.credentialId);
+        const parsed = parseCredentialJwt(base.jwt);
+        const trust = await online.issuerTrust(parsed.issuerAddress, CIVIL_ID_TYPE, parsed.issuedAt);
+        const reads = { sync: 0, async: 0 };
+        const view: LedgerView = {
+          chainId: online.chainId, statusRegistry: online.statusRegistry,
+          credentialStatus: () => (reads.async++, Promise.resolve(status)),
+          issuerTrust: () => Promise.resolve(trust),
+          statusNow: () => (reads.sync++, (sync.status ?? (() => status))()),
+          trustNow: () => (sync.trust ?? (() => trust))(),
+        };
+        return { view, reads, status };
+      }
+
+      it("are used when they answer: no asynchronous read, and a Locked answer is refused as such", async () => {
+        const { view, reads, status } = await answering({});
+        expectAccepted(await tap(verifier({ ledger: view })));
+        expect(reads).to.deep.equal({ sync: 1, async: 0 });
+        const locked = await answering({ status: () => ({ ...status, state: CredentialState.Locked, reason: 1 }) });
+        expectRefused(await tap(verifier({ ledger: locked.view })), ["CREDENTIAL_LOCKED"]);
+        expect(locked.reads.async).to.equal(0);
+      });
+
+      it("when one throws (a digest awaiting its backfill), the asynchronous read decides", async () => {
+        const pending = await answering({ status: () => { throw new CivilIdError("INDEX_STALE", "The binding digest is not backfilled yet."); } });
+        expectAccepted(await tap(verifier({ ledger: pending.view })));
+        expect(pending.reads).to.deep.equal({ sync: 1, async: 1 });
+      });
+
+      it("when they throw and the asynchronous reads fail too, the refusal is the asynchronous path's (fail closed)", async () => {
+        const stale = new CivilIdError("INDEX_STALE", "The local status index is 9000 ms synced (bound 5000 ms).");
+        const online = new OnlineLedgerView(w.ledger, w.provider);
+        const view: LedgerView = {
+          ...failing, chainId: online.chainId, statusRegistry: online.statusRegistry,
+          credentialStatus: () => Promise.reject(stale), issuerTrust: () => Promise.reject(stale),
+          statusNow: () => { throw stale; }, trustNow: () => { throw stale; },
+        };
+        expectRefused(await tap(verifier({ ledger: view })), ["INDEX_STALE"]);
+        const fallback = await answering({});
+        expectAccepted(await tap(verifier({ ledger: view, fallback: fallback.view })));
+        expect(fallback.reads.async, "the fallback is read asynchronously").to.equal(1);
+      });
     });
 
     it("refuses with INDEX_STALE when the local index never synced", async () => {
