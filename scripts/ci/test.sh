@@ -38,7 +38,7 @@ run_start=$(date +%s%N)
 
 # The suites that drive separate processes (the CLI, browsers, `npm start`) against a node of the test process.
 # They run on the plain build: instrumentation only slows them, and the contract suites, the Solidity tests and
-# the in-process SDK and service suites reach the coverage gate without them (docs/PERFORMANCE.md, "5. CI time").
+# the in-process SDK and service suites reach the coverage gate without them (docs/PERFORMANCE.md, "6. CI time").
 # Every other mocha suite, including any new one, runs in the coverage lane.
 plain_suites=(test/ts/cli/*.test.ts test/ts/browser/*.test.ts test/ts/main-job.test.ts)
 
