@@ -7,8 +7,8 @@
  * {@link JwsSigner} (ethers or OpenSSL in Node, a non-extractable WebCrypto key in the web wallet), so Node and
  * the pages build the same tokens with this one module. Verification is OpenSSL's, in jws-verify.ts (Node only).
  */
-import { getBytes } from "ethers";
-import { encodeJsonPart, fromBase64url, toBase64url, toHex } from "../util/base64url.js";
+import { getBytes, toBeHex } from "ethers";
+import { encodeJsonPart, fromBase64url, isCanonicalBase64url, toBase64url, toHex } from "../util/base64url.js";
 
 export type JwsAlgorithm = "ES256K" | "ES256";
 export const JWS_ALGORITHMS: readonly JwsAlgorithm[] = ["ES256K", "ES256"];
@@ -57,23 +57,6 @@ export function decodeCompactJws(token: unknown, maxLength: number): CompactJws 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 /** The signing input is base64url text: ASCII, so its UTF-8 bytes are its ASCII bytes. */
 const ASCII = new TextEncoder();
-
-/**
- * Unpadded base64url in its one spelling: the decoder ignores the unused low bits of the last character, so "QQ"
- * and "QR" are the same byte. A second spelling of a signature is a twin token (like a high-s signature): refused.
- */
-function isCanonicalBase64url(part: string): boolean {
-  if (!/^[A-Za-z0-9_-]+$/.test(part)) return false;
-  // Only the last character can carry unused bits: 4 of them after 2 characters of a group, 2 after 3; a group of
-  // 1 character is no byte at all. (Checked arithmetically: re-encoding every part cost a tap ~5 µs.)
-  const rest = part.length % 4;
-  if (rest === 0) return true;
-  if (rest === 1) return false;
-  const value = BASE64URL_ALPHABET.indexOf(part[part.length - 1]!);
-  return (value & (rest === 2 ? 0x0f : 0x03)) === 0;
-}
-
-const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /**
  * Decodes one JWS part that must be a JSON object: canonical base64url, strict UTF-8, JSON, no repeated member
@@ -151,9 +134,7 @@ export function isJwsAlgorithm(alg: unknown): alg is JwsAlgorithm {
 }
 
 /** A big-endian 32-byte word of `value`. */
-function word(value: bigint): Uint8Array {
-  return Uint8Array.from({ length: 32 }, (_, i) => Number((value >> BigInt(8 * (31 - i))) & 0xffn));
-}
+const word = (value: bigint): Uint8Array => getBytes(toBeHex(value, 32));
 
 /** n and ⌊n/2⌋ as big-endian words: the low-s check compares bytes (a tap made two BigInts from hex before). */
 const ORDER_WORDS: Record<JwsAlgorithm, { readonly n: Uint8Array; readonly half: Uint8Array }> = {

@@ -6,12 +6,11 @@
  */
 import { expect } from "chai";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import { Wallet, keccak256, toUtf8Bytes } from "ethers";
 import { StatusClient } from "../../../sdk/status/client.js";
 import { makeCredentialId } from "../../../sdk/chain/codes.js";
-import { startCliChain, mcid, refused, privateKeyOf, CENTRAL, LOCAL, DEV_PASSWORD, type CliChain, type CliResult, type Role } from "../helpers/cli.js";
+import { startCliChain, mcid, refused, privateKeyOf, unusedPort, CENTRAL, LOCAL, DEV_PASSWORD, type CliChain, type CliResult, type Role } from "../helpers/cli.js";
 
 const PASSWORD = { MCID_KEY_PASSWORD: DEV_PASSWORD };
 
@@ -27,14 +26,6 @@ function isoTimes(keys: readonly Record<string, string>[], issuer: string): Reco
   return { validFrom: k.validFrom!, validUntil: k.validUntil!, addedAt: k.addedAt! };
 }
 
-/** A TCP port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe("mcid ledger commands (spawned CLI)", function () {
   this.timeout(120_000);
@@ -197,7 +188,7 @@ describe("mcid ledger commands (spawned CLI)", function () {
     expect(revoked).to.include({ action: "revoke", count: 2 });
     expect((revoked.statuses as { state: string }[]).map((s) => s.state)).to.deep.equal(["revoked", "revoked"]);
 
-    const port = await closedPort();
+    const port = await unusedPort();
     const empty = path.join(chain.dir, "no-deployments");
     mkdirSync(empty);
     const elsewhere = (flags: string[]) => mcid(chain, ["lock", c0, "--reason", "lost-device", ...key("help-desk-central"), ...flags], { env: PASSWORD, chain: false });

@@ -12,7 +12,7 @@ import { readyLines } from "../../../scripts/serve.js";
 import { serveOptionsOf } from "../../../scripts/cli/commands/serve.js";
 import { startServe } from "../../../services/serve.js";
 import { isCivilIdError } from "../../../sdk/errors.js";
-import { REPO } from "../helpers/cli.js";
+import { REPO, unusedPort } from "../helpers/cli.js";
 
 function runScript(script: string, args: readonly string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", "tsx", path.join(REPO, "scripts", script), ...args], {
@@ -22,13 +22,6 @@ function runScript(script: string, args: readonly string[]): { code: number | nu
 }
 const startStory = (args: readonly string[]) => runScript("main.ts", args);
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe("newcomer-facing messages (README's first commands)", function () {
   this.timeout(120_000);
@@ -62,7 +55,7 @@ describe("newcomer-facing messages (README's first commands)", function () {
   });
 
   it("npm start -- --rpc-url without a node says no node answers and how to start one", async () => {
-    const url = `http://127.0.0.1:${await closedPort()}`;
+    const url = `http://127.0.0.1:${await unusedPort()}`;
     const r = startStory(["--rpc-url", url]);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.contain(`no JSON-RPC node answers at ${url}`).and.contain("anvil --block-time 2");
@@ -102,7 +95,7 @@ describe("newcomer-facing messages (README's first commands)", function () {
       }
       return "started";
     };
-    const down = `http://127.0.0.1:${await closedPort()}`;
+    const down = `http://127.0.0.1:${await unusedPort()}`;
     expect(await refusal(down, 31337)).to.match(new RegExp(`^CHAIN_UNREACHABLE: No JSON-RPC node answers at ${down.replace(/\./g, "\\.")}`));
     // A node of chain 31337 (what `npm run node` runs) given as the consortium's chain 2026.
     const node = createHttpServer((req, res) => {

@@ -7,7 +7,6 @@
 import { expect } from "chai";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Wallet, keccak256, toUtf8Bytes } from "ethers";
@@ -16,7 +15,7 @@ import { deployConsortium } from "../../../sdk/chain/deploy.js";
 import { saveDeployment } from "../../../sdk/chain/deployment.js";
 import { describeError } from "../../../scripts/cli/output.js";
 import { startAnvilNode } from "../helpers/anvil.js";
-import { startCliChain, mcid, refused, privateKeyOf, REPO, DEV_PASSWORD, PIN, type CliChain, type CliResult, type Role } from "../helpers/cli.js";
+import { startCliChain, mcid, refused, privateKeyOf, unusedPort, REPO, DEV_PASSWORD, PIN, type CliChain, type CliResult, type Role } from "../helpers/cli.js";
 
 const PASSWORD = { MCID_KEY_PASSWORD: DEV_PASSWORD };
 const NODE = path.join(REPO, "node_modules", ".bin", "node");
@@ -61,13 +60,6 @@ async function until(what: string, check: () => boolean, ms = 60_000): Promise<v
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Erase sequences that readline's line editor writes over a prompt it did not print (issue #14.1). */
 const ESC = String.fromCharCode(27);
@@ -243,7 +235,7 @@ describe("mcid as operators use it (spawned CLI, real terminal)", function () {
 
   it("watch reconnects after the node restarts and follows the new deployment", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "mcid-watch-"));
-    const port = await freePort();
+    const port = await unusedPort();
     const url = `http://127.0.0.1:${port}`;
     // A node in its own process: stopping it drops every connection at once, as a crashed node does (an
     // in-process server's close waits for the watcher's keep-alive connections to go idle).
